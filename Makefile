@@ -1,0 +1,69 @@
+# Tokensmith — the two commands of the README are `make run` and `make test`.
+# Everything they need is installed here, into git-ignored folders: .tools/ (uv, aws-sam-cli,
+# DynamoDB Local) and .venv/ (the project, from uv.lock).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+SAM := $(TOOLS)/bin/sam
+UV_VERSION := 0.13.9
+SAM_VERSION := 1.170.0
+export SAM_CLI_TELEMETRY := 0
+export UV_PYTHON_DOWNLOADS := never
+PORT ?= 3000
+PYTEST_ARGS ?=
+
+.PHONY: run test tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+
+$(UV) $(SAM):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) aws-sam-cli==$(SAM_VERSION)
+
+tools: $(UV) $(SAM)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+venv: .venv/.synced
+
+## make run: the API on http://127.0.0.1:$(PORT) with an embedded DynamoDB and an admin token
+run: venv
+	$(UV) run --frozen python -m devtools.run --port $(PORT) $(if $(DYNAMODB),--dynamodb $(DYNAMODB))
+
+## make test: every suite, then the template checks
+test: venv lint-template
+	$(UV) run --frozen pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(MAKE) build
+
+unit: venv
+	$(UV) run --frozen pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv
+	$(UV) run --frozen pytest tests/integration $(PYTEST_ARGS)
+
+dynamodb-local: venv
+	$(UV) run --frozen pytest tests/dynamodb_local $(PYTEST_ARGS)
+
+e2e: venv
+	$(UV) run --frozen pytest tests/e2e $(PYTEST_ARGS)
+
+lint-template: $(SAM)
+	$(SAM) validate --lint
+
+## sam build, without Docker: the layer's Makefile installs arm64 wheels
+build: $(SAM)
+	$(SAM) build --parallel
+
+## regenerate the layer's pinned requirements from uv.lock
+layer-requirements: $(UV)
+	$(UV) export --frozen --no-dev --no-hashes --no-header --no-annotate --format requirements-txt > layers/common/requirements.txt
+
+## make bootstrap TABLE=<TableName> [ENDPOINT=http://...] [ORG=platform] — print a new admin token's secret
+bootstrap: venv
+	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.bootstrap --table $(TABLE) \
+		$(if $(ENDPOINT),--endpoint-url $(ENDPOINT)) $(if $(ORG),--organization-id $(ORG))
+
+clean:
+	rm -rf .aws-sam .venv .pytest_cache

@@ -1,0 +1,436 @@
+"""Every DynamoDB call and every key, index and condition expression of the table.
+
+One table (see README "Data model"):
+
+| item        | pk                              | sk                          |
+|-------------|---------------------------------|-----------------------------|
+| token       | ``TOKEN#<id>``                  | ``TOKEN``                   |
+| audit event | ``TOKEN#<id>``                  | ``EVENT#<iso time>#<rand>`` |
+| name guard  | ``NAME#<org>#<owner>#<name>``   | ``NAME``                    |
+
+Token items also carry ``org_pk``/``org_sk`` (the ``by-organization`` index, newest first); a
+deleted token loses them and so leaves every list. Items come back as plain dicts of str, int,
+bool, list and dict: the table stores no other types.
+
+This module imports boto3 lazily and nothing of pydantic: it is on the authorizer's hot path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+TOKEN_SK = "TOKEN"
+NAME_SK = "NAME"
+ORG_INDEX = "by-organization"
+_RETRYABLE_TRANSACTION_CODES = {"TransactionConflict"}
+
+
+class RepositoryError(Exception):
+    """Base of the conditions the repository reports to the service."""
+
+
+class VersionConflict(RepositoryError):
+    """The token changed (or vanished) since it was read: its ``version`` no longer matches."""
+
+
+class NameTaken(RepositoryError):
+    """Another live token of the same organization and owner already has this name."""
+
+
+class InvalidCursor(RepositoryError):
+    """A pagination cursor that this service did not produce for this listing."""
+
+
+def token_key(token_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": TOKEN_SK}}
+
+
+def name_guard_pk(organization_id: str, owner: str | None, name: str) -> str:
+    return f"NAME#{organization_id}#{owner or '-'}#{name.casefold()}"
+
+
+def org_partition(organization_id: str) -> str:
+    return f"ORG#{organization_id}"
+
+
+# --- attribute values ------------------------------------------------------------------------------
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_attribute(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {k: to_attribute(v) for k, v in value.items()}}
+    raise TypeError(f"cannot store {type(value).__name__} in the table")
+
+
+def from_attribute(attribute: dict[str, Any]) -> Any:
+    (kind, value), = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return int(value) if value.lstrip("-").isdigit() else float(value)
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [from_attribute(v) for v in value]
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in value.items()}
+    if kind == "SS":
+        return sorted(value)
+    raise TypeError(f"unexpected attribute type {kind}")
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_attribute(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_attribute(v) for k, v in item.items()}
+
+
+# --- the client --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def dynamodb_client(endpoint_url: str | None = None) -> Any:
+    """One low-level client per process: standard retries, bounded timeouts (a slow DynamoDB gives a
+    503 within about three seconds instead of hanging until the Lambda timeout)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=1,
+        read_timeout=1,
+        tcp_keepalive=True,
+    )
+    return boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
+
+
+@lru_cache(maxsize=1)
+def default_repository() -> TokenRepository:
+    """The process-wide repository over the configured table (tests clear this cache)."""
+    from tokensmith.settings import get_settings
+
+    settings = get_settings()
+    return TokenRepository(settings.table_name, endpoint_url=settings.dynamodb_endpoint_url)
+
+
+def _client_error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")
+
+
+def _cancellation_codes(error: Exception) -> list[str]:
+    response = getattr(error, "response", None) or {}
+    return [reason.get("Code", "None") for reason in response.get("CancellationReasons", [])]
+
+
+@dataclass(frozen=True, slots=True)
+class NameClaim:
+    """Take the name guard for ``token_id``: succeeds when the guard is free, already ours, or held
+    by a token whose life ended (``live_until`` in the past)."""
+
+    pk: str
+    token_id: str
+    live_until: int | None  # epoch seconds; None = the token never expires
+    now: int  # epoch seconds: a guard whose live_until is before this is free
+
+
+@dataclass(frozen=True, slots=True)
+class TokenChange:
+    """A conditional update of one token, written together with its audit event."""
+
+    token_id: str
+    expected_version: int
+    set_values: dict[str, Any]
+    remove: tuple[str, ...] = ()
+    claim_name: NameClaim | None = None
+    release_name: str | None = None  # guard pk to delete if it is still ours
+
+
+class TokenRepository:
+    def __init__(self, table_name: str, client: Any = None, endpoint_url: str | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+        self._endpoint_url = endpoint_url
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb_client(self._endpoint_url)
+        return self._client
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def get_token(self, token_id: str) -> dict[str, Any] | None:
+        """One strongly consistent ``GetItem`` (a token disabled a moment ago must not verify)."""
+        response = self.client.get_item(TableName=self.table_name, Key=token_key(token_id), ConsistentRead=True)
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def list_tokens(
+        self,
+        organization_id: str,
+        limit: int,
+        cursor: str | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        now_epoch: int = 0,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the organization's tokens, newest first, filtered by effective status and owner.
+
+        Pages through the index until ``limit`` matching items (plus one to know whether more exist)
+        or the end, so a filtered page is never short by accident."""
+        partition = org_partition(organization_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": ORG_INDEX,
+            "KeyConditionExpression": "org_pk = :org",
+            "ExpressionAttributeValues": {":org": {"S": partition}},
+            "ScanIndexForward": False,
+        }
+        filters, names = [], {}
+        if status is not None:
+            expression = _STATUS_FILTERS[status]
+            filters.append(expression)
+            names["#st"] = "status"
+            values = query["ExpressionAttributeValues"]
+            for placeholder in ("active", "disabled", "expired", "revoked"):
+                if f":{placeholder}" in expression:
+                    values[f":{placeholder}"] = {"S": placeholder}
+            if ":now" in expression:
+                values[":now"] = {"N": str(now_epoch)}
+        if owner is not None:
+            filters.append("#owner = :owner")
+            names["#owner"] = "owner"
+            query["ExpressionAttributeValues"][":owner"] = {"S": owner}
+        if filters:
+            query["FilterExpression"] = " AND ".join(f"({f})" for f in filters)
+            query["ExpressionAttributeNames"] = names
+        start = self._decode_cursor(cursor, {"org_pk": partition}) if cursor else None
+        found: list[dict[str, Any]] = []
+        while len(found) <= limit:
+            wanted = limit + 1 - len(found)
+            query["Limit"] = 100 if filters else wanted
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self.client.query(**query)
+            found.extend(response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        if len(found) > limit:
+            last = found[limit - 1]
+            next_cursor = _encode_cursor({k: last[k] for k in ("pk", "sk", "org_pk", "org_sk")})
+            return [from_item(i) for i in found[:limit]], next_cursor
+        return [from_item(i) for i in found], None
+
+    def list_events(self, token_id: str, limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the token's audit events, newest first: one ``Query`` on its partition."""
+        partition = f"TOKEN#{token_id}"
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :events)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":events": {"S": "EVENT#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = self._decode_cursor(cursor, {"pk": partition})
+        response = self.client.query(**query)
+        last = response.get("LastEvaluatedKey")
+        items = [from_item(i) for i in response.get("Items", [])]
+        if last and len(items) == limit:
+            # Peek so that the last page says next_cursor = null instead of leading to an empty page.
+            peek = dict(query, ExclusiveStartKey=last, Limit=1)
+            if not self.client.query(**peek).get("Items"):
+                last = None
+        return items, (_encode_cursor(last) if last else None)
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def create_token(self, item: dict[str, Any], event: dict[str, Any], claim_name: NameClaim | None) -> None:
+        """The token, its first audit event and its name guard: all or nothing."""
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": self.table_name, "Item": to_item(event)}},
+        ]
+        if claim_name:
+            actions.append(self._claim_action(claim_name))
+        self._transact(actions, name_claim_index=2 if claim_name else None)
+
+    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
+        """Apply ``change`` if the token still has ``expected_version``, with its audit event; take and
+        release name guards in the same transaction. A release of a guard that another token has
+        since taken over is dropped rather than failing the change."""
+        actions = [self._update_action(change), {"Put": {"TableName": self.table_name, "Item": to_item(event)}}]
+        claim_index = release_index = None
+        if change.claim_name:
+            claim_index = len(actions)
+            actions.append(self._claim_action(change.claim_name))
+        if change.release_name:
+            release_index = len(actions)
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": {"pk": {"S": change.release_name}, "sk": {"S": NAME_SK}},
+                        "ConditionExpression": "attribute_not_exists(pk) OR token_id = :me",
+                        "ExpressionAttributeValues": {":me": {"S": change.token_id}},
+                    }
+                }
+            )
+        try:
+            self._transact(actions, name_claim_index=claim_index, release_index=release_index)
+        except _GuardReleaseFailed:
+            del actions[release_index]  # type: ignore[arg-type]
+            self._transact(actions, name_claim_index=claim_index)
+
+    def record_last_use(self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None) -> bool:
+        """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
+        no ``version`` bump (that would break every client's ``If-Match``). True when written."""
+        values = {":at": {"S": at}, ":stale": {"S": stale_before}}
+        assignments = ["last_used_at = :at"]
+        removals = []
+        for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
+            if value:
+                assignments.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = {"S": value[:512]}
+            else:
+                removals.append(attribute)
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=token_key(token_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)",
+                ExpressionAttributeValues=values,
+            )
+        except Exception as error:  # botocore's ClientError, without importing botocore here
+            if _client_error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _update_action(self, change: TokenChange) -> dict[str, Any]:
+        names: dict[str, str] = {"#version": "version"}
+        values: dict[str, Any] = {":expected": {"N": str(change.expected_version)}}
+        assignments = []
+        for index, (attribute, value) in enumerate(sorted(change.set_values.items())):
+            names[f"#s{index}"] = attribute
+            values[f":s{index}"] = to_attribute(value)
+            assignments.append(f"#s{index} = :s{index}")
+        expression = "SET " + ", ".join(assignments)
+        if change.remove:
+            removals = []
+            for index, attribute in enumerate(change.remove):
+                names[f"#r{index}"] = attribute
+                removals.append(f"#r{index}")
+            expression += " REMOVE " + ", ".join(removals)
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": token_key(change.token_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "attribute_exists(pk) AND #version = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _claim_action(self, claim: NameClaim) -> dict[str, Any]:
+        guard = {"pk": claim.pk, "sk": NAME_SK, "token_id": claim.token_id, "live_until": claim.live_until}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item(guard),
+                "ConditionExpression": "attribute_not_exists(pk) OR token_id = :me OR live_until < :now",
+                "ExpressionAttributeValues": {
+                    ":me": {"S": claim.token_id},
+                    ":now": {"N": str(claim.now)},
+                },
+            }
+        }
+
+    def _transact(self, actions: list[dict[str, Any]], name_claim_index: int | None = None, release_index: int | None = None) -> None:
+        for attempt in range(3):
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+                return
+            except Exception as error:
+                if _client_error_code(error) != "TransactionCanceledException":
+                    raise
+                codes = _cancellation_codes(error)
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    raise VersionConflict() from error
+                if name_claim_index is not None and _code_at(codes, name_claim_index) == "ConditionalCheckFailed":
+                    raise NameTaken() from error
+                if release_index is not None and _code_at(codes, release_index) == "ConditionalCheckFailed":
+                    raise _GuardReleaseFailed() from error
+                if attempt < 2 and any(code in _RETRYABLE_TRANSACTION_CODES for code in codes):
+                    continue
+                if "ConditionalCheckFailed" in codes or any(c in _RETRYABLE_TRANSACTION_CODES for c in codes):
+                    raise VersionConflict() from error
+                raise
+
+    @staticmethod
+    def _decode_cursor(cursor: str, expected: dict[str, str]) -> dict[str, Any]:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        except (ValueError, UnicodeError, binascii.Error) as error:
+            raise InvalidCursor() from error
+        if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+            raise InvalidCursor()
+        if any(key.get(k) != v for k, v in expected.items()):
+            raise InvalidCursor()
+        return {k: {"S": v} for k, v in key.items()}
+
+
+class _GuardReleaseFailed(RepositoryError):
+    pass
+
+
+def _code_at(codes: list[str], index: int) -> str | None:
+    return codes[index] if index < len(codes) else None
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    plain = {k: from_attribute(v) for k, v in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+_LIVE = "(#st = :active OR #st = :disabled)"
+_NOT_PAST = "(attribute_not_exists(expires_epoch) OR expires_epoch > :now)"
+_STATUS_FILTERS = {
+    "active": f"#st = :active AND {_NOT_PAST}",
+    "disabled": f"#st = :disabled AND {_NOT_PAST}",
+    "expired": f"#st = :expired OR ({_LIVE} AND expires_epoch <= :now)",
+    "revoked": "#st = :revoked",
+}

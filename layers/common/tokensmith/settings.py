@@ -1,0 +1,44 @@
+"""The environment, read once into a typed, immutable settings object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+SERVICE_SCOPES: tuple[str, ...] = ("tokens:read", "tokens:write", "tokens:verify", "console", "admin")
+ADMIN_SCOPE = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    token_prefix: str = "tks"
+    max_token_lifetime_days: int = 365  # 0 = no limit
+    retention_days: int = 90
+    custom_scopes: tuple[str, ...] = ()
+    dynamodb_endpoint_url: str | None = None  # DynamoDB Local / the embedded server; None on AWS
+    last_use_interval_seconds: int = 60
+    max_body_bytes: int = 16 * 1024
+
+    @property
+    def scope_catalog(self) -> frozenset[str]:
+        return frozenset(SERVICE_SCOPES) | frozenset(self.custom_scopes)
+
+    @classmethod
+    def from_environ(cls, environ: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
+        custom = tuple(s.strip() for s in environ.get("SCOPE_CATALOG", "").split(",") if s.strip())
+        return cls(
+            table_name=environ.get("TABLE_NAME", "tokensmith"),
+            token_prefix=environ.get("TOKEN_PREFIX", "tks"),
+            max_token_lifetime_days=int(environ.get("MAX_TOKEN_LIFETIME_DAYS", "365")),
+            retention_days=int(environ.get("RETENTION_DAYS", "90")),
+            custom_scopes=custom,
+            dynamodb_endpoint_url=environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing the env)."""
+    return Settings.from_environ()

@@ -1,0 +1,93 @@
+"""Verify a secret: the hot path shared by the authorizer and ``POST /v1/tokens/verify``.
+
+checksum (no I/O) → one strongly consistent ``GetItem`` → constant-time digest comparison (the
+current digest, else the previous one while its rotation grace lasts) → lifecycle → scopes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tokensmith import clock, token_format
+from tokensmith.repository import TokenRepository
+from tokensmith.settings import ADMIN_SCOPE, SERVICE_SCOPES, Settings
+from tokensmith.views import effective_status
+
+VALID = "VALID"
+NOT_FOUND = "NOT_FOUND"
+DISABLED = "DISABLED"
+REVOKED = "REVOKED"
+EXPIRED = "EXPIRED"
+DELETED = "DELETED"
+INSUFFICIENT_SCOPES = "INSUFFICIENT_SCOPES"
+_STATUS_CODES = {"disabled": DISABLED, "revoked": REVOKED, "expired": EXPIRED, "deleted": DELETED}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    code: str
+    item: dict[str, Any] | None = None  # the stored token once the secret matched, else None
+
+    @property
+    def valid(self) -> bool:
+        return self.code == VALID
+
+
+def grants(scopes: list[str] | tuple[str, ...] | frozenset[str], required: str) -> bool:
+    """``admin`` stands for every service scope; the deploying team's own scopes must be explicit."""
+    return required in scopes or (ADMIN_SCOPE in scopes and required in SERVICE_SCOPES)
+
+
+def verify_secret(
+    repository: TokenRepository,
+    settings: Settings,
+    secret: str,
+    now_epoch: int,
+    required_scopes: tuple[str, ...] | list[str] = (),
+) -> Verification:
+    try:
+        token_id = token_format.parse(secret, settings.token_prefix)
+    except token_format.InvalidSecret:
+        return Verification(NOT_FOUND)
+    item = repository.get_token(token_id)
+    if item is None or not _secret_matches(item, secret, now_epoch):
+        return Verification(NOT_FOUND)
+    status = effective_status(item, now_epoch)
+    if status != "active":
+        return Verification(_STATUS_CODES[status], item)
+    scopes = item.get("scopes") or []
+    if not all(grants(scopes, scope) for scope in required_scopes):
+        return Verification(INSUFFICIENT_SCOPES, item)
+    return Verification(VALID, item)
+
+
+def _secret_matches(item: dict[str, Any], secret: str, now_epoch: int) -> bool:
+    presented = token_format.digest(secret)
+    if token_format.digests_match(presented, item.get("secret_digest")):
+        return True
+    grace_until = item.get("previous_valid_epoch")
+    return (
+        grace_until is not None
+        and now_epoch < grace_until
+        and token_format.digests_match(presented, item.get("previous_secret_digest"))
+    )
+
+
+def record_use(
+    repository: TokenRepository,
+    settings: Settings,
+    item: dict[str, Any],
+    now: datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> bool:
+    """Stamp ``last_used_*`` at most once per interval. The item just read already tells whether the
+    stamp is stale, so a token verified a thousand times a minute costs one write; the conditional
+    update settles the race between processes. True when written."""
+    stale_before = clock.to_iso(now - timedelta(seconds=settings.last_use_interval_seconds))
+    last = item.get("last_used_at")
+    if last is not None and last >= stale_before:
+        return False
+    return repository.record_last_use(item["id"], clock.to_iso(now), stale_before, ip, user_agent)

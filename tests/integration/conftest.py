@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devtools.template import create_table, load_template
+from tests.support import ROOT, InProcessApi
+from tokensmith.bootstrap import create_admin_token
+
+
+@dataclass
+class Tenant:
+    organization_id: str
+    token_id: str
+    secret: str
+
+
+@pytest.fixture
+def table():
+    """A moto table built from template.yaml: the schema under test is the schema deployed."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, load_template(str(ROOT / "template.yaml")), "tokensmith-test")
+        yield client
+
+
+@pytest.fixture
+def api(table) -> InProcessApi:
+    return InProcessApi()
+
+
+@pytest.fixture
+def admin(table) -> Tenant:
+    token_id, secret = create_admin_token("tokensmith-test", organization_id="platform", name="test-admin")
+    return Tenant("platform", token_id, secret)
+
+
+def make_tenant(
+    api: InProcessApi, admin: Tenant, organization_id: str, scopes: list[str] | None = None, name: str | None = None
+) -> Tenant:
+    response = api.post(
+        "/v1/tokens",
+        secret=admin.secret,
+        body={
+            "name": name or f"{organization_id}-{'-'.join(scopes or ['manager'])}",
+            "organization_id": organization_id,
+            "scopes": scopes or ["tokens:read", "tokens:write", "tokens:verify", "orders:read"],
+        },
+    )
+    assert response.status == 201, response.body
+    return Tenant(organization_id, response.body["token"]["id"], response.body["secret"])
+
+
+@pytest.fixture
+def acme(api, admin) -> Tenant:
+    return make_tenant(api, admin, "acme")
+
+
+@pytest.fixture
+def globex(api, admin) -> Tenant:
+    return make_tenant(api, admin, "globex")
+
+
+class TimeMachine:
+    """Moves tokensmith's clock (and only tokensmith's) forward."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._real = time
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return self._real.time() + self.offset
+
+    def time_ns(self) -> int:
+        return self._real.time_ns() + int(self.offset * 1e9)
+
+    def sleep(self, seconds: float) -> None:
+        self._real.sleep(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> TimeMachine:
+    import tokensmith.clock
+
+    machine = TimeMachine()
+    monkeypatch.setattr(tokensmith.clock, "time", machine)
+    return machine

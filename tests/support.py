@@ -1,0 +1,179 @@
+"""Test helpers: a moto table built from template.yaml, HTTP API v2.0 events, and an in-process
+client that routes requests to the real function handlers (through the real authorizer)."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import re
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devtools.template import http_routes, load_template
+
+ROOT = Path(__file__).resolve().parent.parent
+_modules: dict[str, Any] = {}
+
+
+def load_function(code_uri: str) -> Any:
+    """Import ``<code_uri>/app.py`` once, under a module name of its own."""
+    path = ROOT / code_uri / "app.py"
+    name = "fn_" + Path(code_uri).name
+    if name not in _modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        _modules[name] = module
+    return _modules[name]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def http_event(
+    method: str,
+    path: str,
+    route_key: str,
+    path_parameters: dict[str, str] | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    raw_body: bytes | str | None = None,
+    source_ip: str = "203.0.113.7",
+    user_agent: str = "pytest/1.0",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload 2.0 event, header names lower-cased as the real service does."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    headers.setdefault("user-agent", user_agent)
+    is_base64 = False
+    if raw_body is not None:
+        if isinstance(raw_body, bytes):
+            try:
+                text = raw_body.decode("utf-8")
+            except UnicodeDecodeError:
+                text, is_base64 = base64.b64encode(raw_body).decode(), True
+        else:
+            text = raw_body
+    elif body is not None:
+        text = json.dumps(body)
+        headers.setdefault("content-type", "application/json")
+    else:
+        text = None
+    query_string = "&".join(f"{k}={v}" for k, v in (query or {}).items())
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query_string,
+        "headers": headers,
+        "queryStringParameters": query or None,
+        "pathParameters": path_parameters or None,
+        "body": text,
+        "isBase64Encoded": is_base64,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "local.execute-api.us-east-1.amazonaws.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": user_agent},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "22/Nov/2026:14:00:00 +0000",
+            "timeEpoch": 1795874400000,
+        },
+    }
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: str
+
+    @property
+    def json(self) -> Any:
+        return self.body
+
+
+class InProcessApi:
+    """Routes a request like the HTTP API would (template routes, static beats {param}), runs the
+    real authorizer, then the real function, and decodes the answer."""
+
+    def __init__(self) -> None:
+        template = load_template(str(ROOT / "template.yaml"))
+        self.routes = []
+        for route in http_routes(template):
+            pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"
+            static = sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
+            self.routes.append((route, re.compile(pattern), static))
+        self.routes.sort(key=lambda r: -r[2])
+        self.authorizer = load_function("functions/authorizer")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        secret: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        raw_body: bytes | str | None = None,
+        source_ip: str = "203.0.113.7",
+    ) -> ApiResponse:
+        headers = dict(headers or {})
+        if secret is not None:
+            headers["Authorization"] = f"Bearer {secret}"
+        for route, pattern, _ in self.routes:
+            match = pattern.match(path)
+            if match and route.method.upper() == method.upper():
+                break
+        else:
+            return ApiResponse(404, {}, {"message": "Not Found"}, "")
+        route_key = f"{route.method.upper()} {route.path}"
+        event = http_event(method, path, route_key, match.groupdict(), body, headers, query, raw_body, source_ip)
+        if route.authorized:
+            if not event["headers"].get("authorization"):
+                return ApiResponse(401, {}, {"message": "Unauthorized"}, "")
+            verdict = self.authorizer.handler(
+                {**event, "type": "REQUEST", "identitySource": [event["headers"]["authorization"]]}, LambdaContext()
+            )
+            if not verdict.get("isAuthorized"):
+                return ApiResponse(403, {}, {"message": "Forbidden"}, "")
+            event["requestContext"]["authorizer"] = {"lambda": verdict["context"]}
+        result = load_function(route.code_uri).handler(event, LambdaContext())
+        raw = result.get("body") or ""
+        response_headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        decoded = json.loads(raw) if raw else None
+        return ApiResponse(result["statusCode"], response_headers, decoded, raw)
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("DELETE", path, **kwargs)
