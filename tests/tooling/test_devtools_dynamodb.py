@@ -1,0 +1,180 @@
+"""The two local DynamoDBs: moto in-process, and Amazon's DynamoDB Local (Java) with its pytest fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.dynamodb_local import (
+    NPM_PACKAGE,
+    NPM_PACKAGE_VERSION,
+    dynamodb_local,
+    find_installation,
+    missing_prerequisites,
+)
+from devtools.embedded_dynamodb import embedded_dynamodb
+from devtools.local_aws import dynamodb_client
+from devtools.template import PROJECT_ROOT
+
+
+def port_is_closed(endpoint_url: str) -> bool:
+    host, port = endpoint_url.removeprefix("http://").split(":")
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex((host, int(port))) != 0
+
+
+def test_embedded_dynamodb_serves_on_loopback_and_stops() -> None:
+    with embedded_dynamodb() as endpoint_url:
+        assert endpoint_url.startswith("http://127.0.0.1:")
+        assert dynamodb_client(endpoint_url).list_tables()["TableNames"] == []
+    assert port_is_closed(endpoint_url)
+
+
+# --- finding the installation and the prerequisites (no JVM) ------------------------------------------------------
+
+
+def fake_package(prefix: Path, version: str) -> Path:
+    package = prefix / "node_modules" / NPM_PACKAGE
+    release = package / "lib" / "dynamodb_local_2026-01-16"
+    (release / "DynamoDBLocal_lib").mkdir(parents=True)
+    (release / "DynamoDBLocal.jar").write_bytes(b"jar")
+    (package / "package.json").write_text(json.dumps({"name": NPM_PACKAGE, "version": version}))
+    return release
+
+
+def test_find_installation_finds_the_jar_of_the_pinned_version(tmp_path: Path) -> None:
+    release = fake_package(tmp_path, NPM_PACKAGE_VERSION)
+    installation = find_installation(tmp_path)
+    assert installation is not None
+    assert installation.jar == release / "DynamoDBLocal.jar"
+    assert installation.native_libraries == release / "DynamoDBLocal_lib"
+
+
+def test_find_installation_ignores_another_version(tmp_path: Path) -> None:
+    fake_package(tmp_path, "11.0.0")
+    assert find_installation(tmp_path) is None
+
+
+def test_missing_prerequisites_names_java_node_and_npm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a PATH without java, node or npm, and nothing installed yet
+    monkeypatch.setenv("PATH", str(tmp_path))
+    missing = missing_prerequisites(prefix=tmp_path / "nothing-here")
+    assert [entry.split()[0] for entry in missing] == ["java", "node", "npm"]
+    # Once the package is installed, only java is still needed
+    fake_package(tmp_path / "installed", NPM_PACKAGE_VERSION)
+    assert [entry.split()[0] for entry in missing_prerequisites(prefix=tmp_path / "installed")] == ["java"]
+
+
+# --- the fixture's skip/fail policy, in a pytest of its own -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "skipped"), ("true", "errors")])
+def test_fixture_skips_loudly_without_java_but_fails_under_ci(tmp_path: Path, ci: str, outcome: str) -> None:
+    # Given a test using the fixture, on a machine without java
+    (tmp_path / "conftest.py").write_text("from devtools.pytest_fixtures import dynamodb_local_endpoint\n")
+    (tmp_path / "test_needs_ddb.py").write_text(
+        "def test_it(dynamodb_local_endpoint):\n    assert dynamodb_local_endpoint\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    no_java = tmp_path / "bin"
+    no_java.mkdir()
+    env = {**os.environ, "PATH": str(no_java), "CI": ci, "PYTHONPATH": str(PROJECT_ROOT)}
+    # When pytest runs it
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it skips with a warning on the terminal, or under CI=true it errors
+    assert f"1 {'error' if outcome == 'errors' else 'skipped'}" in result.stdout, result.stdout
+    if outcome == "skipped":
+        assert result.returncode == 0
+        assert "WARNING: DynamoDB Local tests SKIPPED: missing java" in result.stdout
+    else:
+        assert result.returncode != 0
+        assert "CI=true" in result.stdout
+
+
+# --- DynamoDB Local itself ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.dynamodb_local
+def test_dynamodb_local_fixture_answers(dynamodb_local_endpoint: str) -> None:
+    assert dynamodb_local_endpoint.startswith("http://127.0.0.1:")
+    response = dynamodb_client(dynamodb_local_endpoint).list_tables()
+    assert response["ResponseMetadata"]["HTTPHeaders"]["server"].startswith("Jetty")  # the Java one, not moto
+
+
+@pytest.mark.dynamodb_local
+def test_dynamodb_local_stops_its_jvm_even_when_the_body_raises(dynamodb_local_endpoint: str) -> None:
+    # (depends on the fixture so that it is skipped, or fails under CI, with it)
+    # When the block using a fresh DynamoDB Local raises
+    with pytest.raises(RuntimeError, match="boom"), dynamodb_local() as endpoint_url:
+        assert dynamodb_client(endpoint_url).list_tables()["TableNames"] == []
+        raise RuntimeError("boom")
+    # Then nothing listens on its port any more, and no JVM of it is left
+    assert port_is_closed(endpoint_url)
+    port = endpoint_url.rsplit(":", 1)[1]
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert not [
+        line for line in processes.splitlines() if "DynamoDBLocal.jar" in line and f"-port {port}" in line
+    ]
+
+
+@pytest.mark.dynamodb_local
+def test_create_table_in_dynamodb_local(ddb_local_table: tuple[Any, str]) -> None:
+    client, table_name = ddb_local_table
+    # Then the table from template.yaml has its index, TTL and stream
+    table = client.describe_table(TableName=table_name)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-organization"
+    assert index["IndexStatus"] == "ACTIVE"
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    ttl = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "purge_at"}
+    # And the index answers a query, newest first
+    for sort_key in ("2026-01-01#a", "2026-02-01#b"):
+        client.put_item(
+            TableName=table_name,
+            Item={
+                "pk": {"S": f"TOKEN#{sort_key}"},
+                "sk": {"S": "TOKEN"},
+                "org_pk": {"S": "ORG#acme"},
+                "org_sk": {"S": sort_key},
+            },
+        )
+    items = client.query(
+        TableName=table_name,
+        IndexName="by-organization",
+        KeyConditionExpression="org_pk = :org",
+        ExpressionAttributeValues={":org": {"S": "ORG#acme"}},
+        ScanIndexForward=False,
+    )["Items"]
+    assert [item["org_sk"]["S"] for item in items] == ["2026-02-01#b", "2026-01-01#a"]
+
+
+@pytest.mark.dynamodb_local
+def test_each_ddb_local_table_is_fresh(
+    ddb_local_table: tuple[Any, str], dynamodb_local_endpoint: str
+) -> None:
+    client, table_name = ddb_local_table
+    assert client.scan(TableName=table_name)["Count"] == 0
+    # -sharedDb: a client with other credentials sees the same tables
+    other = dynamodb_client(dynamodb_local_endpoint)
+    assert table_name in other.list_tables()["TableNames"]

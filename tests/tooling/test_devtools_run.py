@@ -1,0 +1,150 @@
+"""devtools.run (`make run`), as a real process: a stub stands in for tokensmith.bootstrap."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from devtools.run import usage_banner, write_admin_token
+from devtools.template import PROJECT_ROOT
+
+STUB_RUNNER = """
+import json, sys, types
+
+from devtools.local_aws import dynamodb_client
+
+def create_admin_token(*, table_name, endpoint_url, organization_id, name):
+    table = dynamodb_client(endpoint_url).describe_table(TableName=table_name)["Table"]
+    with open({record!r}, "w") as record:
+        json.dump({{"table": table_name, "status": table["TableStatus"], "organization_id": organization_id,
+                   "name": name}}, record)
+    return "token-id-1", "tks_stubsecret0123"
+
+package = types.ModuleType("tokensmith")
+package.__path__ = []
+bootstrap = types.ModuleType("tokensmith.bootstrap")
+bootstrap.create_admin_token = create_admin_token
+sys.modules.update({{"tokensmith": package, "tokensmith.bootstrap": bootstrap}})
+
+from devtools.run import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def read_lines(stream: object, lines: queue.Queue[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        lines.put(line)
+
+
+@pytest.mark.parametrize(
+    ("database", "stop_signal"),
+    [
+        pytest.param("embedded", signal.SIGINT, id="embedded-SIGINT"),
+        pytest.param("embedded", signal.SIGTERM, id="embedded-SIGTERM"),
+        pytest.param("local", signal.SIGINT, marks=pytest.mark.dynamodb_local, id="local-SIGINT"),
+    ],
+)
+def test_run_serves_writes_the_admin_token_and_stops_cleanly(
+    tmp_path: Path, request: pytest.FixtureRequest, database: str, stop_signal: signal.Signals
+) -> None:
+    if database == "local":
+        request.getfixturevalue("dynamodb_local_endpoint")  # skip (or fail under CI) without Java
+    record = tmp_path / "bootstrap.json"
+    runner = tmp_path / "run_with_stub.py"
+    runner.write_text(textwrap.dedent(STUB_RUNNER.format(record=str(record))))
+    token_file = tmp_path / "state" / "admin-token"
+    # Given `python -m devtools.run` on a free port
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(runner),
+            "--port",
+            "0",
+            "--dynamodb",
+            database,
+            "--admin-token-file",
+            str(token_file),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=read_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        output = ""
+        deadline = time.monotonic() + 60
+        while "Ctrl-C stops" not in output:
+            try:
+                output += lines.get(timeout=0.5)
+            except queue.Empty:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"no banner; stdout:\n{output}\nexit code: {process.poll()}")
+        base_url = re.search(r"local API on (http://127\.0\.0\.1:\d+)", output).group(1)  # type: ignore[union-attr]
+
+        # Then it serves the template's routes: 401 without a token, 404 off the routes
+        assert requests.get(f"{base_url}/v1/tokens", timeout=10).status_code == 401
+        assert requests.get(f"{base_url}/nowhere", timeout=10).status_code == 404
+        # And the admin token was made in the created table, saved 0600 and printed once
+        assert json.loads(record.read_text()) == {
+            "table": "tokensmith-local",
+            "status": "ACTIVE",
+            "organization_id": "platform",
+            "name": "local-admin",
+        }
+        assert token_file.read_text() == "tks_stubsecret0123\n"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert output.count("tks_stubsecret0123") == 1
+        for route in ("/v1/tokens ", "/v1/tokens/verify", "/v1/tokens/self"):
+            assert f"{base_url}{route}" in output
+        ddb_port = re.search(r"DynamoDB: .* at http://127\.0\.0\.1:(\d+)", output).group(1)  # type: ignore[union-attr]
+
+        # When it gets Ctrl-C (or SIGTERM)
+        process.send_signal(stop_signal)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Then it exits 0 without a traceback, and leaves no JVM behind
+    stderr = process.stderr.read()  # type: ignore[union-attr]
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    time.sleep(0.1)
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert not [
+        line for line in processes.splitlines() if "DynamoDBLocal.jar" in line and f"-port {ddb_port}" in line
+    ]
+
+
+def test_write_admin_token_tightens_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "admin-token"
+    path.write_text("old")
+    path.chmod(0o644)
+    write_admin_token(path, "tks_new")
+    assert path.read_text() == "tks_new\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_usage_banner_has_ready_to_paste_commands(tmp_path: Path) -> None:
+    banner = usage_banner("http://127.0.0.1:4321", tmp_path / "admin-token", "embedded moto")
+    assert f'export TOKEN="$(cat {tmp_path / "admin-token"})"' in banner
+    assert "curl -s -X POST http://127.0.0.1:4321/v1/tokens " in banner
+    assert 'curl -s http://127.0.0.1:4321/v1/tokens -H "Authorization: Bearer $TOKEN"' in banner
+    assert "http://127.0.0.1:4321/v1/tokens/verify" in banner
+    assert "http://127.0.0.1:4321/v1/tokens/self" in banner
