@@ -14,7 +14,8 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: run test tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+
+.PHONY: run sweep bench test tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,7 +31,12 @@ venv: .venv/.synced
 
 ## make run: the API on http://127.0.0.1:$(PORT) with an embedded DynamoDB and an admin token
 run: venv
-	$(UV) run --frozen python -m devtools.run --port $(PORT) $(if $(DYNAMODB),--dynamodb $(DYNAMODB))
+	$(UV) run --frozen python -m devtools.run --port $(PORT) $(if $(DYNAMODB),--dynamodb $(DYNAMODB)) \
+		$(if $(SCHEDULE_INTERVAL),--schedule-interval $(SCHEDULE_INTERVAL))
+
+## make sweep: run the expiry sweep of a running `make run` once, now
+sweep:
+	curl -sS --fail-with-body -X POST http://127.0.0.1:$(PORT)/__local/schedules/ExpireTokensFunction; echo
 
 ## make test: every suite, then the template checks
 test: venv lint-template
@@ -64,6 +70,10 @@ layer-requirements: $(UV)
 bootstrap: venv
 	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.bootstrap --table $(TABLE) \
 		$(if $(ENDPOINT),--endpoint-url $(ENDPOINT)) $(if $(ORG),--organization-id $(ORG))
+
+## make bench: the benchmarks (not part of make test); figures land in bench/results/ and docs/
+bench: venv
+	PYTHONPATH=layers/common:. $(UV) run --frozen python -m bench
 
 clean:
 	rm -rf .aws-sam .venv .pytest_cache

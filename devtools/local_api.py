@@ -6,6 +6,14 @@ All functions share this one process: they are imported from `<CodeUri>/<handler
 and invoked one at a time (one warm "container" for the whole API), with the environment from the template.
 Not emulated: authorizer result caching, throttling, CORS, Lambda timeouts (only reported), per-function
 environment differences.
+
+The template's scheduled functions (`Schedule`/`ScheduleV2` events) run through the same invoke, on their
+rate once `gateway.scheduler.start()` is called (see devtools.local_scheduler), and on demand through
+local-only routes that are not in the template and never shadow one of its routes:
+
+    GET  /__local/schedules                         every schedule, its expression, last run and result
+    GET  /__local/schedules/<FunctionId>[/<Event>]  one of them
+    POST /__local/schedules/<FunctionId>[/<Event>]  run it once now: 200 {"function", "result"}
 """
 
 from __future__ import annotations
@@ -35,17 +43,20 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devtools.local_aws import LOCAL_CREDENTIALS, REGION
+from devtools.local_scheduler import LocalScheduler
 from devtools.template import (
     DEFAULT_TEMPLATE,
     PSEUDO_PARAMETERS,
     AuthorizerSpec,
     HttpRoute,
+    ScheduledFunction,
     default_authorizer,
     function_environment,
     function_properties,
     http_routes,
     load_template,
     resources_of_type,
+    scheduled_functions,
 )
 
 ACCOUNT_ID = PSEUDO_PARAMETERS["AWS::AccountId"]
@@ -56,6 +67,7 @@ DEFAULT_PORT = 3000
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API's request payload quota: 10 MiB
 # HTTP API hands these content types to Lambda as text; every other body (none given included) is base64.
 TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
+LOCAL_SCHEDULES_PATH = "/__local/schedules"  # local-only routes of the gateway (see the module's docstring)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -410,6 +422,15 @@ def _message_response(status: int, message: str, request_id: str = "") -> Gatewa
     return GatewayResponse(status, headers, json.dumps({"message": message}, separators=(",", ":")).encode())
 
 
+def _json_response(status: int, body: Any, request_id: str = "", allow: str = "") -> GatewayResponse:
+    headers = [("Content-Type", "application/json")]
+    if allow:
+        headers.append(("Allow", allow))
+    if request_id:
+        headers.append(("apigw-requestid", request_id))
+    return GatewayResponse(status, headers, json.dumps(body).encode())
+
+
 def map_lambda_response(result: Any) -> GatewayResponse:
     """Turn a function's return value into an HTTP response, as HTTP API does for payload format 2.0."""
     try:
@@ -490,11 +511,22 @@ def _log(message: str) -> None:
 
 
 class Gateway:
-    """Routes, authorizes and invokes; knows nothing about sockets (see `LocalApiServer`)."""
+    """Routes, authorizes and invokes; knows nothing about sockets (see `LocalApiServer`).
+
+    `self.scheduler` holds the template's scheduled functions; its timers run only once started.
+    `schedule_interval` (seconds) replaces every schedule's own interval.
+    """
 
     _invoke_lock = threading.Lock()  # one invocation at a time: handlers share process-global state
 
-    def __init__(self, template: dict[str, Any], code_root: Path) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        code_root: Path,
+        parameter_overrides: dict[str, str] | None = None,
+        schedule_interval: float | None = None,
+        schedule_log: bool = True,
+    ) -> None:
         self.routes = http_routes(template)
         self.route_table = RouteTable(self.routes)
         self.loader = FunctionLoader(code_root)
@@ -511,6 +543,12 @@ class Gateway:
             self.authorizer_function = self._lambda_function(
                 template, self.authorizer.function_id, self.authorizer.code_uri, self.authorizer.handler
             )
+        self.scheduler = LocalScheduler(
+            scheduled_functions(template, parameter_overrides),
+            self.invoke_scheduled,
+            interval_override=schedule_interval,
+            log=schedule_log,
+        )
 
     @staticmethod
     def _lambda_function(
@@ -546,9 +584,24 @@ class Gateway:
                         f"{function.timeout_seconds:g}s: Lambda would have stopped it"
                     )
 
+    def invoke_scheduled(self, schedule: ScheduledFunction, event: Any) -> Any:
+        """Call a scheduled function's handler with its scheduler event (same loader, same lock)."""
+        function = LambdaFunction(
+            function_id=schedule.function_id,
+            code_uri=schedule.code_uri,
+            handler=schedule.handler,
+            memory_mb=schedule.memory_mb,
+            timeout_seconds=schedule.timeout_seconds,
+        )
+        return self.invoke(function, event)
+
     def handle(self, request: IncomingRequest) -> GatewayResponse:
         request_id = str(uuid.uuid4())
         match = self.route_table.match(request.method, request.raw_path)
+        if match is None or match.route.path == "$default":  # the template's own routes come first
+            local = self._local_route(request, request_id)
+            if local is not None:
+                return local
         if match is None:
             return _message_response(404, "Not Found", request_id)
         event = build_http_event(request, match, request_id=request_id)
@@ -565,6 +618,33 @@ class Gateway:
             return _message_response(500, "Internal Server Error", request_id)
         response.headers.append(("apigw-requestid", request_id))
         return response
+
+    def _local_route(self, request: IncomingRequest, request_id: str) -> GatewayResponse | None:
+        """The answer of a local-only /__local/schedules route, or None when the path is not one."""
+        path = request.raw_path.rstrip("/")
+        if path != LOCAL_SCHEDULES_PATH and not path.startswith(LOCAL_SCHEDULES_PATH + "/"):
+            return None
+        names = [unquote(part) for part in path[len(LOCAL_SCHEDULES_PATH) :].split("/") if part]
+        method = request.method.upper()
+        if not names:
+            if method not in ("GET", "HEAD"):
+                return _json_response(405, {"message": "Method Not Allowed"}, request_id, allow="GET")
+            return _json_response(200, {"schedules": self.scheduler.describe()}, request_id)
+        if len(names) > 2:
+            return None
+        entry = self.scheduler.find(*names)
+        if entry is None:
+            known = sorted({entry.function_id for entry in self.scheduler.entries})
+            message = f"no scheduled function {'/'.join(names)}"
+            return _json_response(404, {"message": message, "schedules": known}, request_id)
+        if method in ("GET", "HEAD"):
+            return _json_response(200, entry.describe(), request_id)
+        if method != "POST":
+            return _json_response(405, {"message": "Method Not Allowed"}, request_id, allow="GET, POST")
+        run = self.scheduler.run(entry.function_id, entry.schedule.event_id, trigger="manual")
+        if not run.ok:
+            return _json_response(500, {"function": entry.function_id, **(run.error or {})}, request_id)
+        return _json_response(200, {"function": entry.function_id, "result": run.result}, request_id)
 
     def _authorize(self, request: IncomingRequest, event: dict[str, Any]) -> GatewayResponse | None:
         """None when the request may go on (with requestContext.authorizer set), else the refusal."""
@@ -725,6 +805,18 @@ class LocalApiServer:
         return int(self.httpd.server_address[1])
 
     @property
+    def scheduler(self) -> LocalScheduler:
+        return self.gateway.scheduler
+
+    def run_schedule(self, function_id: str, event_id: str | None = None) -> Any:
+        """Run a scheduled function once, now, in this thread: what its handler returned, or its exception
+        raised; KeyError when the template has no such schedule."""
+        run = self.gateway.scheduler.run(function_id, event_id, trigger="manual")
+        if run.exception is not None:
+            raise run.exception
+        return run.result
+
+    @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -804,10 +896,14 @@ def serve_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     access_log: bool = False,
+    schedules: bool = False,
+    schedule_interval: float | None = None,
 ) -> Iterator[LocalApiServer]:
     """For tests: serve `template` (default: template.yaml) on a free port; yield the server (`.base_url`).
 
     `code_root` is where CodeUri paths start (default: the project root). os.environ is restored on exit.
+    Scheduled functions run only when asked: `server.run_schedule("Id")`, `POST /__local/schedules/Id`, or,
+    with `schedules=True`, on their interval (`schedule_interval` seconds, if given), stopped on exit.
     """
     if template is None:
         template = load_template(DEFAULT_TEMPLATE)
@@ -815,11 +911,20 @@ def serve_in_thread(
     code_root = code_root or DEFAULT_TEMPLATE.parent
     environment = local_environment(template, endpoint_url, table_name, parameter_overrides, refs)
     with applied_environment(environment):
-        server = LocalApiServer(Gateway(template, code_root), host=host, port=port, access_log=access_log)
+        gateway = Gateway(
+            template,
+            code_root,
+            parameter_overrides,
+            schedule_interval=schedule_interval,
+        )
+        server = LocalApiServer(gateway, host=host, port=port, access_log=access_log)
         server.start()
         try:
+            if schedules:
+                gateway.scheduler.start()
             yield server
         finally:
+            gateway.scheduler.stop()
             server.stop()
 
 

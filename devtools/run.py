@@ -1,9 +1,12 @@
 """`make run`: the whole API on 127.0.0.1 from template.yaml, with a local DynamoDB and an admin token.
 
-    python -m devtools.run [--port 3000] [--dynamodb embedded|local]
+    python -m devtools.run [--port 3000] [--dynamodb embedded|local] [--schedule-interval SECONDS]
 
 `embedded` (the default) is moto's server inside this process; `local` is Amazon's DynamoDB Local (Java).
-PORT and DYNAMODB in the environment set the defaults. Data lives in memory: every run starts empty.
+The template's scheduled functions run on their rate(...), or every SECONDS with --schedule-interval, and
+on demand with `curl -X POST <url>/__local/schedules/<FunctionId>`.
+PORT, DYNAMODB and SCHEDULE_INTERVAL in the environment set the defaults. Data lives in memory: every run
+starts empty.
 """
 
 from __future__ import annotations
@@ -15,15 +18,31 @@ import os
 import shlex
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devtools.template import DEFAULT_TEMPLATE, PROJECT_ROOT, create_table, load_template
+
+if TYPE_CHECKING:
+    from devtools.local_scheduler import ScheduleEntry
 
 TABLE_NAME = "tokensmith-local"
 ADMIN_ORGANIZATION = "platform"
 ADMIN_TOKEN_NAME = "local-admin"
 DEFAULT_ADMIN_TOKEN_FILE = PROJECT_ROOT / ".tokensmith" / "admin-token"
 LAYER_PATH = PROJECT_ROOT / "layers" / "common"
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type of --schedule-interval: a number of seconds greater than 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: the interval must be more than 0 seconds")
+    return seconds
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,6 +55,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="embedded: moto in-process (default); local: Amazon's DynamoDB Local (needs Java 17)",
     )
     parser.add_argument("--admin-token-file", type=Path, default=DEFAULT_ADMIN_TOKEN_FILE)
+    parser.add_argument(
+        "--schedule-interval",
+        type=positive_seconds,
+        default=os.environ.get("SCHEDULE_INTERVAL") or None,  # a string default goes through `type` too
+        metavar="SECONDS",
+        help="run every scheduled function every SECONDS instead of on its own rate (env SCHEDULE_INTERVAL)",
+    )
     return parser.parse_args(argv)
 
 
@@ -55,8 +81,29 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def usage_banner(base_url: str, token_file: Path, database: str) -> str:
-    """What to paste into a shell to try the API."""
+def schedules_line(entries: Sequence[ScheduleEntry]) -> str:
+    """One line on the scheduled functions: how often each runs locally, or why it does not."""
+    parts = []
+    for entry in entries:
+        schedule = entry.schedule
+        if entry.interval_seconds is None:
+            how = "disabled" if not schedule.enabled else "only when triggered"
+            parts.append(f"{schedule.function_id} {how} ({schedule.expression})")
+        elif entry.overridden:
+            parts.append(
+                f"{schedule.function_id} every {entry.interval_seconds:g}s "
+                f"(--schedule-interval; the template says {schedule.expression})"
+            )
+        else:
+            parts.append(f"{schedule.function_id} every {entry.interval_seconds:g}s ({schedule.expression})")
+    timed = any(entry.interval_seconds is not None for entry in entries)
+    return "Schedules: " + "; ".join(parts) + (", the first run one interval after start" if timed else "")
+
+
+def usage_banner(
+    base_url: str, token_file: Path, database: str, schedules: Sequence[ScheduleEntry] = ()
+) -> str:
+    """What to paste into a shell to try the API (and to run its scheduled functions now)."""
     token = f'TOKEN="$(cat {shlex.quote(_display_path(token_file))})"'
     auth = '-H "Authorization: Bearer $TOKEN"'
     json_type = "-H 'Content-Type: application/json'"
@@ -72,10 +119,23 @@ def usage_banner(base_url: str, token_file: Path, database: str) -> str:
             f"  curl -s -X POST {base_url}/v1/tokens/verify {auth} {json_type} "
             + """-d "{\\"token\\":\\"$TOKEN\\"}\"""",
             f"  curl -s {base_url}/v1/tokens/self {auth}",
+            *_schedule_lines(base_url, schedules),
             "",
             "Ctrl-C stops the server; the data lives in memory and is gone afterwards.",
         ]
     )
+
+
+def _schedule_lines(base_url: str, schedules: Sequence[ScheduleEntry]) -> list[str]:
+    if not schedules:
+        return []
+    function_ids = list(dict.fromkeys(entry.schedule.function_id for entry in schedules))
+    return [
+        "",
+        schedules_line(schedules),
+        f"Run one now (curl {base_url}/__local/schedules lists them with their last result):",
+        *(f"  curl -X POST {base_url}/__local/schedules/{function_id}" for function_id in function_ids),
+    ]
 
 
 def _bootstrap_admin_token(endpoint_url: str) -> tuple[str, str]:
@@ -129,8 +189,9 @@ def serve(args: argparse.Namespace) -> int:
             return 1
         write_admin_token(args.admin_token_file, secret)
 
+        gateway = Gateway(template, PROJECT_ROOT, schedule_interval=args.schedule_interval)
         try:
-            server = LocalApiServer(Gateway(template, PROJECT_ROOT), host="127.0.0.1", port=args.port)
+            server = LocalApiServer(gateway, host="127.0.0.1", port=args.port)
         except OSError as error:
             print(
                 f"error: cannot listen on 127.0.0.1:{args.port}: {error.strerror} (try --port)",
@@ -142,7 +203,12 @@ def serve(args: argparse.Namespace) -> int:
 
         print(f"Admin token for organization {ADMIN_ORGANIZATION!r} (shown once, saved to "
               f"{_display_path(args.admin_token_file)}, mode 0600):\n  {secret}\n", flush=True)  # fmt: skip
-        print(usage_banner(server.base_url, args.admin_token_file, database), flush=True)
+        print(
+            usage_banner(server.base_url, args.admin_token_file, database, gateway.scheduler.entries),
+            flush=True,
+        )
+        gateway.scheduler.start()
+        stack.callback(gateway.scheduler.stop)  # first out: a run under way finishes before the table goes
 
         from devtools.local_api import wait_for_stop_signal
 

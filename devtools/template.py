@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -387,3 +388,143 @@ class _Resolver:
             return self.lookup(name, where)
 
         return _SUB_VARIABLE.sub(replace, str(text)).replace("${!", "${")
+
+
+# --- schedules -------------------------------------------------------------------------------------------
+
+SCHEDULE_EVENT_TYPES = ("Schedule", "ScheduleV2")  # an EventBridge rule; an EventBridge Scheduler schedule
+
+
+class UnsupportedScheduleError(TemplateError):
+    """A schedule expression the local scheduler cannot turn into an interval (cron(...), at(...))."""
+
+
+@dataclass(frozen=True)
+class ScheduledFunction:
+    """One `Type: Schedule` or `Type: ScheduleV2` event of one function."""
+
+    function_id: str
+    code_uri: str
+    handler: str
+    expression: str  # resolved: "rate(1 minute)", "cron(0 12 * * ? *)", ...
+    timeout_seconds: float
+    event_id: str = ""  # the event's key under Events, e.g. "Sweep"
+    event_type: str = "ScheduleV2"
+    schedule_name: str = ""  # Properties.Name, else the name CloudFormation would generate
+    group_name: str = "default"  # ScheduleV2 only
+    input: str | None = None  # Properties.Input: JSON text sent instead of the scheduler's event
+    enabled: bool = True
+    memory_mb: int = 128
+
+    @property
+    def arn(self) -> str:
+        """The ARN AWS puts into the event's `resources`: the schedule's (ScheduleV2) or the rule's."""
+        account, region = PSEUDO_PARAMETERS["AWS::AccountId"], PSEUDO_PARAMETERS["AWS::Region"]
+        if self.event_type == "Schedule":
+            return f"arn:aws:events:{region}:{account}:rule/{self.schedule_name}"
+        return f"arn:aws:scheduler:{region}:{account}:schedule/{self.group_name}/{self.schedule_name}"
+
+
+def scheduled_functions(
+    template: dict[str, Any], parameter_overrides: dict[str, str] | None = None
+) -> list[ScheduledFunction]:
+    """Every Schedule/ScheduleV2 event of every AWS::Serverless::Function, in template order.
+
+    `!Ref Param` (in the expression, Timeout, Name, ...) gives the override or the parameter's Default.
+    """
+    resolver = _Resolver(template, parameter_overrides or {}, {})
+    stack_name = PSEUDO_PARAMETERS["AWS::StackName"]
+    schedules: list[ScheduledFunction] = []
+    for function_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        properties = function_properties(template, function_id)
+        for event_id, event in (properties.get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") not in SCHEDULE_EVENT_TYPES:
+                continue
+            event_type = str(event["Type"])
+            event_properties = event.get("Properties") or {}
+            where = f"{function_id}.Events.{event_id}"
+            key = "Schedule" if event_type == "Schedule" else "ScheduleExpression"
+            if key not in event_properties:
+                raise TemplateError(f"{where} has no {key}")
+            name = event_properties.get("Name")
+            input_text = None
+            if event_properties.get("Input") is not None:
+                input_text = resolver.resolve(event_properties["Input"], where)
+                try:
+                    json.loads(input_text)
+                except ValueError:
+                    raise TemplateError(f"{where}: Input is not JSON: {input_text!r}") from None
+            schedules.append(
+                ScheduledFunction(
+                    function_id=function_id,
+                    code_uri=_require_str(properties, "CodeUri", function_id),
+                    handler=_require_str(properties, "Handler", function_id),
+                    expression=resolver.resolve(event_properties[key], where).strip(),
+                    timeout_seconds=_number(resolver, properties.get("Timeout", 3), f"{where}: Timeout"),
+                    event_id=str(event_id),
+                    event_type=event_type,
+                    schedule_name=(
+                        resolver.resolve(name, where)
+                        if name is not None
+                        else f"{stack_name}-{function_id}{event_id}"
+                    ),
+                    group_name=(
+                        resolver.resolve(event_properties["GroupName"], where)
+                        if event_properties.get("GroupName") is not None
+                        else "default"
+                    ),
+                    input=input_text,
+                    enabled=_schedule_enabled(resolver, event_properties, where),
+                    memory_mb=int(
+                        _number(resolver, properties.get("MemorySize", 128), f"{where}: MemorySize")
+                    ),
+                )
+            )
+    return schedules
+
+
+def _number(resolver: _Resolver, value: Any, where: str) -> float:
+    text = resolver.resolve(value, where)
+    try:
+        return float(text)
+    except ValueError:
+        raise TemplateError(f"{where}: {text!r} is not a number") from None
+
+
+def _schedule_enabled(resolver: _Resolver, properties: dict[str, Any], where: str) -> bool:
+    """False when the event says `Enabled: false` (Schedule) or `State: DISABLED` (both types)."""
+    if "State" in properties:
+        return resolver.resolve(properties["State"], where).upper() != "DISABLED"
+    if "Enabled" in properties:
+        return resolver.resolve(properties["Enabled"], where).lower() != "false"
+    return True
+
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$", re.IGNORECASE)
+_RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def schedule_interval_seconds(expression: str) -> float:
+    """Seconds between two runs of a `rate(N unit)` expression (minute(s), hour(s), day(s); second(s) too,
+    a local convenience AWS does not accept). cron(...) and at(...) raise UnsupportedScheduleError."""
+    text = expression.strip()
+    match = _RATE.match(text)
+    if match is None:
+        kind = text.split("(", 1)[0].strip().lower()
+        if kind in ("cron", "at"):
+            raise UnsupportedScheduleError(
+                f"schedule expression {expression!r}: the local scheduler runs rate(...) expressions only, "
+                f"not {kind}(...); give an interval (--schedule-interval SECONDS) or trigger it by hand"
+            )
+        raise TemplateError(
+            f"schedule expression {expression!r} is not rate(<number> <minute(s)|hour(s)|day(s)>)"
+        )
+    value, unit = int(match.group(1)), match.group(2).lower()
+    seconds = _RATE_UNITS.get(unit[:-1] if unit.endswith("s") else unit)
+    if seconds is None:
+        raise TemplateError(
+            f"schedule expression {expression!r}: unknown unit {unit!r} (minute(s), hour(s), day(s))"
+        )
+    if value <= 0:
+        raise TemplateError(f"schedule expression {expression!r}: the rate must be at least 1")
+    return value * seconds

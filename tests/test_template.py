@@ -46,7 +46,7 @@ def test_the_table_has_ttl_pitr_streams_and_the_organization_index():
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-organization"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-organization", "due"]
 
 
 def test_read_routes_cannot_write():

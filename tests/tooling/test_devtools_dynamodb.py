@@ -21,7 +21,7 @@ from devtools.dynamodb_local import (
 )
 from devtools.embedded_dynamodb import embedded_dynamodb
 from devtools.local_aws import dynamodb_client
-from devtools.template import PROJECT_ROOT
+from devtools.template import DEFAULT_TEMPLATE, PROJECT_ROOT, load_template
 
 
 def port_is_closed(endpoint_url: str) -> bool:
@@ -138,13 +138,17 @@ def test_dynamodb_local_stops_its_jvm_even_when_the_body_raises(dynamodb_local_e
 @pytest.mark.dynamodb_local
 def test_create_table_in_dynamodb_local(ddb_local_table: tuple[Any, str]) -> None:
     client, table_name = ddb_local_table
-    # Then the table from template.yaml has its index, TTL and stream
+    # Then the table from template.yaml has its indexes (all ACTIVE), TTL and stream
     table = client.describe_table(TableName=table_name)["Table"]
     assert table["TableStatus"] == "ACTIVE"
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by-organization"
-    assert index["IndexStatus"] == "ACTIVE"
+    table_properties = load_template(DEFAULT_TEMPLATE)["Resources"]["TokensTable"]["Properties"]
+    declared = table_properties["GlobalSecondaryIndexes"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {index["IndexName"] for index in declared}
+    assert {index["IndexStatus"] for index in indexes.values()} == {"ACTIVE"}
+    for index in declared:  # projections as declared, INCLUDE lists included
+        assert indexes[index["IndexName"]]["Projection"] == index["Projection"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     ttl = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "purge_at"}

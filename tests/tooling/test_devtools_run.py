@@ -18,8 +18,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from devtools.run import usage_banner, write_admin_token
-from devtools.template import PROJECT_ROOT
+from devtools.local_scheduler import LocalScheduler
+from devtools.run import parse_args, usage_banner, write_admin_token
+from devtools.template import (
+    DEFAULT_TEMPLATE,
+    PROJECT_ROOT,
+    ScheduledFunction,
+    load_template,
+    schedule_interval_seconds,
+    scheduled_functions,
+)
 
 STUB_RUNNER = """
 import json, sys, types
@@ -50,15 +58,19 @@ def read_lines(stream: object, lines: queue.Queue[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("database", "stop_signal"),
+    ("database", "stop_signal", "schedule_interval"),
     [
-        pytest.param("embedded", signal.SIGINT, id="embedded-SIGINT"),
-        pytest.param("embedded", signal.SIGTERM, id="embedded-SIGTERM"),
-        pytest.param("local", signal.SIGINT, marks=pytest.mark.dynamodb_local, id="local-SIGINT"),
+        pytest.param("embedded", signal.SIGINT, None, id="embedded-SIGINT"),
+        pytest.param("embedded", signal.SIGTERM, "3600", id="embedded-SIGTERM-SCHEDULE_INTERVAL"),
+        pytest.param("local", signal.SIGINT, None, marks=pytest.mark.dynamodb_local, id="local-SIGINT"),
     ],
 )
 def test_run_serves_writes_the_admin_token_and_stops_cleanly(
-    tmp_path: Path, request: pytest.FixtureRequest, database: str, stop_signal: signal.Signals
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    database: str,
+    stop_signal: signal.Signals,
+    schedule_interval: str | None,
 ) -> None:
     if database == "local":
         request.getfixturevalue("dynamodb_local_endpoint")  # skip (or fail under CI) without Java
@@ -79,7 +91,11 @@ def test_run_serves_writes_the_admin_token_and_stops_cleanly(
             str(token_file),
         ],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        env={
+            **{name: value for name, value in os.environ.items() if name != "SCHEDULE_INTERVAL"},
+            "PYTHONPATH": str(PROJECT_ROOT),
+            **({"SCHEDULE_INTERVAL": schedule_interval} if schedule_interval else {}),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -113,6 +129,20 @@ def test_run_serves_writes_the_admin_token_and_stops_cleanly(
         for route in ("/v1/tokens ", "/v1/tokens/verify", "/v1/tokens/self"):
             assert f"{base_url}{route}" in output
         ddb_port = re.search(r"DynamoDB: .* at http://127\.0\.0\.1:(\d+)", output).group(1)  # type: ignore[union-attr]
+
+        # And the template's schedule is on its timer (SCHEDULE_INTERVAL replacing its rate), with the
+        # command to run it now
+        (sweep,) = scheduled_functions(load_template(DEFAULT_TEMPLATE))
+        interval = float(schedule_interval or schedule_interval_seconds(sweep.expression))
+        every = f"every {interval:g}s (--schedule-interval; the template says {sweep.expression})"
+        if schedule_interval is None:
+            every = f"every {interval:g}s ({sweep.expression})"
+        assert f"Schedules: {sweep.function_id} {every}" in output
+        assert f"  curl -X POST {base_url}/__local/schedules/{sweep.function_id}\n" in output
+        (listed,) = requests.get(f"{base_url}/__local/schedules", timeout=10).json()["schedules"]
+        assert listed["function"] == sweep.function_id
+        assert listed["interval_seconds"] == interval
+        assert listed["next_run"] is not None and listed["runs"] == 0  # waiting: the first run is later
 
         # When it gets Ctrl-C (or SIGTERM)
         process.send_signal(stop_signal)
@@ -148,3 +178,53 @@ def test_usage_banner_has_ready_to_paste_commands(tmp_path: Path) -> None:
     assert 'curl -s http://127.0.0.1:4321/v1/tokens -H "Authorization: Bearer $TOKEN"' in banner
     assert "http://127.0.0.1:4321/v1/tokens/verify" in banner
     assert "http://127.0.0.1:4321/v1/tokens/self" in banner
+
+
+def test_schedule_interval_comes_from_the_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCHEDULE_INTERVAL", raising=False)
+    assert parse_args([]).schedule_interval is None
+    assert parse_args(["--schedule-interval", "0.5"]).schedule_interval == 0.5
+    monkeypatch.setenv("SCHEDULE_INTERVAL", "5")  # make run SCHEDULE_INTERVAL=5
+    assert parse_args([]).schedule_interval == 5.0
+    assert parse_args(["--schedule-interval", "2"]).schedule_interval == 2.0  # the flag wins
+    monkeypatch.setenv("SCHEDULE_INTERVAL", "")  # an empty make variable: no override
+    assert parse_args([]).schedule_interval is None
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf", "nan"])
+def test_schedule_interval_must_be_a_positive_number(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    monkeypatch.delenv("SCHEDULE_INTERVAL", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--schedule-interval", value])
+    assert exited.value.code == 2
+    assert "--schedule-interval" in capsys.readouterr().err
+    monkeypatch.setenv("SCHEDULE_INTERVAL", value)
+    with pytest.raises(SystemExit):
+        parse_args([])
+
+
+def sweep_schedule(
+    expression: str = "rate(1 minute)", function_id: str = "ExpireTokensFunction"
+) -> ScheduledFunction:
+    return ScheduledFunction(function_id, "code/", "app.handler", expression, 60, event_id="Sweep")
+
+
+def banner_with(schedules: list[ScheduledFunction], interval: float | None = None) -> str:
+    scheduler = LocalScheduler(schedules, lambda schedule, event: None, interval_override=interval, log=False)
+    return usage_banner("http://127.0.0.1:4321", Path("admin-token"), "embedded moto", scheduler.entries)
+
+
+def test_usage_banner_tells_how_the_schedules_run_and_how_to_run_one_now() -> None:
+    banner = banner_with([sweep_schedule()])
+    assert "Schedules: ExpireTokensFunction every 60s (rate(1 minute))" in banner
+    assert "\n  curl -X POST http://127.0.0.1:4321/__local/schedules/ExpireTokensFunction\n" in banner
+    assert "curl http://127.0.0.1:4321/__local/schedules lists them" in banner
+    overridden = banner_with([sweep_schedule()], interval=5)
+    assert "every 5s (--schedule-interval; the template says rate(1 minute))" in overridden
+    cron = banner_with([sweep_schedule("cron(0 3 * * ? *)", "NightlyFunction")])
+    assert "Schedules: NightlyFunction only when triggered (cron(0 3 * * ? *))\n" in cron
+    assert "/__local/schedules/NightlyFunction" in cron
+    # Without scheduled functions, no word about them
+    assert "__local" not in banner_with([]) and "Schedules" not in banner_with([])

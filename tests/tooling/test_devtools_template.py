@@ -12,12 +12,16 @@ from devtools.local_aws import dynamodb_client
 from devtools.template import (
     DEFAULT_TEMPLATE,
     HttpRoute,
+    ScheduledFunction,
     TemplateError,
+    UnsupportedScheduleError,
     authorizer_function,
     create_table,
     function_environment,
     http_routes,
     load_template,
+    schedule_interval_seconds,
+    scheduled_functions,
     table_create_kwargs,
 )
 
@@ -194,8 +198,8 @@ def test_table_create_kwargs_of_the_real_template(template: dict[str, Any]) -> N
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    (index,) = kwargs["GlobalSecondaryIndexes"]
-    assert index == {
+    indexes = {index["IndexName"]: index for index in kwargs["GlobalSecondaryIndexes"]}
+    assert indexes["by-organization"] == {
         "IndexName": "by-organization",
         "KeySchema": [
             {"AttributeName": "org_pk", "KeyType": "HASH"},
@@ -203,10 +207,19 @@ def test_table_create_kwargs_of_the_real_template(template: dict[str, Any]) -> N
         ],
         "Projection": {"ProjectionType": "ALL"},
     }
+    # Every index of the template, with its projection as written (INCLUDE keeps its NonKeyAttributes)
+    declared = template["Resources"]["TokensTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert kwargs["GlobalSecondaryIndexes"] == [
+        {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+        for index in declared
+    ]
     assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     # Every key attribute is defined, and nothing else (DynamoDB rejects both mistakes)
     defined = {definition["AttributeName"] for definition in kwargs["AttributeDefinitions"]}
-    used = {key["AttributeName"] for key in kwargs["KeySchema"] + index["KeySchema"]}
+    used = {
+        key["AttributeName"]
+        for key in kwargs["KeySchema"] + [key for index in declared for key in index["KeySchema"]]
+    }
     assert defined == used
 
 
@@ -224,7 +237,7 @@ def test_table_create_kwargs_for_a_provisioned_table() -> None:
                 {
                     "IndexName": "by-g",
                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a", "b"]},
                 }
             ],
         },
@@ -236,6 +249,10 @@ def test_table_create_kwargs_for_a_provisioned_table() -> None:
         "ReadCapacityUnits": 5,
         "WriteCapacityUnits": 5,
     }
+    assert kwargs["GlobalSecondaryIndexes"][0]["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["a", "b"],
+    }
     assert "StreamSpecification" not in kwargs
 
 
@@ -245,9 +262,13 @@ def test_create_table_in_moto_has_the_index_and_ttl(moto_endpoint: str, template
     name = f"t-{uuid.uuid4().hex[:8]}"
     # When the template's table is created there
     table = create_table(client, template, name)
-    # Then it is ACTIVE with the by-organization index, and TTL is on purge_at
+    # Then it is ACTIVE with the template's indexes, and TTL is on purge_at
     assert table["TableStatus"] == "ACTIVE"
-    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["by-organization"]
+    declared = template["Resources"]["TokensTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+        index["IndexName"] for index in declared
+    }
+    assert "by-organization" in {index["IndexName"] for index in declared}
     ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "purge_at"}
     # And the index answers queries
@@ -281,6 +302,7 @@ def test_function_environment_of_the_real_template(template: dict[str, Any]) -> 
         "MAX_TOKEN_LIFETIME_DAYS": "365",  # a Number default, as a string
         "RETENTION_DAYS": "90",
         "SCOPE_CATALOG": "",
+        "EXPIRY_NOTICE_DAYS": "7,1",
         "POWERTOOLS_SERVICE_NAME": "tokensmith",
         "POWERTOOLS_METRICS_NAMESPACE": "Tokensmith",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -316,3 +338,169 @@ def test_function_environment_resolves_sub_join_and_function_overrides() -> None
         "LITERAL": "${NotResolved}",
     }
     assert function_environment(template, {}, refs, function_id="PublicFunction")["GREETING"] == "own"
+
+
+# --- schedules -------------------------------------------------------------------------------------------------
+
+
+def test_scheduled_functions_of_the_real_template(template: dict[str, Any]) -> None:
+    schedules = scheduled_functions(template)
+    sweep = next(schedule for schedule in schedules if schedule.function_id == "ExpireTokensFunction")
+    assert (sweep.code_uri, sweep.handler) == ("functions/expire_tokens/", "app.handler")
+    assert sweep.event_type == "ScheduleV2"
+    assert sweep.expression == template["Parameters"]["SweepSchedule"]["Default"]  # the !Ref, resolved
+    assert sweep.timeout_seconds == template["Resources"]["ExpireTokensFunction"]["Properties"]["Timeout"]
+    assert schedule_interval_seconds(sweep.expression) > 0
+    assert (ROOT / sweep.code_uri / "app.py").is_file()
+    # A parameter override changes the expression
+    (overridden,) = [
+        schedule
+        for schedule in scheduled_functions(template, {"SweepSchedule": "rate(5 minutes)"})
+        if schedule.function_id == "ExpireTokensFunction"
+    ]
+    assert overridden.expression == "rate(5 minutes)"
+
+
+def schedule_template() -> dict[str, Any]:
+    """fake_template() plus a function with two ScheduleV2 events, one disabled and with its own Input."""
+    template = fake_template(
+        SweepFunction={
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "CodeUri": "sweep/",
+                "Timeout": {"Ref": "SweepTimeout"},
+                "MemorySize": 1024,
+                "Events": {
+                    "Often": {
+                        "Type": "ScheduleV2",
+                        "Properties": {"ScheduleExpression": {"Ref": "Every"}, "RetryPolicy": {}},
+                    },
+                    "Nightly": {
+                        "Type": "ScheduleV2",
+                        "Properties": {
+                            "ScheduleExpression": "cron(0 3 * * ? *)",
+                            "Name": {"Fn::Sub": "${AWS::StackName}-nightly"},
+                            "GroupName": "maintenance",
+                            "Input": '{"mode": "full"}',
+                            "State": "DISABLED",
+                        },
+                    },
+                },
+            },
+        }
+    )
+    template["Parameters"].update(
+        {
+            "Every": {"Type": "String", "Default": "rate(2 minutes)"},
+            "SweepTimeout": {"Type": "Number", "Default": 45},
+        }
+    )
+    template["Globals"]["Function"]["Timeout"] = 20
+    return template
+
+
+def test_scheduled_functions_resolve_refs_globals_and_event_properties() -> None:
+    schedules = scheduled_functions(schedule_template(), {"Every": "rate(3 hours)"})
+    assert schedules == [
+        # the classic EventBridge rule of fake_template(): Handler and Timeout from Globals
+        ScheduledFunction(
+            function_id="PrivateFunction",
+            code_uri="private/",
+            handler="app.handler",
+            expression="rate(1 minute)",
+            timeout_seconds=20.0,
+            event_id="Timer",
+            event_type="Schedule",
+            schedule_name="tokensmith-local-PrivateFunctionTimer",
+        ),
+        ScheduledFunction(
+            function_id="SweepFunction",
+            code_uri="sweep/",
+            handler="app.handler",
+            expression="rate(3 hours)",  # the override of the !Ref
+            timeout_seconds=45.0,  # its own Timeout, a !Ref to a Number parameter
+            event_id="Often",
+            event_type="ScheduleV2",
+            schedule_name="tokensmith-local-SweepFunctionOften",
+            memory_mb=1024,
+        ),
+        ScheduledFunction(
+            function_id="SweepFunction",
+            code_uri="sweep/",
+            handler="app.handler",
+            expression="cron(0 3 * * ? *)",
+            timeout_seconds=45.0,
+            event_id="Nightly",
+            event_type="ScheduleV2",
+            schedule_name="tokensmith-local-nightly",
+            group_name="maintenance",
+            input='{"mode": "full"}',
+            enabled=False,
+            memory_mb=1024,
+        ),
+    ]
+    assert schedules[0].arn == (
+        "arn:aws:events:us-east-1:123456789012:rule/tokensmith-local-PrivateFunctionTimer"
+    )
+    assert schedules[2].arn == (
+        "arn:aws:scheduler:us-east-1:123456789012:schedule/maintenance/tokensmith-local-nightly"
+    )
+
+
+def test_a_template_without_schedules_has_none() -> None:
+    template = fake_template()
+    del template["Resources"]["PrivateFunction"]["Properties"]["Events"]["Timer"]
+    assert scheduled_functions(template) == []
+
+
+@pytest.mark.parametrize(
+    ("event_properties", "message"),
+    [
+        ({}, "SweepFunction.Events.Often has no ScheduleExpression"),
+        ({"ScheduleExpression": {"Ref": "Undeclared"}}, "Undeclared"),
+        ({"ScheduleExpression": "rate(1 minute)", "Input": "{not json"}, "Input is not JSON"),
+    ],
+)
+def test_unusable_schedule_events_are_template_errors(event_properties: dict[str, Any], message: str) -> None:
+    template = schedule_template()
+    events = template["Resources"]["SweepFunction"]["Properties"]["Events"]
+    events["Often"]["Properties"] = event_properties
+    with pytest.raises(TemplateError, match=message):
+        scheduled_functions(template)
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("rate(1 minute)", 60),
+        ("rate(5 minutes)", 300),
+        ("rate(1 hour)", 3600),
+        ("rate(12 hours)", 43200),
+        ("rate(1 day)", 86400),
+        ("rate(7 days)", 604800),
+        ("rate(1 second)", 1),  # not accepted by AWS; a local convenience
+        ("rate(30 seconds)", 30),
+        ("  rate( 2   minutes )  ", 120),
+    ],
+)
+def test_schedule_interval_of_rate_expressions(expression: str, seconds: float) -> None:
+    assert schedule_interval_seconds(expression) == seconds
+
+
+@pytest.mark.parametrize("expression", ["cron(0 12 * * ? *)", "at(2026-12-01T09:00:00)"])
+def test_cron_and_at_are_unsupported_with_a_clear_error(expression: str) -> None:
+    with pytest.raises(UnsupportedScheduleError) as raised:
+        schedule_interval_seconds(expression)
+    assert repr(expression) in str(raised.value)
+    assert "rate(...)" in str(raised.value) and "--schedule-interval" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(0 minutes)", "rate(1 fortnight)", "rate(minute)", "rate(1.5 hours)", "every minute", ""],
+)
+def test_malformed_rate_expressions_are_errors_naming_them(expression: str) -> None:
+    with pytest.raises(TemplateError) as raised:
+        schedule_interval_seconds(expression)
+    assert not isinstance(raised.value, UnsupportedScheduleError)
+    assert repr(expression) in str(raised.value)

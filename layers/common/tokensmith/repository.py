@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 TOKEN_SK = "TOKEN"
 NAME_SK = "NAME"
 ORG_INDEX = "by-organization"
+DUE_INDEX = "due"
 _RETRYABLE_TRANSACTION_CODES = {"TransactionConflict"}
 
 
@@ -56,6 +57,37 @@ def name_guard_pk(organization_id: str, owner: str | None, name: str) -> str:
 
 def org_partition(organization_id: str) -> str:
     return f"ORG#{organization_id}"
+
+
+def wake_partition(shard: int) -> str:
+    return f"WAKE#{shard}"
+
+
+def audit_event_item(
+    token: dict[str, Any],
+    event_type: str,
+    occurred_at: str,
+    actor: dict[str, Any],
+    purge_at: int,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An audit event item in its token's partition, sorted by time (nanoseconds + randomness, so
+    two events of one token never collide). ``fields``: ip, user_agent, changes, reason, details."""
+    import secrets
+    import time
+
+    nanos = time.time_ns() % 1_000_000_000
+    return {
+        "pk": f"TOKEN#{token['id']}",
+        "sk": f"EVENT#{occurred_at[:-1]}.{nanos:09d}Z#{secrets.token_hex(4)}",
+        "type": event_type,
+        "token_id": token["id"],
+        "organization_id": token["organization_id"],
+        "occurred_at": occurred_at,
+        "actor": actor,
+        "purge_at": purge_at,
+        **fields,
+    }
 
 
 # --- attribute values ------------------------------------------------------------------------------
@@ -155,14 +187,21 @@ class NameClaim:
 
 @dataclass(frozen=True, slots=True)
 class TokenChange:
-    """A conditional update of one token, written together with its audit event."""
+    """A conditional update of one token, written together with its audit event.
+
+    The condition is ``version = expected_version`` (API changes, which read the token first) or,
+    for the sweep, which works from the ``due`` index, equality with the attributes it saw
+    (``expect``) plus ``expires_epoch <= due_by`` when given."""
 
     token_id: str
-    expected_version: int
+    expected_version: int | None
     set_values: dict[str, Any]
     remove: tuple[str, ...] = ()
     claim_name: NameClaim | None = None
     release_name: str | None = None  # guard pk to delete if it is still ours
+    expect: dict[str, Any] = field(default_factory=dict)
+    due_by: int | None = None
+    increment_version: bool = False
 
 
 class TokenRepository:
@@ -170,6 +209,7 @@ class TokenRepository:
         self.table_name = table_name
         self._client = client
         self._endpoint_url = endpoint_url
+        self.consumed_read_units = 0.0  # by the sweep's index queries (for metrics and the benchmark)
 
     @property
     def client(self) -> Any:
@@ -309,6 +349,25 @@ class TokenRepository:
             del actions[release_index]  # type: ignore[arg-type]
             self._transact(actions, name_claim_index=claim_index)
 
+    def due_tokens(
+        self, shard: int, now_epoch: int, start: dict[str, Any] | None = None, page_size: int = 100
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of the tokens of one shard of the sparse ``due`` index whose wake-up time has come.
+        Only due items are read: the cost follows the number of due tokens, not the table size."""
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "wake_pk = :shard AND wake_at <= :now",
+            "ExpressionAttributeValues": {":shard": {"S": wake_partition(shard)}, ":now": {"N": str(now_epoch)}},
+            "Limit": page_size,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self.client.query(**query)
+        self.consumed_read_units += response.get("ConsumedCapacity", {}).get("CapacityUnits", 0)
+        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
     def record_last_use(self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
         no ``version`` bump (that would break every client's ``If-Match``). True when written."""
@@ -339,26 +398,43 @@ class TokenRepository:
     # --- internals -----------------------------------------------------------------------------------
 
     def _update_action(self, change: TokenChange) -> dict[str, Any]:
-        names: dict[str, str] = {"#version": "version"}
-        values: dict[str, Any] = {":expected": {"N": str(change.expected_version)}}
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+
+        def placeholder(path: str, prefix: str) -> str:
+            parts = []
+            for part in path.split("."):
+                key = f"#{prefix}{len(names)}"
+                names[key] = part
+                parts.append(key)
+            return ".".join(parts)
+
         assignments = []
         for index, (attribute, value) in enumerate(sorted(change.set_values.items())):
-            names[f"#s{index}"] = attribute
             values[f":s{index}"] = to_attribute(value)
-            assignments.append(f"#s{index} = :s{index}")
+            assignments.append(f"{placeholder(attribute, 's')} = :s{index}")
+        if change.increment_version:
+            values[":one"] = {"N": "1"}
+            assignments.append(f"{placeholder('version', 'v')} = {placeholder('version', 'v')} + :one")
         expression = "SET " + ", ".join(assignments)
         if change.remove:
-            removals = []
-            for index, attribute in enumerate(change.remove):
-                names[f"#r{index}"] = attribute
-                removals.append(f"#r{index}")
-            expression += " REMOVE " + ", ".join(removals)
+            expression += " REMOVE " + ", ".join(placeholder(attribute, "r") for attribute in change.remove)
+        conditions = ["attribute_exists(pk)"]
+        if change.expected_version is not None:
+            values[":expected"] = {"N": str(change.expected_version)}
+            conditions.append(f"{placeholder('version', 'c')} = :expected")
+        for index, (attribute, value) in enumerate(sorted(change.expect.items())):
+            values[f":e{index}"] = to_attribute(value)
+            conditions.append(f"{placeholder(attribute, 'c')} = :e{index}")
+        if change.due_by is not None:
+            values[":due_by"] = {"N": str(change.due_by)}
+            conditions.append(f"{placeholder('expires_epoch', 'c')} <= :due_by")
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": token_key(change.token_id),
                 "UpdateExpression": expression,
-                "ConditionExpression": "attribute_exists(pk) AND #version = :expected",
+                "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }

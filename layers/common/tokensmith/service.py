@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from tokensmith import clock, token_format
+from tokensmith.expiry import wake_attributes
 from tokensmith.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from tokensmith.observability import count
 from tokensmith.models import (
@@ -33,6 +34,7 @@ from tokensmith.repository import (
     TokenChange,
     TokenRepository,
     VersionConflict,
+    audit_event_item,
     default_repository,
     name_guard_pk,
     org_partition,
@@ -241,6 +243,7 @@ class TokenService:
             "version": 1,
         }
         item["purge_at"] = self._purge_at(item, now)
+        item.update(wake_attributes(item, self.settings.expiry_notice_days))
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
         event = self._event(item, "token.created", principal, meta, now, changes)
         try:
@@ -435,6 +438,9 @@ class TokenService:
             updated.pop(key, None)
         if "purge_at" not in plan.set_values:
             updated["purge_at"] = self._purge_at(updated, now)
+        if item.get("expires_epoch") != updated.get("expires_epoch"):
+            updated.pop("notified_days", None)  # a new expiry earns its notices again
+        updated.update(wake_attributes(updated, self.settings.expiry_notice_days))
         updated["version"] = item["version"] + 1
         updated["modified_at"] = at
         updated["audit"] = {**item.get("audit", {}), "updated": {"at": at, "by": _by(principal)}}
@@ -596,22 +602,20 @@ class TokenService:
     ) -> dict[str, Any]:
         """The audit event: who did what, when, from where. Never a secret or a digest. Kept at least
         as long as its token, and at least ``RetentionDays``."""
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%S") + f".{time.time_ns() % 1_000_000_000:09d}Z"
-        return {
-            "pk": f"TOKEN#{item['id']}",
-            "sk": f"EVENT#{stamp}#{secrets.token_hex(4)}",
-            "type": event_type,
-            "token_id": item["id"],
-            "organization_id": item["organization_id"],
-            "occurred_at": clock.to_iso(now),
-            "actor": {"system": "tokensmith"} if principal is SYSTEM else principal.actor,
-            "ip": meta.ip,
-            "user_agent": meta.user_agent,
-            "changes": changes,
-            "reason": reason,
-            "details": details or None,
-            "purge_at": max(item.get("purge_at") or 0, clock.epoch(now) + self._retention_seconds()),
-        }
+        actor = {"system": "tokensmith"} if principal is SYSTEM else principal.actor
+        purge_at = max(item.get("purge_at") or 0, clock.epoch(now) + self._retention_seconds())
+        return audit_event_item(
+            item,
+            event_type,
+            clock.to_iso(now),
+            actor,
+            purge_at,
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            changes=changes,
+            reason=reason,
+            details=details or None,
+        )
 
 
 def _guard_of(item: dict[str, Any]) -> str:

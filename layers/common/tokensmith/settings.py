@@ -19,6 +19,7 @@ class Settings:
     custom_scopes: tuple[str, ...] = ()
     dynamodb_endpoint_url: str | None = None  # DynamoDB Local / the embedded server; None on AWS
     last_use_interval_seconds: int = 60
+    expiry_notice_days: tuple[int, ...] = (7, 1)  # token.expiring events this many days ahead
     max_body_bytes: int = 16 * 1024
 
     @property
@@ -35,6 +36,9 @@ class Settings:
             retention_days=int(environ.get("RETENTION_DAYS", "90")),
             custom_scopes=custom,
             dynamodb_endpoint_url=environ.get("DYNAMODB_ENDPOINT_URL") or None,
+            expiry_notice_days=tuple(
+                sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)
+            ),
         )
 
 

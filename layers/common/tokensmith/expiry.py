@@ -1,0 +1,181 @@
+"""Expiry: the wake-up schedule of a token and the sweep that stamps ``expired``.
+
+A live token with an expiry carries ``wake_pk = WAKE#<shard>`` and ``wake_at`` = the next instant
+the sweep must look at it: the next expiring-soon threshold not yet noticed (``expires_at`` minus
+7 days, then minus 1 day, by default), then ``expires_at`` itself. The sweep queries each shard of
+the sparse ``due`` index for ``wake_at <= now``, writes what is due — a ``token.expiring`` notice
+or the ``expired`` stamp, each with its audit event in one conditional transaction — and moves
+``wake_at`` on, or drops the token from the index once it is expired. Every token is read a handful
+of times in its life, whatever the size of the table.
+
+Every write is conditioned on the values the sweep saw in the index (status, expiry, wake-up
+time): a token extended, revoked or already stamped by an overlapping run is skipped, never
+stamped wrongly, and a notice is written once even when runs overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tokensmith import clock
+from tokensmith.repository import (
+    TokenChange,
+    TokenRepository,
+    VersionConflict,
+    audit_event_item,
+    name_guard_pk,
+    wake_partition,
+)
+from tokensmith.settings import Settings
+
+WAKE_SHARDS = 4  # fixed: changing it would strand tokens in shards the sweep no longer reads
+_DAY = 86400
+_LIVE = ("active", "disabled")
+_WAKE_ATTRIBUTES = ("wake_pk", "wake_at", "notified_days")
+
+
+def shard_of(token_id: str) -> int:
+    return int(token_id.replace("-", "")[:8], 16) % WAKE_SHARDS
+
+
+def next_wake(expires_epoch: int, notified_days: list[int] | tuple[int, ...], notice_days: tuple[int, ...]) -> int:
+    """The earliest pending instant: a threshold not yet noticed, else the expiry itself."""
+    pending = [expires_epoch - days * _DAY for days in notice_days if days not in notified_days]
+    return min([expires_epoch, *pending])
+
+
+def wake_attributes(item: dict[str, Any], notice_days: tuple[int, ...]) -> dict[str, Any]:
+    """``wake_pk``/``wake_at``/``notified_days`` for ``item``; ``None`` values mean "remove": a
+    terminal token or one without expiry is not in the index."""
+    expires = item.get("expires_epoch")
+    if item["status"] not in _LIVE or expires is None:
+        return dict.fromkeys(_WAKE_ATTRIBUTES)
+    notified = list(item.get("notified_days") or [])
+    return {
+        "wake_pk": wake_partition(shard_of(item["id"])),
+        "wake_at": next_wake(expires, notified, notice_days),
+        "notified_days": notified or None,
+    }
+
+
+@dataclass
+class SweepReport:
+    expired: int = 0
+    notices: int = 0
+    skipped: int = 0  # changed since the index saw them: extended, revoked, or handled by another run
+    complete: bool = True  # False when the run stopped before its deadline with work left
+    read_units: float = 0.0
+    lags: list[float] = field(default_factory=list)  # seconds between expires_at and the stamp
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expired": self.expired,
+            "notices": self.notices,
+            "skipped": self.skipped,
+            "complete": self.complete,
+            "read_units": self.read_units,
+            "max_lag_seconds": max(self.lags, default=0),
+        }
+
+
+class ExpirySweeper:
+    def __init__(
+        self,
+        repository: TokenRepository,
+        settings: Settings,
+        now: Callable[[], datetime] = clock.now,
+        page_size: int = 100,
+    ) -> None:
+        self.repository = repository
+        self.settings = settings
+        self._now = now
+        self.page_size = page_size
+
+    def sweep(self, time_left: Callable[[], float] = lambda: float("inf"), reserve_seconds: float = 5.0) -> SweepReport:
+        """One pass over every shard; stops early, leaving the rest for the next run, when fewer than
+        ``reserve_seconds`` remain of the invocation (``time_left()`` in seconds)."""
+        report = SweepReport()
+        read_before = self.repository.consumed_read_units
+        now = self._now()
+        now_epoch = clock.epoch(now)
+        for shard in range(WAKE_SHARDS):
+            start: dict[str, Any] | None = None
+            while True:
+                if time_left() < reserve_seconds:
+                    report.complete = False
+                    report.read_units = self.repository.consumed_read_units - read_before
+                    return report
+                items, start = self.repository.due_tokens(shard, now_epoch, start, self.page_size)
+                for item in items:
+                    self._handle(item, now, report)
+                if not start:
+                    break
+        report.read_units = self.repository.consumed_read_units - read_before
+        return report
+
+    def _handle(self, seen: dict[str, Any], now: datetime, report: SweepReport) -> None:
+        now_epoch = clock.epoch(now)
+        expect = {"status": seen["status"], "expires_epoch": seen["expires_epoch"], "wake_at": seen["wake_at"]}
+        try:
+            if seen["expires_epoch"] <= now_epoch:
+                self._expire(seen, now, expect)
+                report.expired += 1
+                report.lags.append(now_epoch - seen["expires_epoch"])
+            else:
+                self._notice(seen, now, expect)
+                report.notices += 1
+        except VersionConflict:
+            report.skipped += 1
+
+    def _expire(self, seen: dict[str, Any], now: datetime, expect: dict[str, Any]) -> None:
+        at = clock.to_iso(now)
+        purge_at = clock.epoch(now) + self.settings.retention_days * _DAY
+        change = TokenChange(
+            token_id=seen["id"],
+            expected_version=None,
+            expect=expect,
+            due_by=clock.epoch(now),
+            increment_version=True,
+            set_values={
+                "status": "expired",
+                "expired_at": at,
+                "modified_at": at,
+                "purge_at": purge_at,
+                "audit.updated": {"at": at, "by": "system"},
+            },
+            remove=_WAKE_ATTRIBUTES,
+            release_name=name_guard_pk(seen["organization_id"], seen.get("owner"), seen["name"]),
+        )
+        changes = {"status": {"from": seen["status"], "to": "expired"}}
+        self.repository.update_token(change, self._event(seen, "token.expired", now, purge_at, changes=changes))
+
+    def _notice(self, seen: dict[str, Any], now: datetime, expect: dict[str, Any]) -> None:
+        now_epoch = clock.epoch(now)
+        notice_days = self.settings.expiry_notice_days
+        notified = list(seen.get("notified_days") or [])
+        due = [d for d in notice_days if d not in notified and seen["expires_epoch"] - d * _DAY <= now_epoch]
+        notified = sorted({*notified, *due}, reverse=True)
+        change = TokenChange(
+            token_id=seen["id"],
+            expected_version=None,
+            expect=expect,
+            set_values={"wake_at": next_wake(seen["expires_epoch"], notified, notice_days), "notified_days": notified},
+        )
+        details = {"days_before": min(due) if due else None, "expires_at": seen["expires_at"]}
+        purge_at = seen["expires_epoch"] + self.settings.retention_days * _DAY
+        self.repository.update_token(change, self._event(seen, "token.expiring", now, purge_at, details=details))
+
+    def _event(
+        self,
+        seen: dict[str, Any],
+        event_type: str,
+        now: datetime,
+        purge_at: int,
+        changes: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        actor = {"system": "tokensmith"}
+        return audit_event_item(seen, event_type, clock.to_iso(now), actor, purge_at, changes=changes or {}, details=details)
