@@ -15,7 +15,7 @@ PORT ?= 3000
 PYTEST_ARGS ?=
 
 
-.PHONY: run sweep bench test tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+.PHONY: run sweep bench test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,10 +38,14 @@ run: venv
 sweep:
 	curl -sS --fail-with-body -X POST http://127.0.0.1:$(PORT)/__local/schedules/ExpireTokensFunction; echo
 
-## make test: every suite, then the template checks
-test: venv lint-template
+## make test: lint, every suite, then the template checks and sam build
+test: venv lint lint-template
 	$(UV) run --frozen pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) build
+
+lint: venv
+	$(UV) run --frozen ruff check layers functions tests devtools bench
+	$(UV) run --frozen ruff format --check layers functions tests devtools bench
 
 unit: venv
 	$(UV) run --frozen pytest tests/unit $(PYTEST_ARGS)

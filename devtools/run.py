@@ -100,9 +100,7 @@ def schedules_line(entries: Sequence[ScheduleEntry]) -> str:
     return "Schedules: " + "; ".join(parts) + (", the first run one interval after start" if timed else "")
 
 
-def usage_banner(
-    base_url: str, token_file: Path, database: str, schedules: Sequence[ScheduleEntry] = ()
-) -> str:
+def usage_banner(base_url: str, token_file: Path, database: str, schedules: Sequence[ScheduleEntry] = ()) -> str:
     """What to paste into a shell to try the API (and to run its scheduled functions now)."""
     token = f'TOKEN="$(cat {shlex.quote(_display_path(token_file))})"'
     auth = '-H "Authorization: Bearer $TOKEN"'

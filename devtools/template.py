@@ -241,9 +241,7 @@ def _table_properties(template: dict[str, Any], logical_id: str) -> dict[str, An
     return _resource(template, logical_id, DYNAMODB_TABLE).get("Properties") or {}
 
 
-def table_create_kwargs(
-    template: dict[str, Any], table_name: str, logical_id: str = "TokensTable"
-) -> dict[str, Any]:
+def table_create_kwargs(template: dict[str, Any], table_name: str, logical_id: str = "TokensTable") -> dict[str, Any]:
     """boto3 `create_table` arguments for the table resource `logical_id`, under another name."""
     properties = _table_properties(template, logical_id)
     billing_mode = properties.get("BillingMode", "PROVISIONED")
@@ -464,9 +462,7 @@ def scheduled_functions(
                     event_id=str(event_id),
                     event_type=event_type,
                     schedule_name=(
-                        resolver.resolve(name, where)
-                        if name is not None
-                        else f"{stack_name}-{function_id}{event_id}"
+                        resolver.resolve(name, where) if name is not None else f"{stack_name}-{function_id}{event_id}"
                     ),
                     group_name=(
                         resolver.resolve(event_properties["GroupName"], where)
@@ -475,9 +471,7 @@ def scheduled_functions(
                     ),
                     input=input_text,
                     enabled=_schedule_enabled(resolver, event_properties, where),
-                    memory_mb=int(
-                        _number(resolver, properties.get("MemorySize", 128), f"{where}: MemorySize")
-                    ),
+                    memory_mb=int(_number(resolver, properties.get("MemorySize", 128), f"{where}: MemorySize")),
                 )
             )
     return schedules
@@ -516,15 +510,11 @@ def schedule_interval_seconds(expression: str) -> float:
                 f"schedule expression {expression!r}: the local scheduler runs rate(...) expressions only, "
                 f"not {kind}(...); give an interval (--schedule-interval SECONDS) or trigger it by hand"
             )
-        raise TemplateError(
-            f"schedule expression {expression!r} is not rate(<number> <minute(s)|hour(s)|day(s)>)"
-        )
+        raise TemplateError(f"schedule expression {expression!r} is not rate(<number> <minute(s)|hour(s)|day(s)>)")
     value, unit = int(match.group(1)), match.group(2).lower()
     seconds = _RATE_UNITS.get(unit[:-1] if unit.endswith("s") else unit)
     if seconds is None:
-        raise TemplateError(
-            f"schedule expression {expression!r}: unknown unit {unit!r} (minute(s), hour(s), day(s))"
-        )
+        raise TemplateError(f"schedule expression {expression!r}: unknown unit {unit!r} (minute(s), hour(s), day(s))")
     if value <= 0:
         raise TemplateError(f"schedule expression {expression!r}: the rate must be at least 1")
     return value * seconds

@@ -15,7 +15,9 @@ RESERVE_SECONDS = 5.0  # stop paging with this much of the invocation left
 @metrics.log_metrics
 def handler(event, context):
     sweeper = ExpirySweeper(default_repository(), get_settings())
-    report = sweeper.sweep(time_left=lambda: context.get_remaining_time_in_millis() / 1000, reserve_seconds=RESERVE_SECONDS)
+    report = sweeper.sweep(
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000, reserve_seconds=RESERVE_SECONDS
+    )
     metrics.add_metric(name="TokensExpired", unit=MetricUnit.Count, value=report.expired)
     metrics.add_metric(name="ExpiringNotices", unit=MetricUnit.Count, value=report.notices)
     metrics.add_metric(name="SweepSkipped", unit=MetricUnit.Count, value=report.skipped)

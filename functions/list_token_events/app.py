@@ -1,6 +1,13 @@
 """GET /v1/tokens/{id}/events — the token's audit trail, newest first."""
 
-from tokensmith.http import create_app, event_list_response, limit_param, principal_of, query_params, text_param
+from tokensmith.http import (
+    create_app,
+    event_list_response,
+    limit_param,
+    principal_of,
+    query_params,
+    text_param,
+)
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 

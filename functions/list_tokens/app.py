@@ -1,6 +1,14 @@
 """GET /v1/tokens — the organization's tokens, newest first, a page at a time."""
 
-from tokensmith.http import choice_param, create_app, limit_param, principal_of, query_params, text_param, token_list_response
+from tokensmith.http import (
+    choice_param,
+    create_app,
+    limit_param,
+    principal_of,
+    query_params,
+    text_param,
+    token_list_response,
+)
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 

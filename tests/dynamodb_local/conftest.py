@@ -23,3 +23,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.dynamodb_local)
+
+
+@pytest.fixture
+def repository(ddb_local_table):
+    """The real repository over a fresh DynamoDB Local table."""
+    from tokensmith.repository import TokenRepository
+
+    client, table_name = ddb_local_table
+    return TokenRepository(table_name, client=client)
+
+
+def run_concurrently(target, count: int) -> list:
+    """Start ``count`` threads calling ``target(n)`` at the same instant; their results, in any order."""
+    import threading
+
+    results: list = []
+    barrier = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        results.append(target(n))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.dynamodb_local.conftest import run_concurrently
 from tokensmith.expiry import ExpirySweeper
 from tokensmith.models import CreateTokenRequest, UpdateTokenRequest
-from tokensmith.repository import TokenRepository
 from tokensmith.service import Principal, RequestMeta, TokenService
 from tokensmith.settings import Settings
 
@@ -19,12 +18,6 @@ pytestmark = pytest.mark.dynamodb_local
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 LATER = T0 + timedelta(minutes=5)
 MANAGER = Principal("caller", "acme", None, frozenset({"tokens:read", "tokens:write"}))
-
-
-@pytest.fixture
-def repository(ddb_local_table):
-    client, table_name = ddb_local_table
-    return TokenRepository(table_name, client=client)
 
 
 @pytest.fixture
@@ -66,18 +59,7 @@ def test_a_large_backlog_is_paged_and_a_deadline_leaves_the_rest_for_the_next_ru
 
 def test_overlapping_sweeps_stamp_each_token_once(repository, settings):
     ids = create_due(repository, settings, 60)
-    reports = []
-    barrier = threading.Barrier(2)
-
-    def run():
-        barrier.wait()
-        reports.append(ExpirySweeper(repository, settings, now=lambda: LATER).sweep())
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = run_concurrently(lambda _: ExpirySweeper(repository, settings, now=lambda: LATER).sweep(), 2)
 
     assert sum(r.expired for r in reports) == 60
     assert all(expired_events(repository, i) == 1 for i in ids)
@@ -93,7 +75,9 @@ def test_a_token_changed_while_the_sweep_runs_is_never_stamped_wrongly(repositor
         page = original(*args, **kwargs)
         if page[0]:  # the sweep has read the token from the index; now someone changes it
             if race == "extend":
-                service.update_token(MANAGER, token_id, UpdateTokenRequest(expires_at=T0 + timedelta(days=30)), RequestMeta())
+                service.update_token(
+                    MANAGER, token_id, UpdateTokenRequest(expires_at=T0 + timedelta(days=30)), RequestMeta()
+                )
             else:
                 service.revoke_token(MANAGER, token_id, "compromised", RequestMeta())
         return page
@@ -109,21 +93,13 @@ def test_a_token_changed_while_the_sweep_runs_is_never_stamped_wrongly(repositor
 def test_notices_are_written_once_when_runs_overlap(repository, settings):
     service = service_at(repository, settings, T0)
     ids = [
-        service.create_token(MANAGER, CreateTokenRequest(name=f"n{n}", expires_at=T0 + timedelta(days=3)), RequestMeta())[0]["id"]
+        service.create_token(
+            MANAGER, CreateTokenRequest(name=f"n{n}", expires_at=T0 + timedelta(days=3)), RequestMeta()
+        )[0]["id"]
         for n in range(20)
     ]
-    reports = []
-    barrier = threading.Barrier(2)
-
-    def run():
-        barrier.wait()
-        reports.append(ExpirySweeper(repository, settings, now=lambda: T0 + timedelta(minutes=1)).sweep())
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    soon = T0 + timedelta(minutes=1)
+    reports = run_concurrently(lambda _: ExpirySweeper(repository, settings, now=lambda: soon).sweep(), 2)
 
     assert sum(r.notices for r in reports) == 20
     for token_id in ids:
@@ -135,7 +111,9 @@ def test_the_sweep_reads_only_due_tokens(repository, settings):
     create_due(repository, settings, 5)
     service = service_at(repository, settings, T0)
     for n in range(200):  # not due for months: never read (reading them would cost ~6 read units)
-        service.create_token(MANAGER, CreateTokenRequest(name=f"later{n}", expires_at=T0 + timedelta(days=90)), RequestMeta())
+        service.create_token(
+            MANAGER, CreateTokenRequest(name=f"later{n}", expires_at=T0 + timedelta(days=90)), RequestMeta()
+        )
 
     report = ExpirySweeper(repository, settings, now=lambda: LATER).sweep()
 

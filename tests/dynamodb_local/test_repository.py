@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import replace
 
 import pytest
 
+from tests.dynamodb_local.conftest import run_concurrently
 from tokensmith import token_format
 from tokensmith.models import CreateTokenRequest, UpdateTokenRequest
-from tokensmith.repository import NameClaim, NameTaken, TokenChange, TokenRepository, VersionConflict, name_guard_pk
+from tokensmith.repository import (
+    NameClaim,
+    NameTaken,
+    TokenChange,
+    VersionConflict,
+    name_guard_pk,
+)
 from tokensmith.service import Principal, RequestMeta, TokenService
 from tokensmith.settings import Settings
 
 pytestmark = pytest.mark.dynamodb_local
 
 MANAGER = Principal("caller", "acme", None, frozenset({"tokens:read", "tokens:write", "tokens:verify"}))
-
-
-@pytest.fixture
-def repository(ddb_local_table):
-    client, table_name = ddb_local_table
-    return TokenRepository(table_name, client=client)
 
 
 @pytest.fixture
@@ -66,7 +66,9 @@ def test_a_guard_held_by_an_ended_token_can_be_taken_over(repository):
         repository.create_token(_item("b"), _event("b"), NameClaim(pk, "b", live_until=500, now=99))
     repository.create_token(_item("c"), _event("c"), NameClaim(pk, "c", live_until=500, now=101))
 
-    guard = repository.client.get_item(TableName=repository.table_name, Key={"pk": {"S": pk}, "sk": {"S": "NAME"}})["Item"]
+    guard = repository.client.get_item(TableName=repository.table_name, Key={"pk": {"S": pk}, "sk": {"S": "NAME"}})[
+        "Item"
+    ]
     assert guard["token_id"]["S"] == "c"
 
 
@@ -79,14 +81,18 @@ def test_releasing_a_guard_someone_else_took_still_applies_the_change(repository
     repository.update_token(change, _event("a", "EVENT#2"))
 
     assert repository.get_token("a")["status"] == "revoked"
-    guard = repository.client.get_item(TableName=repository.table_name, Key={"pk": {"S": pk}, "sk": {"S": "NAME"}})["Item"]
+    guard = repository.client.get_item(TableName=repository.table_name, Key={"pk": {"S": pk}, "sk": {"S": "NAME"}})[
+        "Item"
+    ]
     assert guard["token_id"]["S"] == "b"
 
 
 def test_the_organization_index_pages_newest_first_with_filters(service, repository):
     ids = []
     for n in range(7):
-        item, _ = service.create_token(MANAGER, CreateTokenRequest(name=f"t{n}", owner="alice" if n % 2 else "bob"), RequestMeta())
+        item, _ = service.create_token(
+            MANAGER, CreateTokenRequest(name=f"t{n}", owner="alice" if n % 2 else "bob"), RequestMeta()
+        )
         repository.client.update_item(  # spread creation times so the order is unambiguous
             TableName=repository.table_name,
             Key={"pk": {"S": f"TOKEN#{item['id']}"}, "sk": {"S": "TOKEN"}},
@@ -113,7 +119,10 @@ def test_a_typical_token_costs_one_read_unit_to_verify(service, repository):
     # Given a token with generous but realistic fields (a long name, a paragraph, an icon URL,
     # browser user agents): well under the 4 KB that one strongly consistent read unit covers
     request = CreateTokenRequest(
-        name="n" * 120, description="d" * 600, icon="https://cdn.example.com/" + "i" * 100, scopes=["tokens:read", "tokens:write", "tokens:verify"]
+        name="n" * 120,
+        description="d" * 600,
+        icon="https://cdn.example.com/" + "i" * 100,
+        scopes=["tokens:read", "tokens:write", "tokens:verify"],
     )
     item, secret = service.create_token(MANAGER, request, RequestMeta(ip="203.0.113.9", user_agent="u" * 250))
     repository.record_last_use(item["id"], "2026-11-22T00:00:00Z", "2026-11-21T23:59:00Z", "203.0.113.9", "u" * 250)
@@ -139,27 +148,25 @@ def test_last_use_is_recorded_once_per_interval(service, repository):
     stored = repository.get_token(item["id"])
     assert stored["last_used_at"] == "2026-11-22T10:01:01Z" and "last_used_ip" not in stored
     assert stored["version"] == 1
-    assert repository.record_last_use(str(uuid.uuid4()), "2026-11-22T10:00:00Z", "2026-11-22T09:59:00Z", None, None) is False
+    assert (
+        repository.record_last_use(str(uuid.uuid4()), "2026-11-22T10:00:00Z", "2026-11-22T09:59:00Z", None, None)
+        is False
+    )
 
 
 def test_concurrent_patches_with_one_if_match_let_exactly_one_win(service):
     item, _ = service.create_token(MANAGER, CreateTokenRequest(name="race"), RequestMeta())
-    outcomes: list[int] = []
-    barrier = threading.Barrier(10)
 
-    def patch(n: int) -> None:
-        barrier.wait()
+    def patch(n: int) -> int:
         try:
-            service.update_token(MANAGER, item["id"], UpdateTokenRequest(description=f"v{n}"), RequestMeta(if_match=frozenset({1})))
-            outcomes.append(200)
+            service.update_token(
+                MANAGER, item["id"], UpdateTokenRequest(description=f"v{n}"), RequestMeta(if_match=frozenset({1}))
+            )
+            return 200
         except Exception as error:
-            outcomes.append(getattr(error, "status", 500))
+            return getattr(error, "status", 500)
 
-    threads = [threading.Thread(target=patch, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_concurrently(patch, 10)
 
     assert sorted(outcomes) == [200] + [412] * 9
     assert service.get_token(MANAGER, item["id"])["version"] == 2
@@ -167,28 +174,27 @@ def test_concurrent_patches_with_one_if_match_let_exactly_one_win(service):
 
 def test_concurrent_patches_without_if_match_are_all_applied(service):
     item, _ = service.create_token(MANAGER, CreateTokenRequest(name="merge"), RequestMeta())
-    barrier = threading.Barrier(3)
-    errors: list[Exception] = []
 
-    def patch(n: int) -> None:
-        barrier.wait()
+    def patch(n: int) -> Exception | None:
         try:
             service.update_token(MANAGER, item["id"], UpdateTokenRequest(description=f"v{n}"), RequestMeta())
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
+        except Exception as error:  # reported below
+            return error
+        return None
 
-    threads = [threading.Thread(target=patch, args=(n,)) for n in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert run_concurrently(patch, 3) == [None, None, None]
     assert service.get_token(MANAGER, item["id"])["version"] == 4
 
 
 def _item(token_id: str) -> dict:
-    return {"pk": f"TOKEN#{token_id}", "sk": "TOKEN", "id": token_id, "organization_id": "acme", "status": "active", "version": 1}
+    return {
+        "pk": f"TOKEN#{token_id}",
+        "sk": "TOKEN",
+        "id": token_id,
+        "organization_id": "acme",
+        "status": "active",
+        "version": 1,
+    }
 
 
 def _event(token_id: str, sk: str = "EVENT#1") -> dict:

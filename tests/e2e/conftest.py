@@ -36,7 +36,11 @@ class Client:
 def server():
     with embedded_dynamodb() as endpoint:
         client = boto3.client(
-            "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
         )
         create_table(client, load_template(), TABLE)
         _, admin_secret = create_admin_token(TABLE, endpoint_url=endpoint, organization_id="platform", name="e2e-admin")

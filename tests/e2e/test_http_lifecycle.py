@@ -48,7 +48,9 @@ def test_the_whole_lifecycle_of_a_tenant_token(admin):
     assert token["id"] in [t["id"] for t in acme.request("GET", "/v1/tokens").json()["items"]]
     fetched = acme.request("GET", path)
     assert fetched.headers["ETag"] == '"1"' and secret not in fetched.text
-    patched = acme.request("PATCH", path, json={"description": "nightly"}, headers={"If-Match": fetched.headers["ETag"]})
+    patched = acme.request(
+        "PATCH", path, json={"description": "nightly"}, headers={"If-Match": fetched.headers["ETag"]}
+    )
     assert patched.status_code == 200 and patched.json()["version"] == 2
     assert acme.request("PATCH", path, json={"description": "x"}, headers={"If-Match": '"1"'}).status_code == 412
     replaced = acme.request("PUT", path, json={"name": "ci-2", "scopes": ["tokens:read"]})
@@ -86,8 +88,14 @@ def test_the_whole_lifecycle_of_a_tenant_token(admin):
     # the audit trail tells the story
     events = acme.request("GET", f"{path}/events").json()["items"]
     assert [e["type"] for e in events] == [
-        "token.deleted", "token.revoked", "token.rotated", "token.enabled", "token.disabled",
-        "token.updated", "token.updated", "token.created",
+        "token.deleted",
+        "token.revoked",
+        "token.rotated",
+        "token.enabled",
+        "token.disabled",
+        "token.updated",
+        "token.updated",
+        "token.created",
     ]
     assert all(e["ip"] == "127.0.0.1" for e in events)
     for response in (fetched, patched, replaced, verified, revoked):
@@ -106,13 +114,20 @@ def test_two_tenants_never_see_each_other(admin):
     assert acme.request("DELETE", path).status_code == 404
     assert acme.request("GET", f"{path}/events").status_code == 404
     assert acme.request("POST", "/v1/tokens/verify", json={"token": theirs["secret"]}).json()["code"] == "NOT_FOUND"
-    assert {t["organization_id"] for t in acme.request("GET", "/v1/tokens").json()["items"]} == {acme_token["organization_id"]}
-    assert acme.request("GET", "/v1/tokens", params={"organization_id": globex_token["organization_id"]}).status_code == 404
+    assert {t["organization_id"] for t in acme.request("GET", "/v1/tokens").json()["items"]} == {
+        acme_token["organization_id"]
+    }
+    assert (
+        acme.request("GET", "/v1/tokens", params={"organization_id": globex_token["organization_id"]}).status_code
+        == 404
+    )
     # the admin sees both, and may act on either
     assert admin.request("GET", path).status_code == 200
     overridden = admin.request("PATCH", f"/v1/admin/tokens/{theirs['token']['id']}", json={"status": "disabled"})
     assert overridden.status_code == 200 and overridden.json()["status"] == "disabled"
-    assert acme.request("PATCH", f"/v1/admin/tokens/{theirs['token']['id']}", json={"status": "active"}).status_code == 403
+    assert (
+        acme.request("PATCH", f"/v1/admin/tokens/{theirs['token']['id']}", json={"status": "active"}).status_code == 403
+    )
 
 
 def test_bad_input_over_http_gets_problem_json(admin):
@@ -120,7 +135,9 @@ def test_bad_input_over_http_gets_problem_json(admin):
 
     malformed = acme.request("POST", "/v1/tokens", data=b'{"name":', headers={"Content-Type": "application/json"})
     binary = acme.request("POST", "/v1/tokens", data=b"\xff\xfe\x00", headers={"Content-Type": "application/json"})
-    form = acme.request("POST", "/v1/tokens", data=b"name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = acme.request(
+        "POST", "/v1/tokens", data=b"name=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     huge = acme.request("POST", "/v1/tokens", json={"name": "x", "description": "y" * 20000})
 
     assert [r.status_code for r in (malformed, binary, form, huge)] == [400, 400, 415, 413]

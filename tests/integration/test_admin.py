@@ -22,7 +22,9 @@ def test_only_admins_may_use_the_admin_route(api, acme, token):
 
 
 def test_admin_transfers_ownership_with_the_owner_email_alias(api, admin, acme, token):
-    response = api.patch(f"/v1/admin/tokens/{token[0]['id']}", secret=admin.secret, body={"owner_email": "bob@example.com"})
+    response = api.patch(
+        f"/v1/admin/tokens/{token[0]['id']}", secret=admin.secret, body={"owner_email": "bob@example.com"}
+    )
 
     assert response.status == 200 and response.body["owner"] == "bob@example.com"
     # the name moved with the owner: alice may use it again, bob may not

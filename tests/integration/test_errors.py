@@ -14,17 +14,36 @@ def problem(response, status):
 
 
 def test_malformed_json_is_a_400(api, acme):
-    body = problem(api.post("/v1/tokens", secret=acme.secret, raw_body='{"name": ', headers={"content-type": "application/json"}), 400)
+    body = problem(
+        api.post("/v1/tokens", secret=acme.secret, raw_body='{"name": ', headers={"content-type": "application/json"}),
+        400,
+    )
     assert "not valid JSON" in body["detail"]
 
 
 def test_non_utf8_is_a_400(api, acme):
-    body = problem(api.post("/v1/tokens", secret=acme.secret, raw_body=b'{"name": "\xff\xfe"}', headers={"content-type": "application/json"}), 400)
+    body = problem(
+        api.post(
+            "/v1/tokens",
+            secret=acme.secret,
+            raw_body=b'{"name": "\xff\xfe"}',
+            headers={"content-type": "application/json"},
+        ),
+        400,
+    )
     assert "UTF-8" in body["detail"]
 
 
 def test_a_wrong_content_type_is_a_415(api, acme):
-    problem(api.post("/v1/tokens", secret=acme.secret, raw_body="name=x", headers={"content-type": "application/x-www-form-urlencoded"}), 415)
+    problem(
+        api.post(
+            "/v1/tokens",
+            secret=acme.secret,
+            raw_body="name=x",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        415,
+    )
 
 
 def test_a_body_over_16_kib_is_a_413(api, acme):
@@ -39,7 +58,9 @@ def test_a_missing_body_is_a_422(api, acme):
 
 @pytest.mark.parametrize("document", ["[]", '"x"', "42", "null"])
 def test_a_body_that_is_not_an_object_is_a_422(api, acme, document):
-    problem(api.post("/v1/tokens", secret=acme.secret, raw_body=document, headers={"content-type": "application/json"}), 422)
+    problem(
+        api.post("/v1/tokens", secret=acme.secret, raw_body=document, headers={"content-type": "application/json"}), 422
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +87,9 @@ def test_an_unknown_token_id_is_a_404_problem(api, acme):
 
 
 def test_unknown_query_parameters_and_bad_limits_are_422(api, acme):
-    assert problem(api.get("/v1/tokens", secret=acme.secret, query={"sort": "name"}), 422)["errors"][0]["field"] == "sort"
+    assert (
+        problem(api.get("/v1/tokens", secret=acme.secret, query={"sort": "name"}), 422)["errors"][0]["field"] == "sort"
+    )
     for limit in ("0", "101", "-1", "ten"):
         problem(api.get("/v1/tokens", secret=acme.secret, query={"limit": limit}), 422)
     problem(api.get("/v1/tokens", secret=acme.secret, query={"status": "sleeping"}), 422)
@@ -79,7 +102,9 @@ def test_dynamodb_throttling_is_a_503_with_retry_after(api, acme, monkeypatch):
     from tokensmith.repository import TokenRepository
 
     def throttled(self, token_id):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem")
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
+        )
 
     token_id = acme.token_id
     secret = acme.secret

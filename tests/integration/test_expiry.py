@@ -138,6 +138,8 @@ def test_purge_at_is_end_of_life_plus_retention(api, acme, clock, table):
     clock.advance(31)
     sweep()
 
-    item = table.get_item(TableName="tokensmith-test", Key={"pk": {"S": f"TOKEN#{token['id']}"}, "sk": {"S": "TOKEN"}})["Item"]
+    item = table.get_item(TableName="tokensmith-test", Key={"pk": {"S": f"TOKEN#{token['id']}"}, "sk": {"S": "TOKEN"}})[
+        "Item"
+    ]
     expired_at = datetime.fromisoformat(item["expired_at"]["S"].replace("Z", "+00:00")).timestamp()
     assert int(item["purge_at"]["N"]) == int(expired_at) + 90 * DAY

@@ -15,7 +15,9 @@ def token(api, acme):
 
 
 def test_patch_leaves_omitted_and_null_fields_unchanged_and_replaces_lists(api, acme, token):
-    response = api.patch(f"/v1/tokens/{token['id']}", secret=acme.secret, body={"name": None, "scopes": ["orders:read"]})
+    response = api.patch(
+        f"/v1/tokens/{token['id']}", secret=acme.secret, body={"name": None, "scopes": ["orders:read"]}
+    )
 
     assert response.status == 200
     body = response.body
@@ -171,7 +173,9 @@ def test_past_expiry_is_expired_everywhere_before_any_sweep(api, acme, clock):
     from datetime import UTC, datetime, timedelta
 
     soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
-    created = api.post("/v1/tokens", secret=acme.secret, body={"name": "short", "expires_at": soon, "scopes": ["tokens:read"]})
+    created = api.post(
+        "/v1/tokens", secret=acme.secret, body={"name": "short", "expires_at": soon, "scopes": ["tokens:read"]}
+    )
     path = f"/v1/tokens/{created.body['token']['id']}"
     clock.advance(31)
 
@@ -183,7 +187,9 @@ def test_past_expiry_is_expired_everywhere_before_any_sweep(api, acme, clock):
     assert api.get("/v1/tokens/self", secret=created.body["secret"]).status == 403
     assert api.post(f"{path}/enable", secret=acme.secret).status == 409
     assert api.patch(path, secret=acme.secret, body={"expires_at": "2099-01-01T00:00:00Z"}).status == 409
-    assert path.rsplit("/", 1)[1] in {t["id"] for t in api.get("/v1/tokens", secret=acme.secret, query={"status": "expired"}).body["items"]}
+    assert path.rsplit("/", 1)[1] in {
+        t["id"] for t in api.get("/v1/tokens", secret=acme.secret, query={"status": "expired"}).body["items"]
+    }
     # …and its name is free again
     assert api.post("/v1/tokens", secret=acme.secret, body={"name": "short"}).status == 201
 
@@ -200,7 +206,14 @@ def test_every_change_writes_one_audit_event(api, acme, token):
     events = api.get(f"{path}/events", secret=acme.secret).body
 
     types = [e["type"] for e in events["items"]]
-    assert types == ["token.revoked", "token.rotated", "token.enabled", "token.disabled", "token.updated", "token.created"]
+    assert types == [
+        "token.revoked",
+        "token.rotated",
+        "token.enabled",
+        "token.disabled",
+        "token.updated",
+        "token.created",
+    ]
     assert events["next_cursor"] is None
     updated = events["items"][4]
     assert updated["changes"] == {"description": {"from": "ci", "to": "x"}}

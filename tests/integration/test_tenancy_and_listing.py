@@ -73,13 +73,17 @@ def test_a_cursor_of_another_organization_is_refused(api, acme, globex):
 def test_filters_by_status_and_owner_fill_whole_pages(api, acme):
     ids = {}
     for n in range(6):
-        created = api.post("/v1/tokens", secret=acme.secret, body={"name": f"t{n}", "owner": "alice" if n % 2 else "bob"})
+        created = api.post(
+            "/v1/tokens", secret=acme.secret, body={"name": f"t{n}", "owner": "alice" if n % 2 else "bob"}
+        )
         ids[n] = created.body["token"]["id"]
     for n in (0, 1, 2):
         api.post(f"/v1/tokens/{ids[n]}/disable", secret=acme.secret)
 
     disabled = api.get("/v1/tokens", secret=acme.secret, query={"status": "disabled", "limit": "2"}).body
-    rest = api.get("/v1/tokens", secret=acme.secret, query={"status": "disabled", "cursor": disabled["next_cursor"]}).body
+    rest = api.get(
+        "/v1/tokens", secret=acme.secret, query={"status": "disabled", "cursor": disabled["next_cursor"]}
+    ).body
     alice_active = api.get("/v1/tokens", secret=acme.secret, query={"status": "active", "owner": "alice"}).body
 
     assert len(disabled["items"]) == 2 and disabled["next_cursor"]

@@ -38,7 +38,7 @@ def test_embedded_dynamodb_serves_on_loopback_and_stops() -> None:
     assert port_is_closed(endpoint_url)
 
 
-# --- finding the installation and the prerequisites (no JVM) ------------------------------------------------------
+# --- finding the installation and the prerequisites (no JVM) ---------------------------------------------------
 
 
 def fake_package(prefix: Path, version: str) -> Path:
@@ -63,9 +63,7 @@ def test_find_installation_ignores_another_version(tmp_path: Path) -> None:
     assert find_installation(tmp_path) is None
 
 
-def test_missing_prerequisites_names_java_node_and_npm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_prerequisites_names_java_node_and_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a PATH without java, node or npm, and nothing installed yet
     monkeypatch.setenv("PATH", str(tmp_path))
     missing = missing_prerequisites(prefix=tmp_path / "nothing-here")
@@ -75,7 +73,7 @@ def test_missing_prerequisites_names_java_node_and_npm(
     assert [entry.split()[0] for entry in missing_prerequisites(prefix=tmp_path / "installed")] == ["java"]
 
 
-# --- the fixture's skip/fail policy, in a pytest of its own -----------------------------------------------------------
+# --- the fixture's skip/fail policy, in a pytest of its own --------------------------------------------------------
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("", "skipped"), ("true", "errors")])
@@ -109,7 +107,7 @@ def test_fixture_skips_loudly_without_java_but_fails_under_ci(tmp_path: Path, ci
         assert "CI=true" in result.stdout
 
 
-# --- DynamoDB Local itself ----------------------------------------------------------------------------------------------
+# --- DynamoDB Local itself -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.dynamodb_local
@@ -130,9 +128,7 @@ def test_dynamodb_local_stops_its_jvm_even_when_the_body_raises(dynamodb_local_e
     assert port_is_closed(endpoint_url)
     port = endpoint_url.rsplit(":", 1)[1]
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    assert not [
-        line for line in processes.splitlines() if "DynamoDBLocal.jar" in line and f"-port {port}" in line
-    ]
+    assert not [line for line in processes.splitlines() if "DynamoDBLocal.jar" in line and f"-port {port}" in line]
 
 
 @pytest.mark.dynamodb_local
@@ -174,9 +170,7 @@ def test_create_table_in_dynamodb_local(ddb_local_table: tuple[Any, str]) -> Non
 
 
 @pytest.mark.dynamodb_local
-def test_each_ddb_local_table_is_fresh(
-    ddb_local_table: tuple[Any, str], dynamodb_local_endpoint: str
-) -> None:
+def test_each_ddb_local_table_is_fresh(ddb_local_table: tuple[Any, str], dynamodb_local_endpoint: str) -> None:
     client, table_name = ddb_local_table
     assert client.scan(TableName=table_name)["Count"] == 0
     # -sharedDb: a client with other credentials sees the same tables

@@ -40,7 +40,7 @@ def route(method: str, path: str, function_id: str = "") -> HttpRoute:
     return HttpRoute(method, path, function_id or f"{method} {path}", "code/", "app.handler", True)
 
 
-# --- route selection -------------------------------------------------------------------------------------------
+# --- route selection ----------------------------------------------------------------------------------------
 
 ROUTES = [
     route("GET", "/v1/tokens/{id}"),
@@ -95,7 +95,7 @@ def test_default_route_catches_the_rest() -> None:
     assert match is not None and match.route.route_key == "$default"
 
 
-# --- events -------------------------------------------------------------------------------------------------------
+# --- events ----------------------------------------------------------------------------------------------------
 
 
 def a_request(**overrides: Any) -> IncomingRequest:
@@ -201,8 +201,7 @@ def test_authorizer_event_is_a_2_0_request_event() -> None:
     assert event["version"] == "2.0"
     assert event["type"] == "REQUEST"
     assert (
-        event["routeArn"]
-        == "arn:aws:execute-api:us-east-1:123456789012:localapi/$default/POST/v1/tokens/t%201/rotate"
+        event["routeArn"] == "arn:aws:execute-api:us-east-1:123456789012:localapi/$default/POST/v1/tokens/t%201/rotate"
     )
     assert event["identitySource"] == ["Bearer abc"]
     assert event["headers"]["authorization"] == "Bearer abc"
@@ -212,7 +211,7 @@ def test_authorizer_event_is_a_2_0_request_event() -> None:
     assert "body" not in event
 
 
-# --- responses ------------------------------------------------------------------------------------------------------
+# --- responses ---------------------------------------------------------------------------------------------------
 
 
 def test_structured_response_with_cookies_and_multi_value_headers() -> None:
@@ -272,17 +271,13 @@ def test_iam_policy_authorizer_responses() -> None:
             "context": {"k": "v"},
         }
 
-    allowed = interpret_authorizer_response(
-        policy("Allow", "arn:aws:execute-api:*"), simple_responses=False, arn=arn
-    )
+    allowed = interpret_authorizer_response(policy("Allow", "arn:aws:execute-api:*"), simple_responses=False, arn=arn)
     assert (allowed.authorized, allowed.context) == (True, {"k": "v"})
     assert not interpret_authorizer_response(policy("Deny", "*"), simple_responses=False, arn=arn).authorized
-    assert not interpret_authorizer_response(
-        policy("Allow", "arn:other"), simple_responses=False, arn=arn
-    ).authorized
+    assert not interpret_authorizer_response(policy("Allow", "arn:other"), simple_responses=False, arn=arn).authorized
 
 
-# --- over HTTP, with fake functions -------------------------------------------------------------------------------------
+# --- over HTTP, with fake functions ----------------------------------------------------------------------------------
 
 AUTHORIZER_SOURCE = """
 from pathlib import Path
@@ -359,9 +354,7 @@ def http_template() -> dict[str, Any]:
                 "Handler": "app.handler",
                 "Timeout": 7,
                 "MemorySize": 512,
-                "Environment": {
-                    "Variables": {"TABLE_NAME": {"Ref": "Table"}, "GREETING": {"Ref": "Greeting"}}
-                },
+                "Environment": {"Variables": {"TABLE_NAME": {"Ref": "Table"}, "GREETING": {"Ref": "Greeting"}}},
             }
         },
         "Resources": {
@@ -447,9 +440,7 @@ def test_refused_token_is_403(api: tuple[LocalApiServer, Path]) -> None:
 
 def test_authorizer_crash_is_500(api: tuple[LocalApiServer, Path], capfd: pytest.CaptureFixture[str]) -> None:
     server, _ = api
-    response = requests.post(
-        f"{server.base_url}/echo/1", headers={"Authorization": "Bearer boom"}, timeout=10
-    )
+    response = requests.post(f"{server.base_url}/echo/1", headers={"Authorization": "Bearer boom"}, timeout=10)
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
     assert "authorizer crashed" in capfd.readouterr().err
@@ -579,9 +570,7 @@ def test_chunked_body_is_read(api: tuple[LocalApiServer, Path]) -> None:
 def test_serve_in_thread_restores_the_environment(tmp_path: Path) -> None:
     template = http_template()
     (tmp_path / "gate").mkdir()
-    (tmp_path / "gate" / "auth.py").write_text(
-        "def check(event, context):\n    return {'isAuthorized': False}\n"
-    )
+    (tmp_path / "gate" / "auth.py").write_text("def check(event, context):\n    return {'isAuthorized': False}\n")
     before = dict(os.environ)
     with serve_in_thread("http://127.0.0.1:9", template=template, code_root=tmp_path) as server:
         assert os.environ["DYNAMODB_ENDPOINT_URL"] == "http://127.0.0.1:9"

@@ -171,9 +171,7 @@ def test_scheduler_event_is_an_eventbridge_scheduler_event() -> None:
 
 
 def test_classic_schedule_events_and_input() -> None:
-    rule = ScheduledFunction(
-        "F", "f/", "app.handler", "rate(1 hour)", 3, event_type="Schedule", schedule_name="r"
-    )
+    rule = ScheduledFunction("F", "f/", "app.handler", "rate(1 hour)", 3, event_type="Schedule", schedule_name="r")
     event = scheduler_event(rule)
     assert (event["source"], event["resources"]) == (
         "aws.events",

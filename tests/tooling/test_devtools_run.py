@@ -157,9 +157,7 @@ def test_run_serves_writes_the_admin_token_and_stops_cleanly(
     assert "Traceback" not in stderr
     time.sleep(0.1)
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    assert not [
-        line for line in processes.splitlines() if "DynamoDBLocal.jar" in line and f"-port {ddb_port}" in line
-    ]
+    assert not [line for line in processes.splitlines() if "DynamoDBLocal.jar" in line and f"-port {ddb_port}" in line]
 
 
 def test_write_admin_token_tightens_an_existing_file(tmp_path: Path) -> None:
@@ -205,9 +203,7 @@ def test_schedule_interval_must_be_a_positive_number(
         parse_args([])
 
 
-def sweep_schedule(
-    expression: str = "rate(1 minute)", function_id: str = "ExpireTokensFunction"
-) -> ScheduledFunction:
+def sweep_schedule(expression: str = "rate(1 minute)", function_id: str = "ExpireTokensFunction") -> ScheduledFunction:
     return ScheduledFunction(function_id, "code/", "app.handler", expression, 60, event_id="Sweep")
 
 

@@ -130,9 +130,7 @@ def test_short_form_intrinsics_become_long_form(tmp_path: Path) -> None:
 def test_the_real_template_loads_with_its_intrinsics(template: dict[str, Any]) -> None:
     assert template["Globals"]["Function"]["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "TokensTable"}
     auth = template["Resources"]["TokensmithApi"]["Properties"]["Auth"]
-    assert auth["Authorizers"]["TokenAuthorizer"]["FunctionArn"] == {
-        "Fn::GetAtt": ["AuthorizerFunction", "Arn"]
-    }
+    assert auth["Authorizers"]["TokenAuthorizer"]["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
 
 
 # --- routes ---------------------------------------------------------------------------------------------------
@@ -162,9 +160,7 @@ def test_routes_follow_events_auth_and_handler_defaults() -> None:
     assert routes["PrivateFunction"] == HttpRoute(
         "GET", "/things/{id}", "PrivateFunction", "private/", "app.handler", True
     )
-    assert routes["PublicFunction"] == HttpRoute(
-        "POST", "/open", "PublicFunction", "public/", "main.entry", False
-    )
+    assert routes["PublicFunction"] == HttpRoute("POST", "/open", "PublicFunction", "public/", "main.entry", False)
     assert len(routes) == 2
 
 
@@ -217,8 +213,7 @@ def test_table_create_kwargs_of_the_real_template(template: dict[str, Any]) -> N
     # Every key attribute is defined, and nothing else (DynamoDB rejects both mistakes)
     defined = {definition["AttributeName"] for definition in kwargs["AttributeDefinitions"]}
     used = {
-        key["AttributeName"]
-        for key in kwargs["KeySchema"] + [key for index in declared for key in index["KeySchema"]]
+        key["AttributeName"] for key in kwargs["KeySchema"] + [key for index in declared for key in index["KeySchema"]]
     }
     assert defined == used
 
@@ -439,9 +434,7 @@ def test_scheduled_functions_resolve_refs_globals_and_event_properties() -> None
             memory_mb=1024,
         ),
     ]
-    assert schedules[0].arn == (
-        "arn:aws:events:us-east-1:123456789012:rule/tokensmith-local-PrivateFunctionTimer"
-    )
+    assert schedules[0].arn == ("arn:aws:events:us-east-1:123456789012:rule/tokensmith-local-PrivateFunctionTimer")
     assert schedules[2].arn == (
         "arn:aws:scheduler:us-east-1:123456789012:schedule/maintenance/tokensmith-local-nightly"
     )

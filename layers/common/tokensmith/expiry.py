@@ -178,4 +178,6 @@ class ExpirySweeper:
         details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         actor = {"system": "tokensmith"}
-        return audit_event_item(seen, event_type, clock.to_iso(now), actor, purge_at, changes=changes or {}, details=details)
+        return audit_event_item(
+            seen, event_type, clock.to_iso(now), actor, purge_at, changes=changes or {}, details=details
+        )

@@ -121,7 +121,9 @@ def parse_body(app: APIGatewayHttpResolver, model: type[Model], required: bool =
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise BadRequest(f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        raise BadRequest(
+            f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
     if not isinstance(document, dict):
         raise ValidationFailed("the body must be a JSON object", [FieldError("body", "must be an object")])
     read_only = sorted(set(document) & (READ_ONLY_FIELDS - set(model.model_fields)))
@@ -132,7 +134,9 @@ def parse_body(app: APIGatewayHttpResolver, model: type[Model], required: bool =
         )
     for name, alias in ALIASES:
         if name in document and alias in document:
-            raise ValidationFailed(f"give {name} or its alias {alias}, not both", [FieldError(alias, "duplicates " + name)])
+            raise ValidationFailed(
+                f"give {name} or its alias {alias}, not both", [FieldError(alias, "duplicates " + name)]
+            )
     try:
         return model.model_validate(document)
     except ValidationError as error:
@@ -165,14 +169,18 @@ def limit_param(params: dict[str, str], default: int = 50, maximum: int = 100) -
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ValidationFailed(f"limit must be a whole number from 1 to {maximum}", [FieldError("limit", f"1..{maximum}")])
+        raise ValidationFailed(
+            f"limit must be a whole number from 1 to {maximum}", [FieldError("limit", f"1..{maximum}")]
+        )
     return int(raw)
 
 
 def choice_param(params: dict[str, str], name: str, choices: tuple[str, ...]) -> str | None:
     value = params.get(name)
     if value is not None and value not in choices:
-        raise ValidationFailed(f"{name} must be one of {', '.join(choices)}", [FieldError(name, "not an allowed value")])
+        raise ValidationFailed(
+            f"{name} must be one of {', '.join(choices)}", [FieldError(name, "not an allowed value")]
+        )
     return value
 
 

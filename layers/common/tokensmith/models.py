@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 
 READ_ONLY_FIELDS = frozenset(
     {
@@ -52,7 +61,9 @@ Description = Annotated[str, StringConstraints(max_length=2048)]
 Icon = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=_NO_CONTROL)]
 Scope = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:._-]+$")]
 Scopes = Annotated[list[Scope], Field(max_length=64), AfterValidator(_unique)]
-Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f#]+$")]
+Owner = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f#]+$")
+]
 OrganizationId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512, pattern=_NO_CONTROL)]

@@ -110,7 +110,7 @@ def to_attribute(value: Any) -> dict[str, Any]:
 
 
 def from_attribute(attribute: dict[str, Any]) -> Any:
-    (kind, value), = attribute.items()
+    ((kind, value),) = attribute.items()
     if kind == "S":
         return value
     if kind == "N":
@@ -282,7 +282,9 @@ class TokenRepository:
             return [from_item(i) for i in found[:limit]], next_cursor
         return [from_item(i) for i in found], None
 
-    def list_events(self, token_id: str, limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_events(
+        self, token_id: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of the token's audit events, newest first: one ``Query`` on its partition."""
         partition = f"TOKEN#{token_id}"
         query: dict[str, Any] = {
@@ -368,7 +370,9 @@ class TokenRepository:
         self.consumed_read_units += response.get("ConsumedCapacity", {}).get("CapacityUnits", 0)
         return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
-    def record_last_use(self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None) -> bool:
+    def record_last_use(
+        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+    ) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
         no ``version`` bump (that would break every client's ``If-Match``). True when written."""
         values = {":at": {"S": at}, ":stale": {"S": stale_before}}
@@ -386,7 +390,9 @@ class TokenRepository:
                 TableName=self.table_name,
                 Key=token_key(token_id),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)"
+                ),
                 ExpressionAttributeValues=values,
             )
         except Exception as error:  # botocore's ClientError, without importing botocore here
@@ -454,7 +460,9 @@ class TokenRepository:
             }
         }
 
-    def _transact(self, actions: list[dict[str, Any]], name_claim_index: int | None = None, release_index: int | None = None) -> None:
+    def _transact(
+        self, actions: list[dict[str, Any]], name_claim_index: int | None = None, release_index: int | None = None
+    ) -> None:
         for attempt in range(3):
             try:
                 self.client.transact_write_items(TransactItems=actions)

@@ -18,15 +18,15 @@ from functools import lru_cache
 from typing import Any
 
 from tokensmith import clock, token_format
-from tokensmith.expiry import wake_attributes
 from tokensmith.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from tokensmith.observability import count
+from tokensmith.expiry import wake_attributes
 from tokensmith.models import (
     AdminUpdateTokenRequest,
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
+from tokensmith.observability import count
 from tokensmith.repository import (
     InvalidCursor,
     NameClaim,
@@ -126,7 +126,9 @@ class TokenService:
                 organization, limit, cursor, status=status, owner=owner, now_epoch=clock.epoch(self._now())
             )
         except InvalidCursor:
-            raise ValidationFailed("the cursor is not one this listing produced", [FieldError("cursor", "invalid cursor")]) from None
+            raise ValidationFailed(
+                "the cursor is not one this listing produced", [FieldError("cursor", "invalid cursor")]
+            ) from None
 
     def list_events(
         self, principal: Principal, token_id: str, limit: int = 50, cursor: str | None = None
@@ -136,11 +138,11 @@ class TokenService:
         try:
             return self.repository.list_events(token_id, limit, cursor)
         except InvalidCursor:
-            raise ValidationFailed("the cursor is not one this listing produced", [FieldError("cursor", "invalid cursor")]) from None
+            raise ValidationFailed(
+                "the cursor is not one this listing produced", [FieldError("cursor", "invalid cursor")]
+            ) from None
 
-    def verify(
-        self, principal: Principal, secret: str, scopes: list[str], meta: RequestMeta
-    ) -> Verification:
+    def verify(self, principal: Principal, secret: str, scopes: list[str], meta: RequestMeta) -> Verification:
         """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins."""
         self._require(principal, "tokens:verify")
         self._check_catalog(scopes, "scopes")
@@ -182,7 +184,9 @@ class TokenService:
             status="disabled" if request.revoked else "active",
         )
 
-    def bootstrap_admin(self, organization_id: str, name: str, scopes: tuple[str, ...] = SERVICE_SCOPES) -> tuple[dict[str, Any], str]:
+    def bootstrap_admin(
+        self, organization_id: str, name: str, scopes: tuple[str, ...] = SERVICE_SCOPES
+    ) -> tuple[dict[str, Any], str]:
         """The first admin token, written straight to the table (IAM is the root of trust)."""
         now = self._now()
         return self._create(
@@ -255,7 +259,9 @@ class TokenService:
 
     # --- changes -------------------------------------------------------------------------------------
 
-    def update_token(self, principal: Principal, token_id: str, request: UpdateTokenRequest, meta: RequestMeta) -> dict[str, Any]:
+    def update_token(
+        self, principal: Principal, token_id: str, request: UpdateTokenRequest, meta: RequestMeta
+    ) -> dict[str, Any]:
         self._require(principal, "tokens:write")
         fields = request.model_dump(exclude_none=True)
         if "scopes" in fields:
@@ -268,13 +274,20 @@ class TokenService:
 
         return self._mutate(principal, token_id, meta, plan)
 
-    def replace_token(self, principal: Principal, token_id: str, request: ReplaceTokenRequest, meta: RequestMeta) -> dict[str, Any]:
+    def replace_token(
+        self, principal: Principal, token_id: str, request: ReplaceTokenRequest, meta: RequestMeta
+    ) -> dict[str, Any]:
         self._require(principal, "tokens:write")
         self._check_grantable(principal, request.scopes, "scopes")
 
         def plan(item: dict[str, Any], now: datetime) -> Plan | None:
             self._require_live(item, now, "replace")
-            fields = {"name": request.name, "description": request.description or "", "icon": request.icon or "", "scopes": request.scopes}
+            fields = {
+                "name": request.name,
+                "description": request.description or "",
+                "icon": request.icon or "",
+                "scopes": request.scopes,
+            }
             if request.expires_at is not None:
                 fields["expires_at"] = request.expires_at
             return self._edit_plan(item, self._editable_values(fields, now))
@@ -346,7 +359,9 @@ class TokenService:
             raise ValidationFailed("the body changes nothing: give at least one field")
         revoking = request.revoked is True or request.status == "revoked"
         if request.revoked is False and request.status == "revoked":
-            raise ValidationFailed("revoked: false contradicts status: revoked", [FieldError("revoked", "contradicts status")])
+            raise ValidationFailed(
+                "revoked: false contradicts status: revoked", [FieldError("revoked", "contradicts status")]
+            )
         if request.revoked_reason is not None and not revoking:
             raise ValidationFailed(
                 "revoked_reason is only accepted when revoking",
@@ -423,7 +438,9 @@ class TokenService:
                 return self._apply(principal, item, plan, meta, now)
             except VersionConflict:
                 if meta.if_match is not None:
-                    raise PreconditionFailed("the token changed while this request was applied; fetch it again") from None
+                    raise PreconditionFailed(
+                        "the token changed while this request was applied; fetch it again"
+                    ) from None
                 if attempt == _MAX_ATTEMPTS - 1:
                     raise Conflict("the token is being changed by another request; retry") from None
                 time.sleep(0.02 * (attempt + 1) + secrets.randbelow(20) / 1000)
@@ -431,7 +448,9 @@ class TokenService:
                 raise self._name_conflict(plan.set_values.get("name", item["name"])) from None
         raise AssertionError("unreachable")
 
-    def _apply(self, principal: Principal, item: dict[str, Any], plan: Plan, meta: RequestMeta, now: datetime) -> dict[str, Any]:
+    def _apply(
+        self, principal: Principal, item: dict[str, Any], plan: Plan, meta: RequestMeta, now: datetime
+    ) -> dict[str, Any]:
         at = clock.to_iso(now)
         updated = {**item, **plan.set_values}
         for key in plan.remove:
@@ -472,7 +491,9 @@ class TokenService:
         count(plan.event_type)
         return updated
 
-    def _edit_plan(self, item: dict[str, Any], values: dict[str, Any], event_type: str = "token.updated") -> Plan | None:
+    def _edit_plan(
+        self, item: dict[str, Any], values: dict[str, Any], event_type: str = "token.updated"
+    ) -> Plan | None:
         changed = {k: v for k, v in values.items() if item.get(k) != v}
         if not changed:
             return None
@@ -521,7 +542,11 @@ class TokenService:
     def _load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
         """The token if this caller may see it; another tenant's token is a 404, never a 403."""
         item = self.repository.get_token(token_id) if _is_uuid(token_id) else None
-        if item is None or not self._visible_to(principal, item) or (item["status"] == "deleted" and not include_deleted):
+        if (
+            item is None
+            or not self._visible_to(principal, item)
+            or (item["status"] == "deleted" and not include_deleted)
+        ):
             raise NotFound(f"token {token_id} not found")
         return item
 
@@ -538,7 +563,9 @@ class TokenService:
                 [FieldError(field_name, f"unknown scope {scope!r}") for scope in unknown],
             )
 
-    def _check_grantable(self, principal: Principal, scopes: list[str], field_name: str, subject: str = "a token") -> None:
+    def _check_grantable(
+        self, principal: Principal, scopes: list[str], field_name: str, subject: str = "a token"
+    ) -> None:
         """Scopes must exist, and a caller never grants what it does not hold (admins hold all)."""
         self._check_catalog(scopes, field_name)
         if principal.is_admin:
@@ -556,7 +583,9 @@ class TokenService:
         if expires_at is None:
             return ceiling if default_to_max else None
         if expires_at <= now:
-            raise ValidationFailed("expires_at must be in the future", [FieldError("expires_at", "must be in the future")])
+            raise ValidationFailed(
+                "expires_at must be in the future", [FieldError("expires_at", "must be in the future")]
+            )
         if ceiling is not None and expires_at > ceiling:
             raise ValidationFailed(
                 f"expires_at is beyond the maximum token lifetime of {max_days} days ({clock.to_iso(ceiling)})",

@@ -33,7 +33,17 @@ TOKEN_FIELDS = (
     "version",
 )
 EVENT_FIELDS = (
-    "id", "type", "token_id", "organization_id", "occurred_at", "actor", "ip", "user_agent", "changes", "reason", "details",
+    "id",
+    "type",
+    "token_id",
+    "organization_id",
+    "occurred_at",
+    "actor",
+    "ip",
+    "user_agent",
+    "changes",
+    "reason",
+    "details",
 )
 
 
