@@ -15,7 +15,7 @@ stamped wrongly, and a notice is written once even when runs overlap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,21 +100,25 @@ class ExpirySweeper:
         report = SweepReport()
         read_before = self.repository.consumed_read_units
         now = self._now()
-        now_epoch = clock.epoch(now)
+        try:
+            for item in self._due(clock.epoch(now)):
+                if time_left() < reserve_seconds:
+                    report.complete = False
+                    break
+                self._handle(item, now, report)
+        finally:
+            report.read_units = self.repository.consumed_read_units - read_before
+        return report
+
+    def _due(self, now_epoch: int) -> Iterator[dict[str, Any]]:
+        """Every due token, shard after shard, a page at a time."""
         for shard in range(WAKE_SHARDS):
             start: dict[str, Any] | None = None
             while True:
-                if time_left() < reserve_seconds:
-                    report.complete = False
-                    report.read_units = self.repository.consumed_read_units - read_before
-                    return report
                 items, start = self.repository.due_tokens(shard, now_epoch, start, self.page_size)
-                for item in items:
-                    self._handle(item, now, report)
+                yield from items
                 if not start:
                     break
-        report.read_units = self.repository.consumed_read_units - read_before
-        return report
 
     def _handle(self, seen: dict[str, Any], now: datetime, report: SweepReport) -> None:
         now_epoch = clock.epoch(now)
@@ -132,7 +136,9 @@ class ExpirySweeper:
 
     def _expire(self, seen: dict[str, Any], now: datetime, expect: dict[str, Any]) -> None:
         at = clock.to_iso(now)
-        purge_at = clock.epoch(now) + self.settings.retention_days * _DAY
+        # The end of life is expires_at, not the moment of the stamp: the token and the events written
+        # before it (purged at expires_at + retention) go together.
+        purge_at = seen["expires_epoch"] + self.settings.retention_days * _DAY
         change = TokenChange(
             token_id=seen["id"],
             expected_version=None,
