@@ -15,7 +15,7 @@ PORT ?= 3000
 PYTEST_ARGS ?=
 
 
-.PHONY: run sweep bench test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+.PHONY: run sweep bench openapi test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -74,6 +74,10 @@ layer-requirements: $(UV)
 bootstrap: venv
 	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.bootstrap --table $(TABLE) \
 		$(if $(ENDPOINT),--endpoint-url $(ENDPOINT)) $(if $(ORG),--organization-id $(ORG))
+
+## make openapi: regenerate docs/openapi.json from the code (a test fails while it is stale)
+openapi: venv
+	$(UV) run --frozen python -m devtools.openapi --write
 
 ## make bench: the benchmarks (not part of make test); figures land in bench/results/ and docs/
 bench: venv

@@ -17,7 +17,7 @@ ROUTES = http_routes(TEMPLATE)
 def function_routes(code_uri: str) -> set[tuple[str, str]]:
     app = load_function(code_uri).app
     routes = getattr(app, "_static_routes", []) + getattr(app, "_dynamic_routes", [])
-    return {(route.method.upper(), re.sub(r"<\w+>", "{id}", route.path)) for route in routes}
+    return {(route.method.upper(), re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes}
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")

@@ -1,17 +1,35 @@
-"""PATCH /v1/admin/tokens/{id} — the platform admin's override: status, expiry, owner, revocation."""
+"""PATCH /v1/admin/tokens/{token_id} — the platform admin's override: status, expiry, owner, revocation."""
 
-from tokensmith.http import create_app, parse_body, principal_of, request_meta, token_response
-from tokensmith.models import AdminUpdateTokenRequest
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
+from tokensmith.models import AdminUpdateTokenRequest, Token
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.patch("/v1/admin/tokens/<token_id>")
-def admin_update_token(token_id: str):
-    request = parse_body(app, AdminUpdateTokenRequest)
-    return token_response(token_service().admin_update_token(principal_of(app), token_id, request, request_meta(app)))
+@router.patch(
+    "/v1/admin/tokens/<token_id>",
+    **operation(
+        200,
+        Token,
+        (400, 401, 403, 404, 409, 412, 413, 415, 422),
+        "admin",
+        """Admin override of any organization's token: `status`, `expires_at`, `revoked`,
+`revoked_reason`, `owner` (alias `owner_email`).
+
+Only an admin brings an expired token back, and only with a future `expires_at`; revoked and
+deleted tokens are final.""",
+    ),
+)
+def admin_update_token(token_id: str, body: Annotated[AdminUpdateTokenRequest, Body()]):
+    token = token_service().admin_update_token(principal_of(router), token_id, body, request_meta(router))
+    return token_response(token)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

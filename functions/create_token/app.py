@@ -1,18 +1,34 @@
 """POST /v1/tokens — create a token; the answer carries its secret, once."""
 
-from tokensmith.http import create_app, parse_body, principal_of, request_meta, secret_response
-from tokensmith.models import CreateTokenRequest
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, secret_response
+from tokensmith.models import CreateTokenRequest, TokenWithSecret
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.post("/v1/tokens")
-def create_token():
-    request = parse_body(app, CreateTokenRequest)
-    item, secret = token_service().create_token(principal_of(app), request, request_meta(app))
+@router.post(
+    "/v1/tokens",
+    **operation(
+        201,
+        TokenWithSecret,
+        (400, 401, 403, 409, 413, 415, 422),
+        "tokens:write",
+        """Create a token; the answer carries its secret, the only time it is shown.
+
+Scopes must be a subset of the caller's; `revoked: true` creates it disabled; without
+`expires_at` it gets the maximum lifetime. Only admins may name another `organization_id`.""",
+    ),
+)
+def create_token(body: Annotated[CreateTokenRequest, Body()]):
+    item, secret = token_service().create_token(principal_of(router), body, request_meta(router))
     return secret_response(item, secret, status=201)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

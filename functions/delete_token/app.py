@@ -1,18 +1,28 @@
-"""DELETE /v1/tokens/{id} — soft delete: unusable at once, gone from lists, purged later."""
+"""DELETE /v1/tokens/{token_id} — soft delete: unusable at once, gone from lists, purged later."""
 
 from aws_lambda_powertools.event_handler import Response
 
-from tokensmith.http import create_app, principal_of, request_meta
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.delete("/v1/tokens/<token_id>")
+@router.delete(
+    "/v1/tokens/<token_id>",
+    **operation(
+        204,
+        None,
+        (401, 403, 404, 412),
+        "tokens:write",
+        "Soft-delete a token: unusable at once, gone from lists and reads, purged after RetentionDays.",
+    ),
+)
 def delete_token(token_id: str):
-    token_service().delete_token(principal_of(app), token_id, request_meta(app))
+    token_service().delete_token(principal_of(router), token_id, request_meta(router))
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

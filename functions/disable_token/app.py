@@ -1,15 +1,26 @@
-"""POST /v1/tokens/{id}/disable — stop a token from verifying until it is enabled again."""
+"""POST /v1/tokens/{token_id}/disable — stop a token from verifying until it is enabled again."""
 
-from tokensmith.http import create_app, principal_of, request_meta, token_response
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
+from tokensmith.models import Token
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.post("/v1/tokens/<token_id>/disable")
+@router.post(
+    "/v1/tokens/<token_id>/disable",
+    **operation(
+        200,
+        Token,
+        (401, 403, 404, 409, 412),
+        "tokens:write",
+        "Disable a token until it is enabled again; idempotent.",
+    ),
+)
 def disable_token(token_id: str):
-    return token_response(token_service().disable_token(principal_of(app), token_id, request_meta(app)))
+    return token_response(token_service().disable_token(principal_of(router), token_id, request_meta(router)))
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

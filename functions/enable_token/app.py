@@ -1,15 +1,26 @@
-"""POST /v1/tokens/{id}/enable — let a disabled token verify again."""
+"""POST /v1/tokens/{token_id}/enable — let a disabled token verify again."""
 
-from tokensmith.http import create_app, principal_of, request_meta, token_response
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
+from tokensmith.models import Token
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.post("/v1/tokens/<token_id>/enable")
+@router.post(
+    "/v1/tokens/<token_id>/enable",
+    **operation(
+        200,
+        Token,
+        (401, 403, 404, 409, 412),
+        "tokens:write",
+        "Enable a disabled token; idempotent. A revoked, expired or deleted token is 409.",
+    ),
+)
 def enable_token(token_id: str):
-    return token_response(token_service().enable_token(principal_of(app), token_id, request_meta(app)))
+    return token_response(token_service().enable_token(principal_of(router), token_id, request_meta(router)))
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

@@ -1,26 +1,35 @@
-"""GET /v1/tokens/{id}/events — the token's audit trail, newest first."""
+"""GET /v1/tokens/{token_id}/events — the token's audit trail, newest first."""
 
-from tokensmith.http import (
-    create_app,
-    event_list_response,
-    limit_param,
-    principal_of,
-    query_params,
-    text_param,
-)
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tokensmith.http import create_app, create_router, event_list_response, operation, principal_of
+from tokensmith.models import TokenEventPage
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.get("/v1/tokens/<token_id>/events")
-def list_token_events(token_id: str):
-    params = query_params(app, {"limit", "cursor"})
-    items, next_cursor = token_service().list_events(
-        principal_of(app), token_id, limit=limit_param(params), cursor=text_param(params, "cursor", 2048)
-    )
+@router.get(
+    "/v1/tokens/<token_id>/events",
+    **operation(
+        200,
+        TokenEventPage,
+        (401, 403, 404, 422),
+        "tokens:read",
+        "The token's audit trail, newest first: who did what, when, from where.",
+    ),
+)
+def list_token_events(
+    token_id: str,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048, description="From next_cursor.")] = None,
+):
+    items, next_cursor = token_service().list_events(principal_of(router), token_id, limit, cursor)
     return event_list_response(items, next_cursor)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

@@ -1,32 +1,42 @@
 """GET /v1/tokens — the organization's tokens, newest first, a page at a time."""
 
-from tokensmith.http import (
-    choice_param,
-    create_app,
-    limit_param,
-    principal_of,
-    query_params,
-    text_param,
-    token_list_response,
-)
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tokensmith.http import create_app, create_router, operation, principal_of, token_list_response
+from tokensmith.models import TokenPage
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.get("/v1/tokens")
-def list_tokens():
-    params = query_params(app, {"limit", "cursor", "status", "owner", "organization_id"})
+@router.get(
+    "/v1/tokens",
+    **operation(
+        200,
+        TokenPage,
+        (401, 403, 404, 422),
+        "tokens:read",
+        """List the organization's tokens, newest first, a page at a time.
+
+Filters by effective `status` (a token past its expiry is `expired`) and `owner`; deleted tokens
+never appear. Admins may list another organization with `organization_id`.""",
+    ),
+)
+def list_tokens(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048, description="From next_cursor.")] = None,
+    status: Annotated[Literal["active", "disabled", "revoked", "expired"] | None, Query()] = None,
+    owner: Annotated[str | None, Query(min_length=1, max_length=320)] = None,
+    organization_id: Annotated[str | None, Query(min_length=1, max_length=128, description="Admins only.")] = None,
+):
     items, next_cursor = token_service().list_tokens(
-        principal_of(app),
-        limit=limit_param(params),
-        cursor=text_param(params, "cursor", 2048),
-        status=choice_param(params, "status", ("active", "disabled", "revoked", "expired")),
-        owner=text_param(params, "owner", 320),
-        organization_id=text_param(params, "organization_id", 128),
+        principal_of(router), limit, cursor, status=status, owner=owner, organization_id=organization_id
     )
     return token_list_response(items, next_cursor)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

@@ -1,17 +1,32 @@
-"""PUT /v1/tokens/{id} — replace every editable field."""
+"""PUT /v1/tokens/{token_id} — replace every editable field."""
 
-from tokensmith.http import create_app, parse_body, principal_of, request_meta, token_response
-from tokensmith.models import ReplaceTokenRequest
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
+from tokensmith.models import ReplaceTokenRequest, Token
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.put("/v1/tokens/<token_id>")
-def replace_token(token_id: str):
-    request = parse_body(app, ReplaceTokenRequest)
-    return token_response(token_service().replace_token(principal_of(app), token_id, request, request_meta(app)))
+@router.put(
+    "/v1/tokens/<token_id>",
+    **operation(
+        200,
+        Token,
+        (400, 401, 403, 404, 409, 412, 413, 415, 422),
+        "tokens:write",
+        """Replace every editable field: `name` and `scopes` are required, an omitted `description` or
+`icon` is cleared, an omitted `expires_at` is kept.""",
+    ),
+)
+def replace_token(token_id: str, body: Annotated[ReplaceTokenRequest, Body()]):
+    token = token_service().replace_token(principal_of(router), token_id, body, request_meta(router))
+    return token_response(token)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

@@ -1,17 +1,31 @@
-"""POST /v1/tokens/{id}/revoke — end a token for good, with a reason."""
+"""POST /v1/tokens/{token_id}/revoke — end a token for good, with a reason."""
 
-from tokensmith.http import create_app, parse_body, principal_of, request_meta, token_response
-from tokensmith.models import RevokeTokenRequest
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
+from tokensmith.models import RevokeTokenRequest, Token
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.post("/v1/tokens/<token_id>/revoke")
-def revoke_token(token_id: str):
-    request = parse_body(app, RevokeTokenRequest)
-    return token_response(token_service().revoke_token(principal_of(app), token_id, request.reason, request_meta(app)))
+@router.post(
+    "/v1/tokens/<token_id>/revoke",
+    **operation(
+        200,
+        Token,
+        (400, 401, 403, 404, 409, 412, 413, 415, 422),
+        "tokens:write",
+        "Revoke a token with a reason; terminal.",
+    ),
+)
+def revoke_token(token_id: str, body: Annotated[RevokeTokenRequest, Body()]):
+    token = token_service().revoke_token(principal_of(router), token_id, body.reason, request_meta(router))
+    return token_response(token)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

@@ -1,20 +1,34 @@
-"""POST /v1/tokens/{id}/rotate — a new secret, once; the old one works for the grace period."""
+"""POST /v1/tokens/{token_id}/rotate — a new secret, once; the old one works for the grace period."""
 
-from tokensmith.http import create_app, parse_body, principal_of, request_meta, secret_response
-from tokensmith.models import RotateTokenRequest
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, secret_response
+from tokensmith.models import RotateTokenRequest, TokenWithSecret
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.post("/v1/tokens/<token_id>/rotate")
-def rotate_token(token_id: str):
-    request = parse_body(app, RotateTokenRequest, required=False)
-    item, secret = token_service().rotate_token(
-        principal_of(app), token_id, request.grace_period_seconds, request_meta(app)
-    )
+@router.post(
+    "/v1/tokens/<token_id>/rotate",
+    **operation(
+        200,
+        TokenWithSecret,
+        (400, 401, 403, 404, 409, 412, 413, 415, 422),
+        "tokens:write",
+        """Issue a new secret, shown this once; the old one keeps working for `grace_period_seconds`.
+
+The caller must hold every scope of the token (a rotation hands out a working secret).""",
+    ),
+)
+def rotate_token(token_id: str, body: Annotated[RotateTokenRequest, Body()] = None):
+    grace = body.grace_period_seconds if body else 0
+    item, secret = token_service().rotate_token(principal_of(router), token_id, grace, request_meta(router))
     return secret_response(item, secret, status=200)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

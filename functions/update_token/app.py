@@ -1,17 +1,34 @@
-"""PATCH /v1/tokens/{id} — partial update: an omitted or null field stays as it is."""
+"""PATCH /v1/tokens/{token_id} — partial update: an omitted or null field stays as it is."""
 
-from tokensmith.http import create_app, parse_body, principal_of, request_meta, token_response
-from tokensmith.models import UpdateTokenRequest
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
+from tokensmith.models import Token, UpdateTokenRequest
 from tokensmith.observability import api_entrypoint
 from tokensmith.service import token_service
 
-app = create_app()
+router = create_router()
 
 
-@app.patch("/v1/tokens/<token_id>")
-def update_token(token_id: str):
-    request = parse_body(app, UpdateTokenRequest)
-    return token_response(token_service().update_token(principal_of(app), token_id, request, request_meta(app)))
+@router.patch(
+    "/v1/tokens/<token_id>",
+    **operation(
+        200,
+        Token,
+        (400, 401, 403, 404, 409, 412, 413, 415, 422),
+        "tokens:write",
+        """Partial update: an omitted or null field stays as it is; a list replaces the list.
+
+`comment` is an alias of `description`; `""` clears `description` or `icon`. Send `If-Match` with
+the ETag to refuse the change if someone else changed the token first.""",
+    ),
+)
+def update_token(token_id: str, body: Annotated[UpdateTokenRequest, Body()]):
+    token = token_service().update_token(principal_of(router), token_id, body, request_meta(router))
+    return token_response(token)
 
 
+app = create_app(router)
 handler = api_entrypoint(app.resolve)

@@ -125,7 +125,7 @@ def test_a_function_answers_503_when_dynamodb_throttles(acme, monkeypatch):
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
 
     monkeypatch.setattr(TokenRepository, "get_token", throttled)
-    event = http_event("GET", f"/v1/tokens/{acme.token_id}", "GET /v1/tokens/{id}", {"id": acme.token_id})
+    event = http_event("GET", f"/v1/tokens/{acme.token_id}", "GET /v1/tokens/{token_id}", {"token_id": acme.token_id})
     event["requestContext"]["authorizer"] = {
         "lambda": {"token_id": acme.token_id, "organization_id": "acme", "owner": "", "scopes": "tokens:read"}
     }

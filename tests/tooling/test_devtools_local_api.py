@@ -43,9 +43,9 @@ def route(method: str, path: str, function_id: str = "") -> HttpRoute:
 # --- route selection ----------------------------------------------------------------------------------------
 
 ROUTES = [
-    route("GET", "/v1/tokens/{id}"),
+    route("GET", "/v1/tokens/{token_id}"),
     route("GET", "/v1/tokens/self"),
-    route("POST", "/v1/tokens/{id}/rotate"),
+    route("POST", "/v1/tokens/{token_id}/rotate"),
     route("ANY", "/v1/things"),
     route("GET", "/v1/things"),
     route("GET", "/files/{proxy+}"),
@@ -58,9 +58,9 @@ ROUTES = [
     ("method", "path", "route_key", "parameters"),
     [
         ("GET", "/v1/tokens/self", "GET /v1/tokens/self", {}),  # a static segment beats {id}
-        ("GET", "/v1/tokens/abc", "GET /v1/tokens/{id}", {"id": "abc"}),
-        ("GET", "/v1/tokens/a%20b%2Fc", "GET /v1/tokens/{id}", {"id": "a b/c"}),  # decoded, one segment
-        ("POST", "/v1/tokens/abc/rotate", "POST /v1/tokens/{id}/rotate", {"id": "abc"}),
+        ("GET", "/v1/tokens/abc", "GET /v1/tokens/{token_id}", {"token_id": "abc"}),
+        ("GET", "/v1/tokens/a%20b%2Fc", "GET /v1/tokens/{token_id}", {"token_id": "a b/c"}),  # decoded, one segment
+        ("POST", "/v1/tokens/abc/rotate", "POST /v1/tokens/{token_id}/rotate", {"token_id": "abc"}),
         ("GET", "/v1/things", "GET /v1/things", {}),  # the method's own route beats ANY
         ("DELETE", "/v1/things", "ANY /v1/things", {}),
         ("GET", "/files/special/x", "GET /files/special/{name}", {"name": "x"}),  # exact beats greedy
@@ -118,7 +118,7 @@ def a_request(**overrides: Any) -> IncomingRequest:
     return IncomingRequest(**values)
 
 
-MATCH = RouteMatch(route("POST", "/v1/tokens/{id}/rotate"), {"id": "t 1"})
+MATCH = RouteMatch(route("POST", "/v1/tokens/{token_id}/rotate"), {"token_id": "t 1"})
 
 
 def test_event_has_the_payload_2_0_shape() -> None:
@@ -126,10 +126,10 @@ def test_event_has_the_payload_2_0_shape() -> None:
     event = build_http_event(a_request(), MATCH, request_id="req-1", now=now)
 
     assert event["version"] == "2.0"
-    assert event["routeKey"] == "POST /v1/tokens/{id}/rotate"
+    assert event["routeKey"] == "POST /v1/tokens/{token_id}/rotate"
     assert event["rawPath"] == "/v1/tokens/t%201/rotate"  # raw, as sent
     assert event["rawQueryString"] == "tag=a&tag=b&q=x%20y&empty="
-    assert event["pathParameters"] == {"id": "t 1"}  # decoded
+    assert event["pathParameters"] == {"token_id": "t 1"}  # decoded
     assert event["queryStringParameters"] == {"tag": "a,b", "q": "x y", "empty": ""}
     assert event["cookies"] == ["session=s1", "csrf=c2"]
     assert event["body"] == '{"grace_period_seconds": 0}'
@@ -154,7 +154,7 @@ def test_event_has_the_payload_2_0_shape() -> None:
             "userAgent": "curl/8.0",
         },
         "requestId": "req-1",
-        "routeKey": "POST /v1/tokens/{id}/rotate",
+        "routeKey": "POST /v1/tokens/{token_id}/rotate",
         "stage": "$default",
         "time": "28/Nov/2026:14:00:00 +0000",
         "timeEpoch": 1_795_874_400_123,
@@ -205,7 +205,7 @@ def test_authorizer_event_is_a_2_0_request_event() -> None:
     )
     assert event["identitySource"] == ["Bearer abc"]
     assert event["headers"]["authorization"] == "Bearer abc"
-    assert event["pathParameters"] == {"id": "t 1"}
+    assert event["pathParameters"] == {"token_id": "t 1"}
     assert event["queryStringParameters"] == function_event["queryStringParameters"]
     assert event["requestContext"]["requestId"] == "r"
     assert "body" not in event

@@ -149,7 +149,7 @@ def test_routes_of_the_real_template(template: dict[str, Any]) -> None:
         handler="app.handler",
         authorized=True,
     )
-    assert {"POST /v1/tokens", "GET /v1/tokens/{id}", "PATCH /v1/admin/tokens/{id}"} <= set(by_key)
+    assert {"POST /v1/tokens", "GET /v1/tokens/{token_id}", "PATCH /v1/admin/tokens/{token_id}"} <= set(by_key)
     for route in routes:  # every route's code is where the template says
         assert (ROOT / route.code_uri / "app.py").is_file(), route
 

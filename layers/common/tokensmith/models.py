@@ -124,3 +124,113 @@ class AdminUpdateTokenRequest(RequestBody):
     revoked: StrictBool | None = None
     revoked_reason: Reason | None = None
     owner: Owner | None = Field(default=None, validation_alias=AliasChoices("owner", "owner_email"))
+
+
+class RevokeLeakedRequest(RequestBody):
+    tokens: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=512)]], Field(min_length=1, max_length=1000)
+    ]
+
+
+# --- responses: the contract that the OpenAPI document publishes (runtime bodies come from views.py;
+# a test checks every response against these models) ------------------------------------------------
+
+
+class ResponseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuditStamp(ResponseBody):
+    at: str
+    by: str
+
+
+class Audit(ResponseBody):
+    created: AuditStamp
+    updated: AuditStamp
+
+
+class Token(ResponseBody):
+    id: str
+    organization_id: str
+    owner: str | None
+    name: str
+    description: str | None
+    icon: str | None
+    scopes: list[str]
+    status: Literal["active", "disabled", "revoked", "expired", "deleted"]
+    active: bool
+    start: str
+    created_at: str
+    modified_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+    created_ip: str | None
+    user_agent: str | None
+    revoked_at: str | None
+    revoked_reason: str | None
+    audit: Audit
+    version: int
+
+
+class TokenWithSecret(ResponseBody):
+    token: Token
+    secret: str = Field(description="The token's secret. Shown this once: store it now.")
+
+
+class TokenPage(ResponseBody):
+    items: list[Token]
+    next_cursor: str | None = Field(description="Pass back as ?cursor= for the next page; null on the last page.")
+
+
+class TokenEvent(ResponseBody):
+    id: str
+    type: str
+    token_id: str
+    organization_id: str
+    occurred_at: str
+    actor: dict[str, str | None]
+    ip: str | None
+    user_agent: str | None
+    changes: dict[str, dict[str, object]]
+    reason: str | None
+    details: dict[str, object] | None
+
+
+class TokenEventPage(ResponseBody):
+    items: list[TokenEvent]
+    next_cursor: str | None
+
+
+class VerifyResult(ResponseBody):
+    valid: bool
+    code: Literal["VALID", "NOT_FOUND", "DISABLED", "REVOKED", "EXPIRED", "DELETED", "INSUFFICIENT_SCOPES"]
+    token: Token | None
+
+
+class RevokeLeakedResult(ResponseBody):
+    received: int = Field(description="How many strings were received; says nothing about which were real tokens.")
+
+
+class ProblemFieldError(ResponseBody):
+    field: str
+    message: str
+
+
+class GatewayError(ResponseBody):
+    """What API Gateway itself answers before any function runs (401, 403 from the authorizer, 429)."""
+
+    message: str
+
+
+class Problem(ResponseBody):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemFieldError] | None = None
