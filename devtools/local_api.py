@@ -14,6 +14,14 @@ local-only routes that are not in the template and never shadow one of its route
     GET  /__local/schedules                         every schedule, its expression, last run and result
     GET  /__local/schedules/<FunctionId>[/<Event>]  one of them
     POST /__local/schedules/<FunctionId>[/<Event>]  run it once now: 200 {"function", "result"}
+
+Given an OpenAPI document (`Gateway(openapi=...)`; `serve_in_thread` and `make run` give the one built from
+the code by devtools.openapi), it also serves, under the same rule (a template route always wins):
+
+    GET  /openapi.json                              the document, its `servers` naming this server
+    GET  /docs                                      Swagger UI for it (also /docs?format=json: the document)
+    GET  /docs/swagger-ui-bundle.min.js, /docs/swagger-ui.min.css
+                                                    Swagger UI's assets, as Powertools ships them: no CDN
 """
 
 from __future__ import annotations
@@ -68,6 +76,13 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API's request payload quota: 10 MiB
 # HTTP API hands these content types to Lambda as text; every other body (none given included) is base64.
 TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
 LOCAL_SCHEDULES_PATH = "/__local/schedules"  # local-only routes of the gateway (see the module's docstring)
+OPENAPI_PATH = "/openapi.json"
+DOCS_PATH = "/docs"
+# Swagger UI's files as Powertools ships them (aws_lambda_powertools/event_handler/openapi/swagger_ui/).
+SWAGGER_UI_ASSETS = {
+    "swagger-ui-bundle.min.js": "text/javascript; charset=utf-8",
+    "swagger-ui.min.css": "text/css; charset=utf-8",
+}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -419,12 +434,60 @@ def _message_response(status: int, message: str, request_id: str = "") -> Gatewa
 
 
 def _json_response(status: int, body: Any, request_id: str = "", allow: str = "") -> GatewayResponse:
-    headers = [("Content-Type", "application/json")]
+    return _content_response(status, "application/json", json.dumps(body).encode(), request_id, allow)
+
+
+def _content_response(
+    status: int, content_type: str, body: bytes, request_id: str = "", allow: str = ""
+) -> GatewayResponse:
+    headers = [("Content-Type", content_type)]
     if allow:
         headers.append(("Allow", allow))
     if request_id:
         headers.append(("apigw-requestid", request_id))
-    return GatewayResponse(status, headers, json.dumps(body).encode())
+    return GatewayResponse(status, headers, body)
+
+
+def swagger_ui_directory() -> Path:
+    """Where Powertools keeps Swagger UI's files."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    return Path(swagger_ui.__file__).parent
+
+
+def swagger_ui_html(title: str = "API documentation") -> str:
+    """The Swagger UI page: it loads the document from /openapi.json and its assets from /docs/, nothing
+    from elsewhere (no CDN, and `validatorUrl: null` so it does not send the document to swagger.io)."""
+    from html import escape
+
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{escape(title)}</title>
+  <link rel="stylesheet" type="text/css" href="{DOCS_PATH}/swagger-ui.min.css">
+</head>
+<body>
+  <div id="swagger-ui">Loading ...</div>
+  <script src="{DOCS_PATH}/swagger-ui-bundle.min.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({{
+      url: "{OPENAPI_PATH}",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      docExpansion: "list",
+      filter: true,
+      persistAuthorization: true,
+      showExtensions: true,
+      showCommonExtensions: true,
+      validatorUrl: null,
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: "BaseLayout"
+    }});
+  </script>
+</body>
+</html>
+"""
 
 
 def map_lambda_response(result: Any) -> GatewayResponse:
@@ -522,7 +585,13 @@ class Gateway:
         parameter_overrides: dict[str, str] | None = None,
         schedule_interval: float | None = None,
         schedule_log: bool = True,
+        openapi: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """`openapi`: the document to serve on /openapi.json and /docs, or a function that builds it (called
+        once, on the first request for it); None: no such routes."""
+        self._openapi = openapi
+        self._openapi_lock = threading.Lock()
+        self._assets: dict[str, bytes] = {}
         self.routes = http_routes(template)
         self.route_table = RouteTable(self.routes)
         self.loader = FunctionLoader(code_root)
@@ -611,8 +680,25 @@ class Gateway:
         response.headers.append(("apigw-requestid", request_id))
         return response
 
+    def openapi_document(self, base_url: str | None = None) -> dict[str, Any] | None:
+        """The OpenAPI document served on /openapi.json (None without one), its `servers` set to `base_url`."""
+        if self._openapi is None:
+            return None
+        with self._openapi_lock:
+            if callable(self._openapi):
+                self._openapi = self._openapi()
+            document = copy.deepcopy(self._openapi)
+        if base_url:
+            document["servers"] = [{"url": base_url, "description": "this local server (make run)"}]
+        return document
+
     def _local_route(self, request: IncomingRequest, request_id: str) -> GatewayResponse | None:
-        """The answer of a local-only /__local/schedules route, or None when the path is not one."""
+        """The answer of a local-only route (schedules, OpenAPI document, Swagger UI), or None when the path
+        is not one."""
+        if self._openapi is not None:
+            docs = self._docs_route(request, request_id)
+            if docs is not None:
+                return docs
         path = request.raw_path.rstrip("/")
         if path != LOCAL_SCHEDULES_PATH and not path.startswith(LOCAL_SCHEDULES_PATH + "/"):
             return None
@@ -637,6 +723,25 @@ class Gateway:
         if not run.ok:
             return _json_response(500, {"function": entry.function_id, **(run.error or {})}, request_id)
         return _json_response(200, {"function": entry.function_id, "result": run.result}, request_id)
+
+    def _docs_route(self, request: IncomingRequest, request_id: str) -> GatewayResponse | None:
+        """/openapi.json, /docs and Swagger UI's assets under /docs/; None for any other path."""
+        path = request.raw_path
+        asset = path[len(DOCS_PATH) + 1 :] if path.startswith(DOCS_PATH + "/") else None
+        if path not in (OPENAPI_PATH, DOCS_PATH, DOCS_PATH + "/") and asset not in SWAGGER_UI_ASSETS:
+            return None
+        if request.method.upper() not in ("GET", "HEAD"):
+            return _json_response(405, {"message": "Method Not Allowed"}, request_id, allow="GET, HEAD")
+        if asset is not None:
+            if asset not in self._assets:
+                self._assets[asset] = (swagger_ui_directory() / asset).read_bytes()
+            return _content_response(200, SWAGGER_UI_ASSETS[asset], self._assets[asset], request_id)
+        query = dict(parse_qsl(request.raw_query_string))
+        if path == OPENAPI_PATH or query.get("format") == "json":
+            host = request.header("host")
+            document = self.openapi_document(f"http://{host}" if host else None)
+            return _content_response(200, "application/json", json.dumps(document).encode(), request_id)
+        return _content_response(200, "text/html; charset=utf-8", swagger_ui_html().encode(), request_id)
 
     def _authorize(self, request: IncomingRequest, event: dict[str, Any]) -> GatewayResponse | None:
         """None when the request may go on (with requestContext.authorizer set), else the refusal."""
@@ -888,16 +993,23 @@ def serve_in_thread(
     access_log: bool = False,
     schedules: bool = False,
     schedule_interval: float | None = None,
+    openapi: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
 ) -> Iterator[LocalApiServer]:
     """For tests: serve `template` (default: template.yaml) on a free port; yield the server (`.base_url`).
 
     `code_root` is where CodeUri paths start (default: the project root). os.environ is restored on exit.
     Scheduled functions run only when asked: `server.run_schedule("Id")`, `POST /__local/schedules/Id`, or,
     with `schedules=True`, on their interval (`schedule_interval` seconds, if given), stopped on exit.
+    `openapi` is the document of /openapi.json and /docs (see `Gateway`); with the default template, the
+    default is devtools.openapi's, built from the code on the first request for it.
     """
     if template is None:
         template = load_template(DEFAULT_TEMPLATE)
         code_root = code_root or DEFAULT_TEMPLATE.parent
+        if openapi is None:
+            from devtools.openapi import build_document
+
+            openapi = build_document
     code_root = code_root or DEFAULT_TEMPLATE.parent
     environment = local_environment(template, endpoint_url, table_name, parameter_overrides, refs)
     with applied_environment(environment):
@@ -906,6 +1018,7 @@ def serve_in_thread(
             code_root,
             parameter_overrides,
             schedule_interval=schedule_interval,
+            openapi=openapi,
         )
         server = LocalApiServer(gateway, host=host, port=port, access_log=access_log)
         server.start()

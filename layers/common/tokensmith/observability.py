@@ -18,11 +18,11 @@ metrics = Metrics(namespace="Tokensmith", service="tokensmith")
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-def count(name: str) -> None:
-    """One more of ``name`` (for example ``token.created``) in this invocation's EMF metrics."""
+def count(name: str, value: int = 1) -> None:
+    """``value`` more of ``name`` (for example ``token.created``) in this invocation's EMF metrics."""
     from aws_lambda_powertools.metrics import MetricUnit
 
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def api_entrypoint(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -224,6 +225,25 @@ class TokenRepository:
         response = self.client.get_item(TableName=self.table_name, Key=token_key(token_id), ConsistentRead=True)
         item = response.get("Item")
         return from_item(item) if item else None
+
+    def get_tokens(self, token_ids: list[str]) -> list[dict[str, Any]]:
+        """Many tokens by id, strongly consistent, 100 per ``BatchGetItem``; missing ids are skipped."""
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(token_ids))
+        for start in range(0, len(unique), 100):
+            request = {
+                self.table_name: {"Keys": [token_key(i) for i in unique[start : start + 100]], "ConsistentRead": True}
+            }
+            for attempt in range(5):
+                response = self.client.batch_get_item(RequestItems=request)
+                found.extend(from_item(i) for i in response.get("Responses", {}).get(self.table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise RuntimeError("DynamoDB left keys unprocessed after 5 attempts")
+        return found
 
     def list_tokens(
         self,

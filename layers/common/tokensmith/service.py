@@ -40,7 +40,7 @@ from tokensmith.repository import (
     org_partition,
 )
 from tokensmith.settings import ADMIN_SCOPE, SERVICE_SCOPES, Settings, get_settings
-from tokensmith.verification import Verification, grants, record_use, verify_secret
+from tokensmith.verification import Verification, grants, record_use, secret_matches, verify_secret
 from tokensmith.views import LIVE_STATUSES, effective_status
 
 AUDITED_FIELDS = ("name", "description", "icon", "scopes", "expires_at", "owner", "status", "revoked_reason", "start")
@@ -153,6 +153,38 @@ class TokenService:
         if result.valid:
             record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
         return result
+
+    def revoke_leaked(self, leaked: list[str], meta: RequestMeta) -> int:
+        """Revoke, with reason ``leaked``, every live token whose secret (or whose rotated-out secret,
+        still in its grace period) is in ``leaked``. Needs no caller: holding a secret is proof
+        enough that it leaked. Returns how many tokens were revoked, for metrics only: the HTTP answer
+        must not tell which strings were real."""
+        now = self._now()
+        by_id: dict[str, list[str]] = {}
+        for secret in set(leaked):
+            try:
+                by_id.setdefault(token_format.parse(secret, self.settings.token_prefix), []).append(secret)
+            except token_format.InvalidSecret:
+                continue
+        revoked = 0
+        for item in self.repository.get_tokens(list(by_id)):
+            if effective_status(item, clock.epoch(now)) not in LIVE_STATUSES:
+                continue
+            if not any(secret_matches(item, secret, clock.epoch(now)) for secret in by_id[item["id"]]):
+                continue
+
+            def plan(current: dict[str, Any], at: datetime) -> Plan | None:
+                if effective_status(current, clock.epoch(at)) not in LIVE_STATUSES:
+                    return None  # revoked or expired meanwhile: nothing left to do
+                return self._revoke_plan(current, at, "leaked")
+
+            try:
+                self._mutate(SYSTEM, item["id"], meta, plan)
+            except (NotFound, Conflict):
+                continue  # deleted, or changed by others three times in a row: nothing we can add
+            revoked += 1
+        count("token.leaked", revoked)
+        return revoked
 
     # --- create --------------------------------------------------------------------------------------
 

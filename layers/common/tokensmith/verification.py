@@ -52,7 +52,7 @@ def verify_secret(
     except token_format.InvalidSecret:
         return Verification(NOT_FOUND)
     item = repository.get_token(token_id)
-    if item is None or not _secret_matches(item, secret, now_epoch):
+    if item is None or not secret_matches(item, secret, now_epoch):
         return Verification(NOT_FOUND)
     status = effective_status(item, now_epoch)
     if status != "active":
@@ -63,7 +63,8 @@ def verify_secret(
     return Verification(VALID, item)
 
 
-def _secret_matches(item: dict[str, Any], secret: str, now_epoch: int) -> bool:
+def secret_matches(item: dict[str, Any], secret: str, now_epoch: int) -> bool:
+    """The secret's digest is the token's, or its previous one while the rotation grace lasts."""
     presented = token_format.digest(secret)
     if token_format.digests_match(presented, item.get("secret_digest")):
         return True
