@@ -12,7 +12,7 @@ Token items also carry ``org_pk``/``org_sk`` (the ``by-organization`` index, new
 deleted token loses them and so leaves every list. Items come back as plain dicts of str, int,
 bool, list and dict: the table stores no other types.
 
-This module imports boto3 lazily and nothing of pydantic: it is on the authorizer's hot path.
+This module imports botocore lazily and nothing of pydantic: it is on the authorizer's hot path.
 """
 
 from __future__ import annotations
@@ -142,9 +142,10 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def dynamodb_client(endpoint_url: str | None = None) -> Any:
-    """One low-level client per process: standard retries, bounded timeouts (a slow DynamoDB gives a
-    503 within about three seconds instead of hanging until the Lambda timeout)."""
-    import boto3
+    """One low-level client per process, created on first use: standard retries, bounded timeouts
+    (a slow DynamoDB gives a 503 within about three seconds instead of hanging until the Lambda
+    timeout). botocore directly, not boto3: the same client, 40-60 ms less to import cold."""
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -153,7 +154,7 @@ def dynamodb_client(endpoint_url: str | None = None) -> Any:
         read_timeout=1,
         tcp_keepalive=True,
     )
-    return boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
+    return botocore.session.get_session().create_client("dynamodb", endpoint_url=endpoint_url, config=config)
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ class Settings:
     dynamodb_endpoint_url: str | None = None  # DynamoDB Local / the embedded server; None on AWS
     last_use_interval_seconds: int = 60
     expiry_notice_days: tuple[int, ...] = (7, 1)  # token.expiring events this many days ahead
+    log_level: str = "INFO"
     max_body_bytes: int = 16 * 1024
 
     @property
@@ -36,6 +37,7 @@ class Settings:
             retention_days=int(environ.get("RETENTION_DAYS", "90")),
             custom_scopes=custom,
             dynamodb_endpoint_url=environ.get("DYNAMODB_ENDPOINT_URL") or None,
+            log_level=environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             expiry_notice_days=tuple(
                 sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)
             ),

@@ -1,0 +1,123 @@
+"""The authorizer's hot path, by structure rather than by timing: what it imports, and how many
+DynamoDB calls one verification makes."""
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.support import ROOT, LambdaContext, load_function
+from tokensmith import token_format
+
+PROBE = """
+import importlib.util, json, sys
+sys.path[:0] = ["layers/common"]
+spec = importlib.util.spec_from_file_location("authorizer_app", "functions/authorizer/app.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_authorizer_imports_no_pydantic_no_powertools_and_no_boto3():
+    # When a fresh interpreter imports the authorizer, as Lambda does on a cold start
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
+    modules = json.loads(result.stdout)
+    roots = {name.split(".")[0] for name in modules}
+
+    # Then nothing heavy is loaded before the first request (botocore comes with the first call)
+    assert not roots & {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore", "jmespath"}
+    assert {"tokensmith.service", "tokensmith.http", "tokensmith.models"}.isdisjoint(modules)
+
+
+class CountingClient:
+    """A DynamoDB client double that records every call; answers from a dict of items."""
+
+    def __init__(self, item):
+        self.item = item
+        self.calls = []
+
+    def get_item(self, **kwargs):
+        self.calls.append(("GetItem", kwargs))
+        return {"Item": self.item} if self.item else {}
+
+    def update_item(self, **kwargs):
+        self.calls.append(("UpdateItem", kwargs))
+        return {}
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the hot path called {name}")
+
+
+@pytest.fixture
+def token():
+    from tokensmith.repository import to_item
+
+    token_id = str(uuid.uuid4())
+    secret = token_format.generate("tks", token_id)
+    item = {
+        "pk": f"TOKEN#{token_id}",
+        "sk": "TOKEN",
+        "id": token_id,
+        "organization_id": "acme",
+        "name": "t",
+        "status": "active",
+        "scopes": ["tokens:read"],
+        "secret_digest": token_format.digest(secret),
+        "version": 1,
+    }
+    return secret, item, to_item
+
+
+def authorize(client, secret, monkeypatch):
+    from tokensmith import repository
+
+    monkeypatch.setattr(repository, "dynamodb_client", lambda endpoint_url=None: client)
+    repository.default_repository.cache_clear()
+    event = {"headers": {"authorization": f"Bearer {secret}"}, "requestContext": {"http": {"sourceIp": "1.2.3.4"}}}
+    return load_function("functions/authorizer").handler(event, LambdaContext())
+
+
+def test_a_verification_with_a_fresh_last_use_is_one_consistent_get_item(token, monkeypatch):
+    secret, item, to_item = token
+    from tokensmith import clock
+
+    client = CountingClient(to_item({**item, "last_used_at": clock.to_iso(clock.now())}))
+
+    answer = authorize(client, secret, monkeypatch)
+
+    assert answer["isAuthorized"] is True
+    assert [name for name, _ in client.calls] == ["GetItem"]
+    assert client.calls[0][1]["ConsistentRead"] is True
+
+
+def test_a_stale_last_use_adds_one_conditional_update(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+    assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
+    assert "last_used_at < :stale" in client.calls[1][1]["ConditionExpression"]
+
+
+def test_a_wrong_checksum_costs_no_call_at_all(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+    typo = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+
+    assert authorize(client, typo, monkeypatch) == {"isAuthorized": False}
+    assert client.calls == []
+
+
+def test_a_failed_last_use_write_does_not_refuse_a_verified_token(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+
+    def throttled(**kwargs):
+        raise RuntimeError("throttled")
+
+    client.update_item = throttled
+
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
