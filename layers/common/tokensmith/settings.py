@@ -21,6 +21,7 @@ class Settings:
     last_use_interval_seconds: int = 60
     expiry_notice_days: tuple[int, ...] = (7, 1)  # token.expiring events this many days ahead
     log_level: str = "INFO"
+    event_bus_name: str = "default"
     max_body_bytes: int = 16 * 1024
 
     @property
@@ -38,6 +39,7 @@ class Settings:
             custom_scopes=custom,
             dynamodb_endpoint_url=environ.get("DYNAMODB_ENDPOINT_URL") or None,
             log_level=environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+            event_bus_name=environ.get("EVENT_BUS_NAME", "default"),
             expiry_notice_days=tuple(
                 sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)
             ),
