@@ -123,3 +123,22 @@ def test_a_failed_create_leaves_nothing_behind(api, acme, table):
     assert api.post("/v1/tokens", secret=acme.secret, body={"name": "acme-manager"}).status == 409
 
     assert table.scan(TableName="tokensmith-test")["Count"] == before
+
+
+def test_a_create_whose_write_landed_before_a_retry_failed_still_succeeds(api, acme, monkeypatch):
+    # Given a store where the first attempt lands but the answer is lost and the retry finds the item
+    from tokensmith.repository import TokenRepository, VersionConflict
+
+    real = TokenRepository.create_token
+
+    def lands_then_conflicts(self, item, event, claim):
+        real(self, item, event, claim)
+        raise VersionConflict()
+
+    monkeypatch.setattr(TokenRepository, "create_token", lands_then_conflicts)
+
+    created = api.post("/v1/tokens", secret=acme.secret, body={"name": "retried"})
+
+    assert created.status == 201
+    assert api.get("/v1/tokens/self", secret=created.body["secret"]).status == 200
+    assert api.get(f"/v1/tokens/{created.body['token']['id']}", secret=acme.secret).status == 200

@@ -286,6 +286,13 @@ class TokenService:
             self.repository.create_token(item, event, self._claim(item, now))
         except NameTaken:
             raise self._name_conflict(name) from None
+        except VersionConflict:
+            # The id exists: only our own write can have put it there (a retried request whose first
+            # attempt landed; DynamoDB's ClientRequestToken covers botocore's retries, this covers
+            # stores and paths without it). Anything else is a genuine conflict.
+            existing = self.repository.get_token(token_id)
+            if existing is None or existing.get("secret_digest") != item["secret_digest"]:
+                raise Conflict("the token could not be created; retry") from None
         count("token.created")
         return item, secret
 
