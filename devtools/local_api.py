@@ -727,9 +727,11 @@ class Gateway:
     def _docs_route(self, request: IncomingRequest, request_id: str) -> GatewayResponse | None:
         """/openapi.json, /docs and Swagger UI's assets under /docs/; None for any other path."""
         path = request.raw_path
-        asset = path[len(DOCS_PATH) + 1 :] if path.startswith(DOCS_PATH + "/") else None
-        if path not in (OPENAPI_PATH, DOCS_PATH, DOCS_PATH + "/") and asset not in SWAGGER_UI_ASSETS:
-            return None
+        asset = path.removeprefix(DOCS_PATH + "/") if path.startswith(DOCS_PATH + "/") else None
+        if asset not in SWAGGER_UI_ASSETS:
+            asset = None
+            if path not in (OPENAPI_PATH, DOCS_PATH, DOCS_PATH + "/"):
+                return None
         if request.method.upper() not in ("GET", "HEAD"):
             return _json_response(405, {"message": "Method Not Allowed"}, request_id, allow="GET, HEAD")
         if asset is not None:
@@ -789,6 +791,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._serve()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) goes through route selection too, and so gets API Gateway's
+        # 404 {"message": "Not Found"}, not http.server's HTML 501.
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._serve
+        raise AttributeError(name)
 
     def _serve(self) -> None:
         try:

@@ -4,7 +4,8 @@
 
 `embedded` (the default) is moto's server inside this process; `local` is Amazon's DynamoDB Local (Java).
 The template's scheduled functions run on their rate(...), or every SECONDS with --schedule-interval, and
-on demand with `curl -X POST <url>/__local/schedules/<FunctionId>`.
+on demand with `curl -X POST <url>/__local/schedules/<FunctionId>`. The OpenAPI document, built from the code at
+start, is on <url>/openapi.json and its Swagger UI on <url>/docs.
 PORT, DYNAMODB and SCHEDULE_INTERVAL in the environment set the defaults. Data lives in memory: every run
 starts empty.
 """
@@ -20,7 +21,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devtools.template import DEFAULT_TEMPLATE, PROJECT_ROOT, create_table, load_template
 
@@ -100,14 +101,22 @@ def schedules_line(entries: Sequence[ScheduleEntry]) -> str:
     return "Schedules: " + "; ".join(parts) + (", the first run one interval after start" if timed else "")
 
 
-def usage_banner(base_url: str, token_file: Path, database: str, schedules: Sequence[ScheduleEntry] = ()) -> str:
-    """What to paste into a shell to try the API (and to run its scheduled functions now)."""
+def usage_banner(
+    base_url: str,
+    token_file: Path,
+    database: str,
+    schedules: Sequence[ScheduleEntry] = (),
+    docs: bool = True,
+) -> str:
+    """What to paste into a shell to try the API (and to run its scheduled functions now); with `docs`, where
+    its Swagger UI and OpenAPI document are."""
     token = f'TOKEN="$(cat {shlex.quote(_display_path(token_file))})"'
     auth = '-H "Authorization: Bearer $TOKEN"'
     json_type = "-H 'Content-Type: application/json'"
     return "\n".join(
         [
             f"Tokensmith local API on {base_url}  (DynamoDB: {database}, table {TABLE_NAME})",
+            *_docs_lines(base_url, docs),
             "",
             "Try it:",
             f"  export {token}",
@@ -122,6 +131,28 @@ def usage_banner(base_url: str, token_file: Path, database: str, schedules: Sequ
             "Ctrl-C stops the server; the data lives in memory and is gone afterwards.",
         ]
     )
+
+
+def _docs_lines(base_url: str, docs: bool) -> list[str]:
+    if not docs:
+        return []
+    return [f"API docs (Swagger UI): {base_url}/docs   OpenAPI document: {base_url}/openapi.json"]
+
+
+def _openapi_document() -> dict[str, Any] | None:
+    """The OpenAPI document built from the code, or None (with a warning) when it cannot be built: the API
+    is served all the same, without /docs."""
+    try:
+        from devtools.openapi import build_document
+
+        return build_document()
+    except Exception as error:  # noqa: BLE001 - any failure of the app's code: report it, serve the API
+        print(
+            f"warning: no /docs: the OpenAPI document cannot be built ({type(error).__name__}: {error})",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
 
 
 def _schedule_lines(base_url: str, schedules: Sequence[ScheduleEntry]) -> list[str]:
@@ -187,7 +218,8 @@ def serve(args: argparse.Namespace) -> int:
             return 1
         write_admin_token(args.admin_token_file, secret)
 
-        gateway = Gateway(template, PROJECT_ROOT, schedule_interval=args.schedule_interval)
+        document = _openapi_document()
+        gateway = Gateway(template, PROJECT_ROOT, schedule_interval=args.schedule_interval, openapi=document)
         try:
             server = LocalApiServer(gateway, host="127.0.0.1", port=args.port)
         except OSError as error:
@@ -202,7 +234,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"Admin token for organization {ADMIN_ORGANIZATION!r} (shown once, saved to "
               f"{_display_path(args.admin_token_file)}, mode 0600):\n  {secret}\n", flush=True)  # fmt: skip
         print(
-            usage_banner(server.base_url, args.admin_token_file, database, gateway.scheduler.entries),
+            usage_banner(
+                server.base_url, args.admin_token_file, database, gateway.scheduler.entries, docs=document is not None
+            ),
             flush=True,
         )
         gateway.scheduler.start()
