@@ -15,7 +15,7 @@ PORT ?= 3000
 PYTEST_ARGS ?=
 
 
-.PHONY: run sweep bench openapi test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+.PHONY: run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,11 @@ dynamodb-local: venv
 
 e2e: venv
 	$(UV) run --frozen pytest tests/e2e $(PYTEST_ARGS)
+
+## make fuzz: the long schemathesis run (make test runs 20 examples per operation); FUZZ_SEED=random varies it
+FUZZ_EXAMPLES ?= 500
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run --frozen pytest tests/e2e/test_fuzz.py $(PYTEST_ARGS)
 
 lint-template: $(SAM)
 	$(SAM) validate --lint

@@ -3,7 +3,10 @@ of template.yaml through the real authorizer and handlers, over the embedded Dyn
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -32,8 +35,9 @@ class Client:
         return Client(self.base_url, secret)
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
+    """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret)."""
     with embedded_dynamodb() as endpoint:
         client = boto3.client(
             "dynamodb",
@@ -43,9 +47,15 @@ def server():
             aws_secret_access_key="local",
         )
         create_table(client, load_template(), TABLE)
-        _, admin_secret = create_admin_token(TABLE, endpoint_url=endpoint, organization_id="platform", name="e2e-admin")
+        _, admin_secret = create_admin_token(TABLE, endpoint_url=endpoint, organization_id="platform", name=admin_name)
         with serve_in_thread(endpoint, table_name=TABLE) as running:
             yield running, admin_secret
+
+
+@pytest.fixture(scope="module")
+def server():
+    with local_server("e2e-admin") as started:
+        yield started
 
 
 @pytest.fixture

@@ -81,9 +81,33 @@ def test_field_errors_name_the_field(api, acme, body, field):
     assert field in {e["field"] for e in errors}
 
 
+@pytest.mark.parametrize("name", [" padded", "padded ", "tab\tinside", "\u00a0nbsp"])
+def test_text_is_refused_not_stripped_and_the_error_says_why(api, acme, name):
+    (error,) = problem(api.post("/v1/tokens", secret=acme.secret, body={"name": name}), 422)["errors"]
+    assert error == {"field": "name", "message": "must be printable text that neither starts nor ends with whitespace"}
+
+
+def test_inner_spaces_and_unicode_are_fine(api, acme):
+    response = api.post("/v1/tokens", secret=acme.secret, body={"name": "deploy bot ✓ für CI"})
+    assert response.status == 201, response.body
+    assert response.body["token"]["name"] == "deploy bot ✓ für CI"
+
+
+def test_an_integral_float_is_an_integer_and_other_numbers_are_not(api, acme):
+    token_id = api.post("/v1/tokens", secret=acme.secret, body={"name": "r"}).body["token"]["id"]
+    assert (
+        api.post(f"/v1/tokens/{token_id}/rotate", secret=acme.secret, body={"grace_period_seconds": 60.0}).status == 200
+    )
+    for value in (60.5, True, "60"):
+        body = {"grace_period_seconds": value}
+        problem(api.post(f"/v1/tokens/{token_id}/rotate", secret=acme.secret, body=body), 422)
+
+
 def test_an_unknown_token_id_is_a_404_problem(api, acme):
     problem(api.get("/v1/tokens/00000000-0000-4000-8000-000000000000", secret=acme.secret), 404)
     problem(api.get("/v1/tokens/not-a-uuid", secret=acme.secret), 404)
+    for operation, body in (("rotate", {}), ("disable", None), ("enable", None), ("revoke", {"reason": "r"})):
+        problem(api.post(f"/v1/tokens/not-a-uuid/{operation}", secret=acme.secret, body=body), 404)
 
 
 def test_unknown_query_parameters_and_bad_limits_are_422(api, acme):

@@ -38,6 +38,29 @@ def test_embedded_dynamodb_serves_on_loopback_and_stops() -> None:
     assert port_is_closed(endpoint_url)
 
 
+def test_embedded_dynamodb_answers_a_repeated_client_request_token_without_writing_again(moto_endpoint) -> None:
+    """As DynamoDB does: a retry of a transaction that landed succeeds and writes nothing."""
+    client = dynamodb_client(moto_endpoint)
+    table = "idempotency"
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def put(token: str, value: str) -> dict[str, Any]:
+        item = {"pk": {"S": "a"}, "value": {"S": value}}
+        action = {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+        return client.transact_write_items(TransactItems=[action], ClientRequestToken=token)
+
+    put("first", "1")
+    put("first", "1")  # botocore's retry: answered as the first attempt was (run again, it would fail)
+    assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]["value"] == {"S": "1"}
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        put("second", "3")  # a new token runs, and fails its condition
+
+
 # --- finding the installation and the prerequisites (no JVM) ---------------------------------------------------
 
 

@@ -28,8 +28,9 @@ from tokensmith.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tokensmith.models import READ_ONLY_FIELDS, GatewayError, Problem, Token, TokenWithSecret
+from tokensmith.models import PATTERN_MESSAGES, READ_ONLY_FIELDS, GatewayError, Problem, Token, TokenWithSecret
 from tokensmith.observability import logger
+from tokensmith.repository import StoreUnavailable
 from tokensmith.service import Principal, RequestMeta
 from tokensmith.settings import get_settings
 from tokensmith.views import event_view, token_view
@@ -84,8 +85,8 @@ def operation(
     requirement (none for a ``public`` route)."""
     summary = description.strip().splitlines()[0]
     success_response: dict[str, Any] = {"description": summary}
-    if model is not None:
-        success_response["content"] = {"application/json": {"model": model}}
+    # No model: no body (204); an empty content map, else Powertools documents a JSON body.
+    success_response["content"] = {"application/json": {"model": model}} if model is not None else {}
     if model in (Token, TokenWithSecret):
         success_response["headers"] = {"ETag": {"description": "The token's version", "schema": {"type": "string"}}}
     problem = {"application/problem+json": {"model": Problem}}
@@ -280,6 +281,8 @@ def validation_failed(error: ValidationError, unknown: str = "unknown field") ->
     for item in error.errors(include_url=False, include_input=False):
         location = ".".join(str(part) for part in item["loc"]) or "body"
         message = unknown if item["type"] == "extra_forbidden" else item["msg"]
+        if item["type"] == "string_pattern_mismatch":
+            message = PATTERN_MESSAGES.get(item["ctx"]["pattern"], message)
         errors.append(FieldError(location, message))
     summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return ValidationFailed(f"invalid request: {summary}", errors)
@@ -360,6 +363,8 @@ def _if_match(value: str | None) -> frozenset[int] | None:
 
 
 def _is_unavailable(error: Exception) -> bool:
+    if isinstance(error, StoreUnavailable):
+        return True
     response = getattr(error, "response", None)
     if isinstance(response, dict) and response.get("Error", {}).get("Code") in _UNAVAILABLE_CODES:
         return True

@@ -7,12 +7,13 @@ optional text fields (``description``, ``icon``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -41,7 +42,24 @@ READ_ONLY_FIELDS = frozenset(
     }
 )
 
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+def _trimmed(forbidden: str = "") -> str:
+    """A pattern for a printable text, without the ``forbidden`` characters, that neither starts nor
+    ends with whitespace. Such text is refused, not stripped, so that what the OpenAPI document
+    promises is exactly what the API accepts. The classes are spelled out (no ``\\s``): pydantic's
+    Rust engine, Python's ``re`` and ECMAScript (the document's readers) disagree on what ``\\s`` is."""
+    control = r"\x00-\x1f\x7f-\x9f"
+    space = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+    inner = f"[^{control}{forbidden}]"
+    edge = f"[^{control}{space}{forbidden}]"
+    return f"^{edge}(?:{inner}*{edge})?$"
+
+
+_TRIMMED = _trimmed()
+_TRIMMED_NO_HASH = _trimmed("#")
+_TEXT = "must be printable text that neither starts nor ends with whitespace"
+# What a pattern means, in words, for error messages (pydantic would quote the regular expression).
+PATTERN_MESSAGES = {_TRIMMED: _TEXT, f"^$|{_TRIMMED}": _TEXT, _TRIMMED_NO_HASH: _TEXT + ", without '#'"}
 
 
 def _aware(value: datetime) -> datetime:
@@ -50,23 +68,27 @@ def _aware(value: datetime) -> datetime:
     return value.replace(microsecond=0)
 
 
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 60.0 is the integer 60 (as JSON Schema says); 60.5 and true are not.
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
 def _unique(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise ValueError("must not repeat a scope")
     return values
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256, pattern=_NO_CONTROL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_TRIMMED)]
 Description = Annotated[str, StringConstraints(max_length=2048)]
-Icon = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=_NO_CONTROL)]
+Icon = Annotated[str, StringConstraints(max_length=2048, pattern=f"^$|{_TRIMMED}")]
 Scope = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:._-]+$")]
-Scopes = Annotated[list[Scope], Field(max_length=64), AfterValidator(_unique)]
-Owner = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f#]+$")
-]
+Scopes = Annotated[list[Scope], Field(max_length=64, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)]
+Owner = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=_TRIMMED_NO_HASH)]
 OrganizationId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512, pattern=_NO_CONTROL)]
+Seconds = Annotated[StrictInt, BeforeValidator(_integral)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_TRIMMED)]
 
 
 class RequestBody(BaseModel):
@@ -110,11 +132,13 @@ class RevokeTokenRequest(RequestBody):
 
 
 class RotateTokenRequest(RequestBody):
-    grace_period_seconds: StrictInt = Field(default=0, ge=0, le=7 * 24 * 3600)
+    grace_period_seconds: Seconds = Field(default=0, ge=0, le=7 * 24 * 3600)
 
 
+# The bodies that carry raw secrets keep them out of repr(): Powertools' debug logging prints the
+# route's arguments.
 class VerifyTokenRequest(RequestBody):
-    token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=512)] = Field(repr=False)
     scopes: Scopes = Field(default_factory=list)
 
 
@@ -128,7 +152,8 @@ class AdminUpdateTokenRequest(RequestBody):
 
 class RevokeLeakedRequest(RequestBody):
     tokens: Annotated[
-        list[Annotated[str, StringConstraints(min_length=1, max_length=512)]], Field(min_length=1, max_length=1000)
+        list[Annotated[str, StringConstraints(min_length=1, max_length=512)]],
+        Field(min_length=1, max_length=1000, repr=False),
     ]
 
 

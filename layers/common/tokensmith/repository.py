@@ -30,10 +30,17 @@ NAME_SK = "NAME"
 ORG_INDEX = "by-organization"
 DUE_INDEX = "due"
 _RETRYABLE_TRANSACTION_CODES = {"TransactionConflict"}
+# Cancellation reasons that mean "DynamoDB is busy", not "your conditions failed": a 503, not a 409.
+_THROTTLED_TRANSACTION_CODES = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 
 
 class RepositoryError(Exception):
     """Base of the conditions the repository reports to the service."""
+
+
+class StoreUnavailable(RepositoryError):
+    """DynamoDB turned the work down for now (a transaction cancelled by throttling); nothing was
+    written, and the same request may be retried."""
 
 
 class VersionConflict(RepositoryError):
@@ -144,12 +151,17 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 def dynamodb_client(endpoint_url: str | None = None) -> Any:
     """One low-level client per process, created on first use: standard retries, bounded timeouts
     (a slow DynamoDB gives a 503 within about three seconds instead of hanging until the Lambda
-    timeout). botocore directly, not boto3: the same client, 40-60 ms less to import cold."""
+    timeout). botocore directly, not boto3: the same client, 40-60 ms less to import cold.
+
+    Two attempts in all: standard mode backs off ``random() * 2 ** (retry - 1)`` seconds, so a
+    second retry could add up to 2 s more and break the 3-second answer; the caller gets a 503
+    with ``Retry-After`` instead, and retrying is safe (every write is conditional or idempotent).
+    Worst case: 2 x 1 s read timeout + 1 s back-off."""
     import botocore.session
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": 2},
         connect_timeout=1,
         read_timeout=1,
         tcp_keepalive=True,
@@ -498,6 +510,8 @@ class TokenRepository:
                     raise NameTaken() from error
                 if release_index is not None and _code_at(codes, release_index) == "ConditionalCheckFailed":
                     raise _GuardReleaseFailed() from error
+                if any(code in _THROTTLED_TRANSACTION_CODES for code in codes):
+                    raise StoreUnavailable() from error
                 if attempt < 2 and any(code in _RETRYABLE_TRANSACTION_CODES for code in codes):
                     continue
                 if "ConditionalCheckFailed" in codes or any(c in _RETRYABLE_TRANSACTION_CODES for c in codes):

@@ -352,6 +352,8 @@ class TokenService:
         self, principal: Principal, token_id: str, grace_period_seconds: int, meta: RequestMeta
     ) -> tuple[dict[str, Any], str]:
         self._require(principal, "tokens:write")
+        if not _is_uuid(token_id):  # the secret carries the id: only a token's id can have one
+            raise NotFound(f"token {token_id} not found")
         new_secret = token_format.generate(self.settings.token_prefix, token_id)
 
         def plan(item: dict[str, Any], now: datetime) -> Plan:
