@@ -10,10 +10,11 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from devtools.template import http_routes, load_template
+from devtools.template import HttpRoute, http_routes, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 _modules: dict[str, Any] = {}
@@ -118,19 +119,32 @@ class ApiResponse:
         return self.body
 
 
+@lru_cache(maxsize=1)
+def route_table() -> tuple[tuple[HttpRoute, re.Pattern[str]], ...]:
+    """The template's routes as API Gateway matches them: static segments beat ``{param}``."""
+    table = []
+    for route in http_routes(load_template(str(ROOT / "template.yaml"))):
+        pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$")
+        static = sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
+        table.append((static, route, pattern))
+    table.sort(key=lambda entry: -entry[0])
+    return tuple((route, pattern) for _, route, pattern in table)
+
+
 class InProcessApi:
     """Routes a request like the HTTP API would (template routes, static beats {param}), runs the
-    real authorizer, then the real function, and decodes the answer."""
+    real authorizer, then the real function, and decodes the answer. Subclasses choose how a
+    function's module is loaded (``load``) and what surrounds its call (``invoke``)."""
 
     def __init__(self) -> None:
-        template = load_template(str(ROOT / "template.yaml"))
-        self.routes = []
-        for route in http_routes(template):
-            pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"
-            static = sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
-            self.routes.append((route, re.compile(pattern), static))
-        self.routes.sort(key=lambda r: -r[2])
-        self.authorizer = load_function("functions/authorizer")
+        self.routes = route_table()
+        self.authorizer = self.load("functions/authorizer")
+
+    def load(self, code_uri: str) -> Any:
+        return load_function(code_uri)
+
+    def invoke(self, code_uri: str, event: dict[str, Any]) -> dict[str, Any]:
+        return self.load(code_uri).handler(event, LambdaContext())
 
     def request(
         self,
@@ -142,11 +156,13 @@ class InProcessApi:
         query: dict[str, str] | None = None,
         raw_body: bytes | str | None = None,
         source_ip: str = "203.0.113.7",
+        claims: dict[str, str] | None = None,
     ) -> ApiResponse:
+        """``claims``: skip the authorizer and hand the function this authorizer context."""
         headers = dict(headers or {})
         if secret is not None:
             headers["Authorization"] = f"Bearer {secret}"
-        for route, pattern, _ in self.routes:
+        for route, pattern in self.routes:
             match = pattern.match(path)
             if match and route.method.upper() == method.upper():
                 break
@@ -154,7 +170,9 @@ class InProcessApi:
             return ApiResponse(404, {}, {"message": "Not Found"}, "")
         route_key = f"{route.method.upper()} {route.path}"
         event = http_event(method, path, route_key, match.groupdict(), body, headers, query, raw_body, source_ip)
-        if route.authorized:
+        if route.authorized and claims is not None:
+            event["requestContext"]["authorizer"] = {"lambda": claims}
+        elif route.authorized:
             if not event["headers"].get("authorization"):
                 return ApiResponse(401, {}, {"message": "Unauthorized"}, "")
             verdict = self.authorizer.handler(
@@ -163,7 +181,7 @@ class InProcessApi:
             if not verdict.get("isAuthorized"):
                 return ApiResponse(403, {}, {"message": "Forbidden"}, "")
             event["requestContext"]["authorizer"] = {"lambda": verdict["context"]}
-        result = load_function(route.code_uri).handler(event, LambdaContext())
+        result = self.invoke(route.code_uri, event)
         raw = result.get("body") or ""
         response_headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
         decoded = json.loads(raw) if raw else None
