@@ -4,8 +4,10 @@ It behaves like API Gateway's HTTP API with Lambda proxy integrations (payload f
 REQUEST authorizer: the same route selection, event shape, 401/403/404/413/500 answers and response mapping.
 All functions share this one process: they are imported from `<CodeUri>/<handler module>.py` on first use
 and invoked one at a time (one warm "container" for the whole API), with the environment from the template.
-Not emulated: authorizer result caching, throttling, CORS, Lambda timeouts (only reported), per-function
-environment differences.
+The authorizer is called as the template's identity sources say: a request lacking one is a 401 without a
+call; with none (the template's choice, so that the console's cookie-only requests reach it), every request
+of an authorized route calls it. Not emulated: authorizer result caching, throttling, CORS, Lambda timeouts
+(only reported), per-function environment differences.
 
 The template's scheduled functions (`Schedule`/`ScheduleV2` events) run through the same invoke, on their
 rate once `gateway.scheduler.start()` is called (see devtools.local_scheduler), and on demand through
@@ -319,7 +321,7 @@ def build_authorizer_event(
         "version": "2.0",
         "type": "REQUEST",
         "routeArn": route_arn(request),
-        "identitySource": identity_source,
+        "identitySource": identity_source or None,  # none configured: null
         "routeKey": function_event["routeKey"],
         "rawPath": function_event["rawPath"],
         "rawQueryString": function_event["rawQueryString"],
@@ -746,12 +748,22 @@ class Gateway:
         return _content_response(200, "text/html; charset=utf-8", swagger_ui_html().encode(), request_id)
 
     def _authorize(self, request: IncomingRequest, event: dict[str, Any]) -> GatewayResponse | None:
-        """None when the request may go on (with requestContext.authorizer set), else the refusal."""
+        """None when the request may go on (with requestContext.authorizer set), else the refusal.
+
+        As API Gateway does: a request lacking any of the authorizer's identity sources (a header, a query
+        parameter) is answered 401 without calling the authorizer; an authorizer without identity sources
+        is called for every request."""
         assert self.authorizer is not None and self.authorizer_function is not None
         request_id = event["requestContext"]["requestId"]
         identity: list[str] = []
-        for header in self.authorizer.identity_headers:
-            value = request.header(header)
+        query = event.get("queryStringParameters") or {}
+        for source in self.authorizer.identity_sources:
+            if source.startswith("$request.header."):
+                value = request.header(source.removeprefix("$request.header."))
+            elif source.startswith("$request.querystring."):
+                value = query.get(source.removeprefix("$request.querystring."))
+            else:  # $context.* and $stageVariables.*: always there locally
+                continue
             if not value:
                 return _message_response(401, "Unauthorized", request_id)
             identity.append(value)

@@ -33,6 +33,12 @@ Every response that carries a token carries its `ETag`; send it back as `If-Matc
 conditional (412 when stale)."""
 
 
+def documented_routes() -> list[Any]:
+    """template.yaml's HttpApi routes that are API operations: those whose function declares a
+    Powertools ``router``. The console's page (``functions/console``) is HTML, not an operation."""
+    return [route for route in http_routes(load_template()) if _router_of(route.code_uri) is not None]
+
+
 def _router_of(code_uri: str) -> Any:
     source = PROJECT_ROOT / code_uri / "app.py"
     name = "_openapi_" + Path(code_uri).name
@@ -42,7 +48,7 @@ def _router_of(code_uri: str) -> Any:
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[name] = module
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.router
+    return getattr(module, "router", None)
 
 
 def build_document() -> dict[str, Any]:
@@ -55,7 +61,7 @@ def build_document() -> dict[str, Any]:
 
     resolver = APIGatewayHttpResolver()
     seen: set[str] = set()
-    for route in http_routes(load_template()):
+    for route in documented_routes():
         if route.code_uri not in seen:
             seen.add(route.code_uri)
             resolver.include_router(_router_of(route.code_uri))

@@ -143,9 +143,38 @@ class AuthorizerSpec:
     function_id: str
     code_uri: str
     handler: str
-    identity_headers: tuple[str, ...]
+    identity_sources: tuple[str, ...]  # "$request.header.Authorization", ...; empty: none (caching off)
     payload_format_version: str
     simple_responses: bool
+
+    @property
+    def identity_headers(self) -> tuple[str, ...]:
+        prefix = "$request.header."
+        return tuple(s[len(prefix) :] for s in self.identity_sources if s.startswith(prefix))
+
+
+# How SAM turns an HttpApi Lambda authorizer's `Identity` into identity source expressions
+# (samtranslator's ApiGatewayV2Authorizer._get_identity_source).
+_IDENTITY_PREFIXES = (
+    ("Headers", "$request.header."),
+    ("QueryStrings", "$request.querystring."),
+    ("StageVariables", "$stageVariables."),
+    ("Context", "$context."),
+)
+
+
+def identity_sources(config: dict[str, Any]) -> tuple[str, ...]:
+    """The identity sources SAM gives the authorizer: without `Identity`, SAM writes none and the
+    authorizer keeps API Gateway's default for a REQUEST authorizer, `$request.header.Authorization`;
+    with `Identity`, exactly what it lists (none at all when it lists only `ReauthorizeEvery`: API
+    Gateway then calls the authorizer for every request, which it allows only with caching off)."""
+    identity = config.get("Identity")
+    if identity is None:
+        return ("$request.header.Authorization",)
+    sources: list[str] = []
+    for key, prefix in _IDENTITY_PREFIXES:
+        sources += [prefix + str(value) for value in identity.get(key) or []]
+    return tuple(sources)
 
 
 def _http_api_auth(template: dict[str, Any], api_id: str | None) -> dict[str, Any]:
@@ -215,13 +244,12 @@ def default_authorizer(template: dict[str, Any]) -> AuthorizerSpec:
         if function_id is None:
             raise TemplateError(f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn")
         properties = function_properties(template, function_id)
-        identity = config.get("Identity") or {}
         return AuthorizerSpec(
             name=name,
             function_id=function_id,
             code_uri=_require_str(properties, "CodeUri", function_id),
             handler=_require_str(properties, "Handler", function_id),
-            identity_headers=tuple(identity.get("Headers") or ["Authorization"]),
+            identity_sources=identity_sources(config),
             payload_format_version=str(config.get("AuthorizerPayloadFormatVersion", "2.0")),
             simple_responses=bool(config.get("EnableSimpleResponses", False)),
         )

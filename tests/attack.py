@@ -33,7 +33,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from devtools.template import HttpRoute, http_routes, load_template
+from devtools.template import HttpRoute, load_template
 from tests.support import ROOT, InProcessApi, LambdaContext, http_event, route_table
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
@@ -135,11 +135,11 @@ def plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def operations() -> tuple[Operation, ...]:
     """Every HttpApi route of template.yaml, in template order, with its OpenAPI operation."""
-    from devtools.openapi import build_document
+    from devtools.openapi import build_document, documented_routes
 
     document = build_document()
     found = []
-    for route in http_routes(_template()):
+    for route in documented_routes():
         spec = document["paths"][route.path][route.method.lower()]
         found.append(Operation(route, spec, document.get("components", {})))
     return tuple(found)
@@ -188,6 +188,7 @@ def sample_body(operation: Operation, *, secret: str | None = None) -> Any:
         "POST /v1/tokens/{token_id}/rotate": lambda: {"grace_period_seconds": 0},
         "PATCH /v1/admin/tokens/{token_id}": lambda: {"status": "disabled"},
         "POST /v1/tokens/revoke-leaked": lambda: {"tokens": [secret or unknown_secret()]},
+        "POST /v1/sessions": lambda: {"token": secret or unknown_secret()},
     }
     if operation.key in known:
         return known[operation.key]()

@@ -28,12 +28,13 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 
 def clear_singletons() -> None:
-    from tokensmith import repository, service, settings
+    from tokensmith import repository, service, sessions, settings
 
     settings.get_settings.cache_clear()
     repository.dynamodb_client.cache_clear()
     repository.default_repository.cache_clear()
     service.token_service.cache_clear()
+    sessions.session_service.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from devtools.template import HttpRoute, http_routes, load_template
+from devtools.template import HttpRoute, default_authorizer, http_routes, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 _modules: dict[str, Any] = {}
@@ -58,8 +58,10 @@ def http_event(
     raw_body: bytes | str | None = None,
     source_ip: str = "203.0.113.7",
     user_agent: str = "pytest/1.0",
+    cookies: list[str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event, header names lower-cased as the real service does."""
+    """An API Gateway HTTP API payload 2.0 event, header names lower-cased as the real service does
+    (and Cookie headers in ``cookies``, as payload 2.0 has them)."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     headers.setdefault("user-agent", user_agent)
     is_base64 = False
@@ -82,6 +84,7 @@ def http_event(
         "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": query_string,
+        **({"cookies": list(cookies)} if cookies else {}),
         "headers": headers,
         "queryStringParameters": query or None,
         "pathParameters": path_parameters or None,
@@ -113,10 +116,17 @@ class ApiResponse:
     headers: dict[str, str]
     body: Any
     raw: str
+    cookies: list[str] = field(default_factory=list)
 
     @property
     def json(self) -> Any:
         return self.body
+
+
+@lru_cache(maxsize=1)
+def identity_sources() -> tuple[str, ...]:
+    """The authorizer's identity sources, from template.yaml (none: it is called for every request)."""
+    return default_authorizer(load_template(str(ROOT / "template.yaml"))).identity_sources
 
 
 @lru_cache(maxsize=1)
@@ -157,8 +167,10 @@ class InProcessApi:
         raw_body: bytes | str | None = None,
         source_ip: str = "203.0.113.7",
         claims: dict[str, str] | None = None,
+        cookies: list[str] | None = None,
     ) -> ApiResponse:
-        """``claims``: skip the authorizer and hand the function this authorizer context."""
+        """``claims``: skip the authorizer and hand the function this authorizer context.
+        ``cookies``: ``["name=value", ...]``, as the browser's Cookie header."""
         headers = dict(headers or {})
         if secret is not None:
             headers["Authorization"] = f"Bearer {secret}"
@@ -169,14 +181,20 @@ class InProcessApi:
         else:
             return ApiResponse(404, {}, {"message": "Not Found"}, "")
         route_key = f"{route.method.upper()} {route.path}"
-        event = http_event(method, path, route_key, match.groupdict(), body, headers, query, raw_body, source_ip)
+        event = http_event(
+            method, path, route_key, match.groupdict(), body, headers, query, raw_body, source_ip, cookies=cookies
+        )
         if route.authorized and claims is not None:
             event["requestContext"]["authorizer"] = {"lambda": claims}
         elif route.authorized:
-            if not event["headers"].get("authorization"):
-                return ApiResponse(401, {}, {"message": "Unauthorized"}, "")
+            identity = []
+            for source in identity_sources():  # API Gateway answers 401 when one is missing
+                value = event["headers"].get(source.removeprefix("$request.header.").lower())
+                if not value:
+                    return ApiResponse(401, {}, {"message": "Unauthorized"}, "")
+                identity.append(value)
             verdict = self.authorizer.handler(
-                {**event, "type": "REQUEST", "identitySource": [event["headers"]["authorization"]]}, LambdaContext()
+                {**event, "type": "REQUEST", "identitySource": identity or None}, LambdaContext()
             )
             if not verdict.get("isAuthorized"):
                 return ApiResponse(403, {}, {"message": "Forbidden"}, "")
@@ -184,8 +202,11 @@ class InProcessApi:
         result = self.invoke(route.code_uri, event)
         raw = result.get("body") or ""
         response_headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-        decoded = json.loads(raw) if raw else None
-        return ApiResponse(result["statusCode"], response_headers, decoded, raw)
+        try:
+            decoded = json.loads(raw) if raw else None
+        except ValueError:  # the console's pages
+            decoded = raw
+        return ApiResponse(result["statusCode"], response_headers, decoded, raw, list(result.get("cookies") or []))
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)

@@ -15,14 +15,18 @@ ROUTES = http_routes(TEMPLATE)
 
 
 def function_routes(code_uri: str) -> set[tuple[str, str]]:
-    app = load_function(code_uri).app
+    module = load_function(code_uri)
+    if not hasattr(module, "app"):  # a plain handler (the console's pages) lists its routes
+        return set(module.ROUTES)
+    app = module.app
     routes = getattr(app, "_static_routes", []) + getattr(app, "_dynamic_routes", [])
     return {(route.method.upper(), re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes}
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_each_template_route_is_served_by_its_function(route):
-    assert function_routes(route.code_uri) == {(route.method.upper(), route.path)}
+    served = {(r.method.upper(), r.path) for r in ROUTES if r.code_uri == route.code_uri}
+    assert function_routes(route.code_uri) == served
 
 
 def test_every_function_folder_is_in_the_template():
@@ -54,8 +58,27 @@ def test_read_routes_cannot_write():
         if route.method.upper() != "GET":
             continue
         properties = TEMPLATE["Resources"][route.function_id]["Properties"]
-        actions = {a for policy in properties["Policies"] for s in policy["Statement"] for a in s["Action"]}
-        assert actions <= {"dynamodb:GetItem", "dynamodb:Query"}, route
+        policies = properties.get("Policies", [])
+        actions = {a for policy in policies for s in policy["Statement"] for a in s["Action"]}
+        assert actions <= {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}, route
+
+
+def test_the_console_has_no_data_access_and_no_authorizer():
+    console = TEMPLATE["Resources"]["ConsoleFunction"]["Properties"]
+    assert "Policies" not in console
+    assert {(r.method, r.path, r.authorized) for r in ROUTES if r.function_id == "ConsoleFunction"} == {
+        ("GET", "/console", False),
+        ("GET", "/console/{proxy+}", False),
+    }
+
+
+def test_the_authorizer_has_no_identity_source_and_cannot_cache():
+    # Without an identity source API Gateway calls the authorizer for every request, so that a
+    # console request carrying only its cookie reaches it; caching needs one, so a Rule forbids it.
+    authorizer = TEMPLATE["Resources"]["TokensmithApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
+    assert set(authorizer["Identity"]) == {"ReauthorizeEvery"}
+    assertion = TEMPLATE["Rules"]["AuthorizerCacheNeedsIdentitySources"]["Assertions"][0]["Assert"]
+    assert assertion == {"Fn::Equals": [{"Ref": "AuthorizerCacheTtlSeconds"}, 0]}
 
 
 def test_the_layer_ships_the_locked_runtime_versions():

@@ -1,9 +1,12 @@
 """The HTTP API's Lambda REQUEST authorizer (payload 2.0, simple responses).
 
 Verifies ``Authorization: Bearer <secret>`` with the same code as ``POST /v1/tokens/verify`` and
-hands the functions ``{token_id, organization_id, owner, scopes}``. Fails closed: any error is a
-refusal. The hot path: the checksum is checked before any I/O, then one strongly consistent
-``GetItem``, plus a last-use write at most once a minute per token. It imports neither pydantic,
+hands the functions ``{token_id, organization_id, owner, scopes}``. Without a bearer token it
+accepts the console's session cookie instead (``tokensmith.sessions``, imported only then): the
+session's token must still be live and hold ``console``, and every unsafe method must carry the
+session's ``X-CSRF-Token``. Fails closed: any error is a refusal. The hot path (bearer): the
+checksum is checked before any I/O, then one strongly consistent ``GetItem``, plus a last-use write
+at most once a minute per token. It imports neither pydantic,
 nor Powertools, nor boto3 (botocore is imported on first use), so it starts cold about as fast as a
 bare botocore function.
 """
@@ -30,6 +33,8 @@ def handler(event, context):
     request_id = getattr(context, "aws_request_id", None)
     secret = bearer_secret(event.get("headers"))
     if secret is None:
+        if event.get("cookies"):
+            return authorize_session(event, settings, request_id)
         log("INFO", "token refused", settings.log_level, code="NO_BEARER", request_id=request_id)
         return DENY
     try:
@@ -55,6 +60,10 @@ def handler(event, context):
         record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"))
     except Exception as error:  # bookkeeping only: a verified token is not refused for it
         log("WARNING", "last use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
+    return allow(item)
+
+
+def allow(item: dict) -> dict:
     return {
         "isAuthorized": True,
         "context": {
@@ -64,3 +73,47 @@ def handler(event, context):
             "scopes": " ".join(item.get("scopes") or []),
         },
     }
+
+
+def authorize_session(event: dict, settings, request_id: str | None) -> dict:
+    """The console's cookie: one BatchGetItem (session + token), CSRF on unsafe methods, then the
+    idle deadline and the token's last use, each written at most once a minute. Never logs the
+    cookie, the session id or the CSRF token."""
+    from tokensmith import sessions
+
+    cookie = sessions.cookie_from_event(event.get("cookies"))
+    if cookie is None:
+        log("INFO", "session refused", settings.log_level, code=sessions.NO_SESSION, request_id=request_id)
+        return DENY
+    http = (event.get("requestContext") or {}).get("http") or {}
+    try:
+        repository = default_repository()
+        now = clock.now()
+        check = sessions.check_session(
+            repository,
+            cookie,
+            http.get("method") or "GET",
+            (event.get("headers") or {}).get(sessions.CSRF_HEADER),
+            clock.epoch(now),
+        )
+        if not check.valid:
+            log("INFO", "session refused", settings.log_level, code=check.code, request_id=request_id)
+            return DENY
+    except Exception as error:
+        log(
+            "ERROR",
+            "authorizer failed; refusing",
+            settings.log_level,
+            error=type(error).__name__,
+            traceback=traceback.format_exc(limit=8),
+            request_id=request_id,
+        )
+        return DENY
+    try:
+        sessions.touch_session(repository, settings, check.session, clock.epoch(now))
+        record_use(repository, settings, check.token, now, http.get("sourceIp"), http.get("userAgent"))
+    except Exception as error:  # bookkeeping only
+        log(
+            "WARNING", "session use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id
+        )
+    return allow(check.token)

@@ -64,6 +64,7 @@ class World:
     acme: Tenant
     target_id: str
     target_secret: str
+    session_cookie: str = ""  # a console session of the admin: the session routes act on it
 
 
 @pytest.fixture
@@ -72,18 +73,24 @@ def world(api, admin) -> World:
     acme = make_tenant(api, admin, "acme", scopes=MANAGER_SCOPES)
     created = api.post("/v1/tokens", secret=acme.secret, body={"name": "target", "scopes": ["tokens:read"]})
     assert created.status == 201, created.body
-    return World(admin, acme, created.body["token"]["id"], created.body["secret"])
+    signed_in = api.post("/v1/sessions", body={"token": admin.secret})
+    assert signed_in.status == 201, signed_in.body
+    cookie = signed_in.cookies[0].split(";")[0]
+    return World(admin, acme, created.body["token"]["id"], created.body["secret"], cookie)
 
 
 def request_of(operation: Operation, world: World) -> dict[str, Any]:
     """A request the route would act on (so it must reach DynamoDB), by a caller allowed to make it."""
     caller = world.admin.secret if operation.admin_only else world.acme.secret
-    return {
+    request = {
         "method": operation.method,
         "path": operation.url(world.target_id),
         "secret": caller if operation.authorized else None,
         "body": sample_body(operation, secret=world.target_secret),
     }
+    if operation.route.path == "/v1/sessions/current":  # acts on the request's session cookie
+        request["cookies"] = [world.session_cookie]
+    return request
 
 
 def problems_of_a_503(response) -> list[str]:

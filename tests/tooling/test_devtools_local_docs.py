@@ -29,8 +29,8 @@ from devtools.local_api import (
     serve_in_thread,
     swagger_ui_directory,
 )
-from devtools.openapi import build_document
-from devtools.template import PROJECT_ROOT, http_routes, load_template
+from devtools.openapi import build_document, documented_routes
+from devtools.template import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_openapi_json_is_the_document_built_from_the_code_with_this_server(serve
 
 def test_openapi_json_lists_every_template_route(served: LocalApiServer) -> None:
     paths = requests.get(f"{served.base_url}/openapi.json", timeout=10).json()["paths"]
-    routes = http_routes(load_template())
+    routes = documented_routes()  # every API route; the console's HTML page is not an operation
     assert routes
     for route in routes:
         assert route.method.lower() in paths.get(route.path, {}), route.route_key
@@ -273,7 +273,7 @@ def test_make_run_serves_the_docs_it_prints(tmp_path: Path) -> None:
         assert page.status_code == 200 and "SwaggerUIBundle" in page.text
         document = requests.get(f"{base_url}/openapi.json", timeout=10).json()
         assert document["servers"][0]["url"] == base_url
-        assert set(document["paths"]) == {route.path for route in http_routes(load_template())}
+        assert set(document["paths"]) == {route.path for route in documented_routes()}
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     finally:

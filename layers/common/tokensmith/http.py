@@ -32,6 +32,7 @@ from tokensmith.models import PATTERN_MESSAGES, READ_ONLY_FIELDS, GatewayError, 
 from tokensmith.observability import logger
 from tokensmith.repository import StoreUnavailable
 from tokensmith.service import Principal, RequestMeta
+from tokensmith.sessions import SessionCookie, SignedIn, cookie_from_event
 from tokensmith.settings import get_settings
 from tokensmith.views import event_view, token_view
 
@@ -159,6 +160,17 @@ def request_meta(app: APIGatewayHttpResolver) -> RequestMeta:
         user_agent=(http.get("userAgent") or None) and http["userAgent"][:512],
         if_match=_if_match(_header(app, "if-match")),
     )
+
+
+def session_cookie_of(app: APIGatewayHttpResolver) -> SessionCookie | None:
+    """The console session cookie of this request, if it carries one."""
+    return cookie_from_event(app.current_event.raw_event.get("cookies"))
+
+
+def bearer_of(app: APIGatewayHttpResolver) -> str | None:
+    """The secret of ``Authorization: Bearer <secret>``, if any."""
+    scheme, _, secret = (_header(app, "authorization") or "").strip().partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
 
 
 def bind_request(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
@@ -321,6 +333,24 @@ def token_list_response(items: list[dict[str, Any]], next_cursor: str | None) ->
 
 def event_list_response(items: list[dict[str, Any]], next_cursor: str | None) -> Response:
     return json_response({"items": [event_view(i) for i in items], "next_cursor": next_cursor})
+
+
+def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] | None = None) -> Response:
+    """Sign-in and the current session: the CSRF token, the session's limits, its token, and what the
+    console needs to create tokens (the scope catalog, the lifetime ceiling). Never the cookie's value
+    in the body: that travels only in ``Set-Cookie``."""
+    settings = get_settings()
+    body = {
+        "csrf_token": signed_in.cookie.csrf_token,
+        "expires_at": signed_in.session["expires_at"],
+        "idle_timeout_seconds": signed_in.session["idle_seconds"],
+        "token": token_view(signed_in.token, clock.epoch(clock.now())),
+        "scope_catalog": sorted(settings.scope_catalog),
+        "max_token_lifetime_days": settings.max_token_lifetime_days,
+    }
+    response = json_response(body, status)
+    response.cookies = list(cookies or [])  # Powertools puts them into the payload 2.0 `cookies`
+    return response
 
 
 def problem_response(error: TokensmithError, app: APIGatewayHttpResolver | None = None) -> Response:

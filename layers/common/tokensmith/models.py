@@ -150,6 +150,12 @@ class AdminUpdateTokenRequest(RequestBody):
     owner: Owner | None = Field(default=None, validation_alias=AliasChoices("owner", "owner_email"))
 
 
+class CreateSessionRequest(RequestBody):
+    """The token to sign in with; or send no body and ``Authorization: Bearer <token>``."""
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(default=None, repr=False)
+
+
 class RevokeLeakedRequest(RequestBody):
     tokens: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=512)]],
@@ -237,6 +243,17 @@ class VerifyResult(ResponseBody):
 
 class RevokeLeakedResult(ResponseBody):
     received: int = Field(description="How many strings were received; says nothing about which were real tokens.")
+
+
+class Session(ResponseBody):
+    csrf_token: str = Field(
+        description="Send it as X-CSRF-Token with every POST, PUT, PATCH and DELETE made with the session cookie."
+    )
+    expires_at: str = Field(description="When the session ends, however active (SessionMaxHours after sign-in).")
+    idle_timeout_seconds: int = Field(description="The session ends after this long without a request.")
+    token: Token = Field(description="The token the session acts as: its organization and scopes.")
+    scope_catalog: list[str] = Field(description="Every scope a token may hold in this deployment.")
+    max_token_lifetime_days: int = Field(description="The longest lifetime a new token may have; 0 = no limit.")
 
 
 class ProblemFieldError(ResponseBody):

@@ -7,6 +7,7 @@ One table (see README "Data model"):
 | token       | ``TOKEN#<id>``                  | ``TOKEN``                   |
 | audit event | ``TOKEN#<id>``                  | ``EVENT#<iso time>#<rand>`` |
 | name guard  | ``NAME#<org>#<owner>#<name>``   | ``NAME``                    |
+| session     | ``SESSION#<digest of its id>``  | ``SESSION``                 |
 
 Token items also carry ``org_pk``/``org_sk`` (the ``by-organization`` index, newest first); a
 deleted token loses them and so leaves every list. Items come back as plain dicts of str, int,
@@ -27,6 +28,7 @@ from typing import Any
 
 TOKEN_SK = "TOKEN"
 NAME_SK = "NAME"
+SESSION_SK = "SESSION"
 ORG_INDEX = "by-organization"
 DUE_INDEX = "due"
 _RETRYABLE_TRANSACTION_CODES = {"TransactionConflict"}
@@ -57,6 +59,10 @@ class InvalidCursor(RepositoryError):
 
 def token_key(token_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": TOKEN_SK}}
+
+
+def session_key(session_digest: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SESSION#{session_digest}"}, "sk": {"S": SESSION_SK}}
 
 
 def name_guard_pk(organization_id: str, owner: str | None, name: str) -> str:
@@ -258,6 +264,32 @@ class TokenRepository:
                 raise RuntimeError("DynamoDB left keys unprocessed after 5 attempts")
         return found
 
+    def get_token_and_session(
+        self, token_id: str, session_digest: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A console session and the token it was made from: one strongly consistent
+        ``BatchGetItem`` (the session cookie names both), so a request signed in with a cookie costs
+        one round trip, as a bearer token does."""
+        keys = {"token": token_key(token_id), "session": session_key(session_digest)}
+        request = {self.table_name: {"Keys": list(keys.values()), "ConsistentRead": True}}
+        found: dict[str, dict[str, Any]] = {}
+        for attempt in range(4):
+            response = self.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                found[item["sk"]["S"]] = from_item(item)
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.02 * 2**attempt)
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after 4 attempts")
+        return found.get(TOKEN_SK), found.get(SESSION_SK)
+
+    def get_session(self, session_digest: str) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table_name, Key=session_key(session_digest), ConsistentRead=True)
+        item = response.get("Item")
+        return from_item(item) if item else None
+
     def list_tokens(
         self,
         organization_id: str,
@@ -433,6 +465,39 @@ class TokenRepository:
                 return False
             raise
         return True
+
+    def create_session(self, item: dict[str, Any]) -> None:
+        """A new console session (its key is the digest of 256 random bits: it never exists yet)."""
+        self.client.put_item(
+            TableName=self.table_name,
+            Item=to_item({**item, "pk": f"SESSION#{item['session_digest']}", "sk": SESSION_SK}),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def touch_session(self, session_digest: str, seen_epoch: int, purge_at: int, stale_before: int) -> bool:
+        """Push the idle deadline back, unless another request did within the interval (or the session
+        is gone: a touch never brings a signed-out session back). True when written."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=session_key(session_digest),
+                UpdateExpression="SET last_seen_epoch = :seen, purge_at = :purge",
+                ConditionExpression="attribute_exists(pk) AND last_seen_epoch < :stale",
+                ExpressionAttributeValues={
+                    ":seen": {"N": str(seen_epoch)},
+                    ":purge": {"N": str(purge_at)},
+                    ":stale": {"N": str(stale_before)},
+                },
+            )
+        except Exception as error:  # botocore's ClientError, without importing botocore here
+            if _client_error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete_session(self, session_digest: str) -> None:
+        """Sign out: idempotent."""
+        self.client.delete_item(TableName=self.table_name, Key=session_key(session_digest))
 
     # --- internals -----------------------------------------------------------------------------------
 

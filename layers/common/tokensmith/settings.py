@@ -23,6 +23,9 @@ class Settings:
     log_level: str = "INFO"
     event_bus_name: str = "default"
     max_body_bytes: int = 16 * 1024
+    session_idle_seconds: int = 30 * 60  # a console session dies after this long without a request
+    session_lifetime_seconds: int = 12 * 3600  # ... and this long after sign-in, whatever happens
+    session_refresh_seconds: int = 60  # the idle deadline is pushed back at most once per interval
 
     @property
     def scope_catalog(self) -> frozenset[str]:
@@ -40,6 +43,8 @@ class Settings:
             dynamodb_endpoint_url=environ.get("DYNAMODB_ENDPOINT_URL") or None,
             log_level=environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             event_bus_name=environ.get("EVENT_BUS_NAME", "default"),
+            session_idle_seconds=60 * int(environ.get("SESSION_IDLE_MINUTES", "30")),
+            session_lifetime_seconds=3600 * int(environ.get("SESSION_MAX_HOURS", "12")),
             expiry_notice_days=tuple(
                 sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)
             ),

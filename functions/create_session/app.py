@@ -1,0 +1,47 @@
+"""POST /v1/sessions — sign in to the console: a token with the `console` scope for a session cookie."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.errors import Unauthorized
+from tokensmith.http import bearer_of, create_app, create_router, operation, request_meta, session_response
+from tokensmith.models import CreateSessionRequest, Session
+from tokensmith.observability import api_entrypoint, count
+from tokensmith.sessions import session_service, set_cookie
+
+router = create_router()
+
+
+@router.post(
+    "/v1/sessions",
+    **operation(
+        201,
+        Session,
+        (400, 401, 403, 413, 415, 422),
+        None,
+        """Sign in to the console: exchange a token that holds the `console` scope (or `admin`) for a
+session.
+
+Give the token as `{"token": "<secret>"}` or as `Authorization: Bearer <secret>`. The answer sets the
+cookie `__Host-tokensmith_session` (HttpOnly, Secure, SameSite=Strict) and carries the `csrf_token`
+to send as `X-CSRF-Token` with every unsafe request made with the cookie. The session acts with the
+token's organization and scopes and ends with it, after `SessionIdleMinutes` without a request, or
+`SessionMaxHours` after sign-in. 401: the token is not valid (unknown, disabled, revoked, expired);
+403: it lacks the `console` scope.""",
+        public=True,
+    ),
+)
+def create_session(body: Annotated[CreateSessionRequest, Body()] = None):
+    secret = (body.token if body else None) or bearer_of(router)
+    if not secret:
+        raise Unauthorized('give the token as {"token": "..."} or as Authorization: Bearer <token>')
+    meta = request_meta(router)
+    sessions = session_service()
+    signed_in = sessions.sign_in(secret, meta.ip, meta.user_agent)
+    count("session.created")
+    return session_response(signed_in, 201, cookies=[set_cookie(signed_in.cookie, sessions.cookie_max_age())])
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)

@@ -1,0 +1,32 @@
+"""DELETE /v1/sessions/current — sign out of the console: the session is gone, the cookie expired."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from tokensmith.http import create_app, create_router, operation, session_cookie_of
+from tokensmith.observability import api_entrypoint, count
+from tokensmith.sessions import expired_cookie, session_service
+
+router = create_router()
+
+
+@router.delete(
+    "/v1/sessions/current",
+    **operation(
+        204,
+        None,
+        (401, 403),
+        None,
+        """Sign out: delete the console session of this request and expire its cookie.
+
+With the cookie, the request needs the session's `X-CSRF-Token`, like every unsafe request. Idempotent:
+a request without a session cookie (a bearer token) answers 204 too.""",
+    ),
+)
+def delete_session():
+    session_service().sign_out(session_cookie_of(router))
+    count("session.ended")
+    return Response(status_code=204, headers={"Cache-Control": "no-store"}, cookies=[expired_cookie()])
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)

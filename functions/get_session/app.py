@@ -1,0 +1,29 @@
+"""GET /v1/sessions/current — the console session of this request: its CSRF token, limits and token."""
+
+from tokensmith.http import create_app, create_router, operation, session_cookie_of, session_response
+from tokensmith.models import Session
+from tokensmith.observability import api_entrypoint
+from tokensmith.sessions import session_service
+
+router = create_router()
+
+
+@router.get(
+    "/v1/sessions/current",
+    **operation(
+        200,
+        Session,
+        (401, 403, 404),
+        None,
+        """The console session of this request: its CSRF token, its limits, its token, and the scope
+catalog (so that a reloaded page can go on without signing in again).
+
+Needs the session cookie; a request with a bearer token and no cookie has no session (404).""",
+    ),
+)
+def get_session():
+    return session_response(session_service().current(session_cookie_of(router)))
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)
