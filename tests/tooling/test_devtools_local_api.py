@@ -578,3 +578,45 @@ def test_serve_in_thread_restores_the_environment(tmp_path: Path) -> None:
     assert dict(os.environ) == before
     with pytest.raises(requests.ConnectionError):  # and the server is gone
         requests.get(f"http://127.0.0.1:{port}/public", timeout=2)
+
+
+# --- an authorizer without identity sources (what template.yaml declares) --------------------------------------
+
+OPEN_AUTHORIZER_SOURCE = """
+import json
+from pathlib import Path
+
+CALLS = Path({calls!r})
+
+def check(event, context):
+    with CALLS.open("a") as log:
+        seen = {{"identitySource": event.get("identitySource"), "cookies": event.get("cookies")}}
+        log.write(json.dumps(seen) + "\\n")
+    return {{"isAuthorized": "session=ok" in (event.get("cookies") or []), "context": {{"token_id": "t1"}}}}
+"""
+
+
+def test_without_identity_sources_every_request_reaches_the_authorizer(tmp_path: Path) -> None:
+    # Given an authorizer whose Identity lists no source (only ReauthorizeEvery), as SAM writes it
+    template = http_template()
+    gate = template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["Gate"]
+    gate["Identity"] = {"ReauthorizeEvery": 0}
+    calls = tmp_path / "calls.log"
+    calls.touch()
+    for folder, filename, source in [
+        ("gate", "auth.py", OPEN_AUTHORIZER_SOURCE.format(calls=str(calls))),
+        ("echo", "app.py", ECHO_SOURCE),
+        ("misc", "app.py", MISC_SOURCE),
+    ]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / filename).write_text(textwrap.dedent(source), encoding="utf-8")
+    with serve_in_thread("http://127.0.0.1:9", template=template, code_root=tmp_path) as server:
+        # When requests come without any Authorization header, with and without the right cookie
+        refused = requests.post(f"{server.base_url}/echo/1", timeout=10)
+        allowed = requests.post(f"{server.base_url}/echo/1", headers={"Cookie": "session=ok"}, timeout=10)
+
+    # Then both reach the authorizer (no 401 from the gateway), which decides: 403, then 200
+    assert (refused.status_code, refused.json()) == (403, {"message": "Forbidden"})
+    assert allowed.status_code == 200
+    seen = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert seen == [{"identitySource": None, "cookies": None}, {"identitySource": None, "cookies": ["session=ok"]}]

@@ -298,6 +298,8 @@ def test_function_environment_of_the_real_template(template: dict[str, Any]) -> 
         "RETENTION_DAYS": "90",
         "SCOPE_CATALOG": "",
         "EXPIRY_NOTICE_DAYS": "7,1",
+        "SESSION_IDLE_MINUTES": "30",
+        "SESSION_MAX_HOURS": "12",
         "POWERTOOLS_SERVICE_NAME": "tokensmith",
         "POWERTOOLS_METRICS_NAMESPACE": "Tokensmith",
         "POWERTOOLS_LOG_LEVEL": "INFO",
