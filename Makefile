@@ -13,9 +13,10 @@ export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_DOWNLOADS := never
 PORT ?= 3000
 PYTEST_ARGS ?=
+CHROMIUM ?= /usr/bin/chromium
 
 
-.PHONY: run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+.PHONY: chromium run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,9 +40,23 @@ sweep:
 	curl -sS --fail-with-body -X POST http://127.0.0.1:$(PORT)/__local/schedules/ExpireTokensFunction; echo
 
 ## make test: lint, every suite, then the template checks and sam build
-test: venv lint lint-template
+test: venv lint lint-template chromium
 	$(UV) run --frozen pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) build
+
+## Debian's Chromium for the console's browser tests (tests/e2e/test_console.py): installed with apt-get
+## when missing and we are root; otherwise those tests say so loudly and skip (under CI=true they fail).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium with apt-get for the console's browser tests ..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				-o DPkg::Lock::Timeout=600 chromium >/dev/null; \
+		else \
+			echo "WARNING: $(CHROMIUM) is missing and cannot be installed here (not root, or no apt-get):" \
+				"the console's browser tests will be SKIPPED (apt-get install chromium)" >&2; \
+		fi; \
+	fi
 
 lint: venv
 	$(UV) run --frozen ruff check layers functions tests devtools bench

@@ -393,7 +393,7 @@ function secretPage(title, token, secret) {
     title,
     h(
       "section",
-      { class: "secret", "aria-labelledby": "secret-label" },
+      { class: "secret", "aria-label": "New secret" },
       h("p", { id: "secret-warning" }, h("strong", {}, "Copy this secret now. "), "It is shown only this once: Tokensmith stores only its digest and cannot show it again. Store it somewhere safe, such as a secrets manager."),
       h("label", { for: "secret", id: "secret-label" }, `Secret of “${token.name}”`),
       h("div", { class: "value" }, value, copy),

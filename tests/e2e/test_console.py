@@ -1,0 +1,285 @@
+"""The console in a real browser: headless Chromium (Debian's, driven by Playwright) against the local
+gateway, as `make run` serves it on http://127.0.0.1 (a secure context for Chromium, so the `Secure`,
+`__Host-` session cookie works there).
+
+Each page is screenshotted into test-artifacts/console/ (git-ignored). Without /usr/bin/chromium
+these tests say so loudly and skip (`make test` installs it when run as root); under CI=true they
+fail instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from devtools.pytest_fixtures import running_in_ci
+from tests.e2e.conftest import Client
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+COOKIE = "__Host-tokensmith_session"
+
+
+class ChromiumUnavailable(UserWarning):
+    """The console's browser tests were skipped on this machine."""
+
+
+@pytest.fixture(scope="module")
+def chromium(request) -> Iterator[object]:
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"{CHROMIUM} is missing (make test installs it as root: apt-get install chromium)"
+        if running_in_ci():
+            pytest.fail(f"{reason}; CI=true: the console's browser tests must run, not skip", pytrace=False)
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"\nWARNING: console browser tests SKIPPED: {reason}", yellow=True, bold=True)
+        warnings.warn(f"console browser tests SKIPPED: {reason}", ChromiumUnavailable, stacklevel=2)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def browser_page(chromium, **options) -> Iterator[object]:
+    context = chromium.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"script errors in the page: {errors}"
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def base_url(server) -> str:
+    return server[0].base_url
+
+
+@pytest.fixture(scope="module")
+def console_user(server) -> tuple[str, str]:
+    """(organization, secret) of a non-admin token that may open the console and manage its tokens."""
+    running, admin_secret = server
+    organization = f"acme-{uuid.uuid4().hex[:6]}"
+    created = Client(running.base_url, admin_secret).request(
+        "POST",
+        "/v1/tokens",
+        json={
+            "name": "console user",
+            "organization_id": organization,
+            "scopes": ["console", "tokens:read", "tokens:write", "tokens:verify"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    return organization, created.json()["secret"]
+
+
+def sign_in(page, base_url: str, secret: str) -> None:
+    page.goto(f"{base_url}/console")
+    page.get_by_label("Token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Tokens").wait_for()
+
+
+# --- the page itself -------------------------------------------------------------------------------------
+
+
+def test_the_console_is_served_with_strict_security_headers(base_url):
+    page = requests.get(f"{base_url}/console", timeout=10)
+    script = requests.get(f"{base_url}/console/console.js", timeout=10)
+
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    for response in (page, script):
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "<script>" not in page.text and " on" + "click=" not in page.text  # no inline script
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing from another origin
+    for path in ("/console/nope.js", "/console/..%2Ftemplate.yaml", "/console/app.py"):
+        assert requests.get(base_url + path, timeout=10).status_code == 404, path
+
+
+# --- the journey ---------------------------------------------------------------------------------------------
+
+
+def test_sign_in_create_read_the_secret_once_revoke_see_the_event_sign_out(chromium, base_url, console_user):
+    organization, secret = console_user
+    with browser_page(chromium, viewport={"width": 1280, "height": 800}) as page:
+        # Given the sign-in page; a wrong token is refused in words
+        page.goto(f"{base_url}/console")
+        page.get_by_role("heading", name="Sign in").wait_for()
+        shot(page, "01-sign-in")
+        page.get_by_label("Token").fill("tks_not_a_real_token")
+        page.get_by_label("Token").press("Enter")  # the keyboard is enough
+        alert = page.get_by_role("alert")
+        alert.wait_for()
+        assert "Unauthorized: the token is not valid" in alert.inner_text()
+
+        # When the user signs in with a console token
+        sign_in(page, base_url, secret)
+
+        # Then the session cookie is host-only, Secure, HttpOnly and SameSite=Strict, invisible to scripts
+        (cookie,) = [c for c in page.context.cookies() if c["name"] == COOKIE]
+        assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, True, "Strict", "/")
+        assert COOKIE not in page.evaluate("document.cookie")
+        assert secret not in page.content()
+        assert organization in page.locator("#who").inner_text()
+        shot(page, "02-tokens")
+
+        # When they create a token
+        page.get_by_role("link", name="Create token").click()
+        page.get_by_role("heading", name="Create a token").wait_for()
+        name = f"ci-{uuid.uuid4().hex[:6]}"
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("tokens:read").check()
+        assert page.get_by_label("admin").is_disabled()  # a scope the user's token does not hold
+        shot(page, "03-create")
+        page.get_by_role("button", name="Create token").click()
+
+        # Then the secret is shown once, with a warning, and it works
+        page.get_by_role("heading", name="Token created").wait_for()
+        new_secret = page.get_by_label(f"Secret of “{name}”").input_value()
+        assert new_secret.startswith("tks_")
+        assert "shown only this once" in page.locator("#secret-warning").inner_text()
+        page.get_by_role("button", name="Copy").click()
+        page.get_by_role("status").filter(has_text="C").wait_for()
+        shot(page, "04-secret-once")
+        verified = Client(base_url, secret).request("POST", "/v1/tokens/verify", json={"token": new_secret})
+        assert verified.json()["code"] == "VALID"
+
+        # And once the user navigates away, the secret is in no page
+        page.get_by_role("link", name="show the token").click()
+        page.get_by_role("heading", name=name).wait_for()
+        assert new_secret not in page.content()
+        page.go_back()
+        page.get_by_role("heading", name="Create a token").wait_for()
+        assert new_secret not in page.content()
+        page.go_forward()
+        page.get_by_role("heading", name=name).wait_for()
+        assert new_secret not in page.content()
+        shot(page, "05-token")
+
+        # When they revoke it, confirming with a reason
+        page.get_by_role("button", name="Revoke").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Reason").fill("rotated out by the console test")
+        shot(page, "06-confirm-revoke")
+        dialog.get_by_role("button", name="Revoke").click()
+
+        # Then the token is revoked and its audit trail shows the event
+        page.locator("#token-fields .badge.revoked").wait_for()
+        events = page.locator("#events")
+        assert "token.revoked" in events.inner_text() and "token.created" in events.inner_text()
+        assert "rotated out by the console test" in events.inner_text()
+        assert page.get_by_role("button", name="Enable").count() == 0
+        shot(page, "07-revoked")
+
+        # And the list shows it under its status filter
+        page.goto(f"{base_url}/console#/tokens")
+        page.get_by_label("Status").select_option("revoked")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_role("link", name=name).wait_for()
+
+        # When they sign out
+        page.get_by_role("button", name="Sign out").click()
+
+        # Then they are back on the sign-in page, the cookie is gone and the session is dead
+        page.get_by_role("heading", name="Sign in").wait_for()
+        assert "signed out" in page.get_by_role("alert").inner_text()
+        assert not [c for c in page.context.cookies() if c["name"] == COOKIE]
+        shot(page, "08-signed-out")
+
+
+def test_a_request_with_the_cookie_but_without_the_csrf_token_is_refused(chromium, base_url, console_user):
+    _, secret = console_user
+    with browser_page(chromium) as page:
+        sign_in(page, base_url, secret)
+        create = "(body) => fetch('/v1/tokens', {method: 'POST', headers: {'Content-Type': 'application/json'}, body})"
+
+        # A request from the page itself, with the cookie but no X-CSRF-Token
+        status = page.evaluate(f"async () => (await ({create})(JSON.stringify({{name: 'csrf', scopes: []}}))).status")
+        # The same through the browser context's cookie jar
+        without = page.context.request.post(f"{base_url}/v1/tokens", data={"name": "csrf-2", "scopes": []})
+        read = page.context.request.get(f"{base_url}/v1/tokens")
+        csrf = page.context.request.get(f"{base_url}/v1/sessions/current").json()["csrf_token"]
+        with_token = page.context.request.post(
+            f"{base_url}/v1/tokens", data={"name": "csrf-ok", "scopes": []}, headers={"X-CSRF-Token": csrf}
+        )
+
+        assert (status, without.status) == (403, 403)
+        assert read.status == 200  # reads need no CSRF token
+        assert with_token.status == 201
+
+
+def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromium, base_url, server):
+    _, admin_secret = server
+    with browser_page(chromium, viewport={"width": 390, "height": 844}, is_mobile=True) as page:
+        sign_in(page, base_url, admin_secret)
+        shot(page, "09-phone-tokens")
+        page.get_by_role("link", name="Create token").click()
+        page.get_by_label("Name").fill("x")
+        page.get_by_label("Organization").fill("not a valid organization!")
+        page.get_by_role("button", name="Create token").click()
+        alert = page.get_by_role("alert")
+        alert.wait_for()
+        assert alert.inner_text().startswith("Unprocessable Content: invalid request")
+        assert "organization_id" in alert.inner_text() and "{" not in alert.inner_text()
+        shot(page, "10-phone-error")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, "the page scrolls sideways on a phone"
+
+
+def test_an_admin_changes_the_admin_fields(chromium, base_url, server, console_user):
+    running, admin_secret = server
+    organization, _ = console_user
+    created = Client(base_url, admin_secret).request(
+        "POST", "/v1/tokens", json={"name": f"owned-{uuid.uuid4().hex[:6]}", "organization_id": organization}
+    )
+    token = created.json()["token"]
+    with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
+        sign_in(page, base_url, admin_secret)
+        page.goto(f"{base_url}/console#/tokens/{token['id']}")
+        page.get_by_role("heading", name="Admin").wait_for()
+        page.get_by_label("Status", exact=True).select_option("disabled")
+        page.get_by_label("Owner", exact=True).fill("alice@example.com")
+        page.get_by_role("button", name="Apply admin changes").click()
+        page.get_by_role("dialog").get_by_role("button", name="Apply").click()
+        page.locator("#token-fields .badge.disabled").wait_for()
+        assert "alice@example.com" in page.locator("#token-fields").inner_text()
+        shot(page, "11-admin")
+
+    after = Client(base_url, admin_secret).request("GET", f"/v1/tokens/{token['id']}").json()
+    assert (after["status"], after["owner"]) == ("disabled", "alice@example.com")
