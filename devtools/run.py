@@ -5,7 +5,7 @@
 `embedded` (the default) is moto's server inside this process; `local` is Amazon's DynamoDB Local (Java).
 The template's scheduled functions run on their rate(...), or every SECONDS with --schedule-interval, and
 on demand with `curl -X POST <url>/__local/schedules/<FunctionId>`. The OpenAPI document, built from the code at
-start, is on <url>/openapi.json and its Swagger UI on <url>/docs.
+start, is on <url>/openapi.json and its Swagger UI on <url>/docs; the admin console on <url>/console.
 PORT, DYNAMODB and SCHEDULE_INTERVAL in the environment set the defaults. Data lives in memory: every run
 starts empty.
 """
@@ -116,6 +116,7 @@ def usage_banner(
     return "\n".join(
         [
             f"Tokensmith local API on {base_url}  (DynamoDB: {database}, table {TABLE_NAME})",
+            f"Console: {base_url}/console  (sign in with the admin token, or any token with the console scope)",
             *_docs_lines(base_url, docs),
             "",
             "Try it:",

@@ -177,6 +177,7 @@ def test_usage_banner_has_ready_to_paste_commands(tmp_path: Path) -> None:
     assert 'curl -s http://127.0.0.1:4321/v1/tokens -H "Authorization: Bearer $TOKEN"' in banner
     assert "http://127.0.0.1:4321/v1/tokens/verify" in banner
     assert "http://127.0.0.1:4321/v1/tokens/self" in banner
+    assert "Console: http://127.0.0.1:4321/console " in banner
 
 
 def test_schedule_interval_comes_from_the_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
