@@ -4,6 +4,7 @@ of template.yaml through the real authorizer and handlers, over the embedded Dyn
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,11 @@ class Client:
 
 @contextlib.contextmanager
 def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
-    """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret)."""
+    """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
+
+    Moto keeps its tables in process-wide backends that outlive one embedded server: two modules run
+    by the same worker, one after the other, would meet the same table. Each server gets its own."""
+    table = f"{TABLE}-{uuid.uuid4().hex[:8]}"
     with embedded_dynamodb() as endpoint:
         client = boto3.client(
             "dynamodb",
@@ -46,9 +51,9 @@ def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
-        create_table(client, load_template(), TABLE)
-        _, admin_secret = create_admin_token(TABLE, endpoint_url=endpoint, organization_id="platform", name=admin_name)
-        with serve_in_thread(endpoint, table_name=TABLE) as running:
+        create_table(client, load_template(), table)
+        _, admin_secret = create_admin_token(table, endpoint_url=endpoint, organization_id="platform", name=admin_name)
+        with serve_in_thread(endpoint, table_name=table) as running:
             yield running, admin_secret
 
 

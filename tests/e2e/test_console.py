@@ -283,3 +283,31 @@ def test_an_admin_changes_the_admin_fields(chromium, base_url, server, console_u
 
     after = Client(base_url, admin_secret).request("GET", f"/v1/tokens/{token['id']}").json()
     assert (after["status"], after["owner"]) == ("disabled", "alice@example.com")
+
+
+def test_the_token_list_pages_forward_and_back(chromium, base_url, server):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization = f"paged-{uuid.uuid4().hex[:6]}"
+    names = [f"token-{n:02d}" for n in range(22)]
+    for name in [*names, "pager"]:
+        scopes = ["console", "tokens:read"] if name == "pager" else []
+        created = admin.request(
+            "POST", "/v1/tokens", json={"name": name, "organization_id": organization, "scopes": scopes}
+        )
+        assert created.status_code == 201, created.text
+    pager = created.json()["secret"]
+
+    with browser_page(chromium) as page:
+        sign_in(page, base_url, pager)
+        first = page.locator("#tokens tbody tr").all_inner_texts()
+        page.get_by_role("button", name="Next page").click()
+        page.get_by_role("button", name="Previous page").wait_for()
+        second = page.locator("#tokens tbody tr").all_inner_texts()
+        assert page.get_by_role("button", name="Next page").count() == 0
+        page.get_by_role("button", name="Previous page").click()
+        page.get_by_role("button", name="Next page").wait_for()
+
+        assert len(first) == 20 and len(second) == 3
+        assert page.locator("#tokens tbody tr").all_inner_texts() == first
+        assert "pager" in first[0]  # newest first

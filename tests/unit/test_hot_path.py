@@ -121,3 +121,26 @@ def test_a_failed_last_use_write_does_not_refuse_a_verified_token(token, monkeyp
     client.update_item = throttled
 
     assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+
+COOKIE_PROBE = """
+import importlib.util, json, sys
+sys.path[:0] = ["layers/common"]
+spec = importlib.util.spec_from_file_location("authorizer_app", "functions/authorizer/app.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+before = set(sys.modules)
+from tokensmith import sessions  # what the cookie branch imports on its first use
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_the_bearer_path_does_not_load_the_cookie_path_and_the_cookie_path_loads_nothing_heavy():
+    # Given a fresh interpreter with the authorizer imported
+    result = subprocess.run([sys.executable, "-c", COOKIE_PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
+    added = json.loads(result.stdout)
+
+    # Then the session module was not there before its first cookie, and brings nothing heavy
+    assert "tokensmith.sessions" in added
+    roots = {name.split(".")[0] for name in added}
+    assert not roots & {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore", "jmespath"}
