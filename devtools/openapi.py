@@ -28,9 +28,10 @@ DESCRIPTION = """API tokens for your customers' organizations and users: create 
 list, read, update, replace, disable and enable, revoke, rotate with a grace period, delete, verify, \
 audit trail, and an admin override.
 
-Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`. \
-Every response that carries a token carries its `ETag`; send it back as `If-Match` to make a change \
-conditional (412 when stale)."""
+Authenticate with `Authorization: Bearer <token>`, or, in a browser, with the session cookie that \
+`POST /v1/sessions` sets (then every POST, PUT, PATCH and DELETE also needs `X-CSRF-Token`). Errors \
+are RFC 9457 `application/problem+json`. Every response that carries a token carries its `ETag`; \
+send it back as `If-Match` to make a change conditional (412 when stale)."""
 
 
 def documented_routes() -> list[Any]:

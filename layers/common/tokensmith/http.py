@@ -53,8 +53,11 @@ _COMMON_HEADERS = {"Cache-Control": "no-store"}
 MAX_BODY_EXTENSION = "x-max-body-bytes"
 _PROBLEMS = {
     400: "Malformed request: invalid JSON, invalid UTF-8 or base64",
-    401: "No Authorization header (answered by API Gateway)",
-    403: "The authorizer refused the token (API Gateway), or the token lacks the scope this route needs",
+    401: "Not authenticated: no verified caller on the request, or a sign-in token that is not valid",
+    403: (
+        "The authorizer refused the request (API Gateway): no credentials, a token or console session that is "
+        "not valid, or a session request without its X-CSRF-Token; or the token lacks the scope this route needs"
+    ),
     404: "No such token (or it belongs to another organization)",
     409: "Conflicts with the token's state or another token's name",
     412: "If-Match names a version that is no longer current",
