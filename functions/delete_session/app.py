@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from tokensmith.http import create_app, create_router, operation, session_cookie_of
+from tokensmith.http import create_app, create_router, operation, request_meta, session_cookie_of
 from tokensmith.observability import api_entrypoint, count
 from tokensmith.sessions import expired_cookie, session_service
 
@@ -18,12 +18,15 @@ router = create_router()
         None,
         """Sign out: delete the console session of this request and expire its cookie.
 
+The token's audit trail gets a `session.ended` event (and one `session.created` at sign-in).
+
 With the cookie, the request needs the session's `X-CSRF-Token`, like every unsafe request. Idempotent:
 a request without a session cookie (a bearer token) answers 204 too.""",
     ),
 )
 def delete_session():
-    session_service().sign_out(session_cookie_of(router))
+    meta = request_meta(router)
+    session_service().sign_out(session_cookie_of(router), meta.ip, meta.user_agent)
     count("session.ended")
     return Response(status_code=204, headers={"Cache-Control": "no-store"}, cookies=[expired_cookie()])
 

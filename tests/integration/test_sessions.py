@@ -363,3 +363,17 @@ def test_no_session_id_cookie_or_csrf_token_is_ever_logged(api, console_user, ca
     for secret in (session_secret, browser.csrf, console_user.secret):
         assert secret not in logged
         assert secret[:16] not in logged
+
+
+def test_sign_in_and_sign_out_are_in_the_tokens_audit_trail(api, browser, console_user, admin):
+    browser.request("DELETE", "/v1/sessions/current")
+
+    events = api.get(f"/v1/tokens/{console_user.token_id}/events", secret=admin.secret)
+
+    by_type = {event["type"]: event for event in events.body["items"]}
+    assert {"session.created", "session.ended"} <= set(by_type)
+    for event in (by_type["session.created"], by_type["session.ended"]):
+        assert event["actor"]["token_id"] == console_user.token_id
+        assert event["ip"] == "203.0.113.7" and event["details"] == {"via": "console"}
+    session_secret = browser.cookie.split("=", 1)[1].split(".", 1)[1]
+    assert session_secret not in events.raw and browser.csrf not in events.raw

@@ -466,12 +466,21 @@ class TokenRepository:
             raise
         return True
 
-    def create_session(self, item: dict[str, Any]) -> None:
-        """A new console session (its key is the digest of 256 random bits: it never exists yet)."""
-        self.client.put_item(
-            TableName=self.table_name,
-            Item=to_item({**item, "pk": f"SESSION#{item['session_digest']}", "sk": SESSION_SK}),
-            ConditionExpression="attribute_not_exists(pk)",
+    def create_session(self, item: dict[str, Any], event: dict[str, Any]) -> None:
+        """A new console session (its key is the digest of 256 random bits: it never exists yet) and
+        its audit event in its token's partition: both or neither."""
+        session = to_item({**item, "pk": f"SESSION#{item['session_digest']}", "sk": SESSION_SK})
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": session,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": self.table_name, "Item": to_item(event)}},
+            ]
         )
 
     def touch_session(self, session_digest: str, seen_epoch: int, purge_at: int, stale_before: int) -> bool:
@@ -495,9 +504,25 @@ class TokenRepository:
             raise
         return True
 
-    def delete_session(self, session_digest: str) -> None:
-        """Sign out: idempotent."""
-        self.client.delete_item(TableName=self.table_name, Key=session_key(session_digest))
+    def delete_session(self, session_digest: str, event: dict[str, Any]) -> bool:
+        """Sign out: the session goes and its audit event is written, both or neither. False (and
+        nothing written) when the session was already gone: signing out twice is not an error."""
+        try:
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self.table_name,
+                            "Key": session_key(session_digest),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table_name, "Item": to_item(event)}},
+                ]
+            )
+        except VersionConflict:
+            return False
+        return True
 
     # --- internals -----------------------------------------------------------------------------------
 

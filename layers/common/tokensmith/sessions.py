@@ -30,7 +30,7 @@ from typing import Any
 
 from tokensmith import clock
 from tokensmith.errors import Forbidden, NotFound, Unauthorized
-from tokensmith.repository import TokenRepository, default_repository
+from tokensmith.repository import TokenRepository, audit_event_item, default_repository
 from tokensmith.settings import Settings, get_settings
 from tokensmith.verification import EXPIRED, NOT_FOUND, VALID, grants, record_use, verify_secret
 from tokensmith.views import effective_status
@@ -192,7 +192,7 @@ class SessionService:
             "ip": ip,
             "user_agent": user_agent,
         }
-        self.repository.create_session(session)
+        self.repository.create_session(session, self._event(token, "session.created", now, ip, user_agent))
         return SignedIn(token, session, cookie)
 
     def current(self, cookie: SessionCookie | None) -> SignedIn:
@@ -204,9 +204,35 @@ class SessionService:
             raise NotFound("the console session is over")
         return SignedIn(token, session, cookie)
 
-    def sign_out(self, cookie: SessionCookie | None) -> None:
-        if cookie is not None:
-            self.repository.delete_session(cookie.digest)
+    def sign_out(
+        self, cookie: SessionCookie | None, ip: str | None, user_agent: str | None, now: datetime | None = None
+    ) -> None:
+        """End the request's session (the authorizer has checked it), with a ``session.ended`` event."""
+        if cookie is None:
+            return
+        now = now or clock.now()
+        session = self.repository.get_session(cookie.digest)
+        if session is None or session.get("token_id") != cookie.token_id:
+            return
+        token = {"id": session["token_id"], "organization_id": session["organization_id"]}
+        self.repository.delete_session(cookie.digest, self._event(token, "session.ended", now, ip, user_agent))
+
+    def _event(
+        self, token: dict[str, Any], event_type: str, now: datetime, ip: str | None, user_agent: str | None
+    ) -> dict[str, Any]:
+        """A console sign-in or sign-out, in the token's audit trail (never the session id)."""
+        purge_at = max(token.get("purge_at") or 0, clock.epoch(now) + self.settings.retention_days * 86400)
+        actor = {"token_id": token["id"], "organization_id": token["organization_id"], "owner": token.get("owner")}
+        return audit_event_item(
+            token,
+            event_type,
+            clock.to_iso(now),
+            actor,
+            purge_at,
+            ip=ip,
+            user_agent=user_agent,
+            details={"via": "console"},
+        )
 
     def cookie_max_age(self) -> int:
         return self.settings.session_lifetime_seconds
