@@ -375,5 +375,6 @@ def test_sign_in_and_sign_out_are_in_the_tokens_audit_trail(api, browser, consol
     for event in (by_type["session.created"], by_type["session.ended"]):
         assert event["actor"]["token_id"] == console_user.token_id
         assert event["ip"] == "203.0.113.7" and event["details"] == {"via": "console"}
+        assert event["changes"] == {}  # TokenEvent.changes is an object
     session_secret = browser.cookie.split("=", 1)[1].split(".", 1)[1]
     assert session_secret not in events.raw and browser.csrf not in events.raw

@@ -231,6 +231,7 @@ class SessionService:
             purge_at,
             ip=ip,
             user_agent=user_agent,
+            changes={},  # the token did not change (TokenEvent.changes is an object, never null)
             details={"via": "console"},
         )
 
