@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("sweep", "verify")  # modules of this package, each with main(argv=None) -> int
+BENCHMARKS = ("sweep", "verify", "coldstart")  # modules of this package, each with main(argv=None) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
