@@ -216,9 +216,8 @@ def _binding_of(func: Callable[..., Any]) -> _Binding:
                 body_required = parameter.default is inspect.Parameter.empty
             elif isinstance(marker, Query):
                 default = ... if parameter.default is inspect.Parameter.empty else parameter.default
-                constrained = (
-                    Annotated.__class_getitem__((annotation, *marker.metadata)) if marker.metadata else annotation
-                )
+                # Annotated[(a, *m)], not Annotated.__class_getitem__: Python 3.13 (Lambda's) has no such method
+                constrained = Annotated[(annotation, *marker.metadata)] if marker.metadata else annotation
                 query_fields[name] = (constrained, default)
     query_model = None
     if query_fields:
