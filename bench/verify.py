@@ -24,6 +24,8 @@ Method and figures: docs/performance.md.
    capacity (``ReturnConsumedCapacity=TOTAL``, added by a hook; nothing in the code changes), so the
    write count and the write units come from DynamoDB Local itself. Target: 1 write per token per
    minute (the run must last under a minute).
+3. Managed-token operations, for the cost model only (no target): the warm duration and the DynamoDB
+   units of ``GET /v1/tokens/{id}`` and ``PATCH /v1/tokens/{id}``.
 """
 
 from __future__ import annotations
@@ -243,6 +245,49 @@ def measure_writes(verifications: int) -> dict[str, Any]:
     return result
 
 
+# --- 3. managed-token operations (for the cost model) -----------------------------------------------------
+
+
+def measure_operations(calls: int) -> dict[str, Any]:
+    """Warm duration and DynamoDB units of two managed-token operations, for docs/performance.md's
+    cost model: ``GET /v1/tokens/{id}`` (a read) and ``PATCH /v1/tokens/{id}`` (a change: a read and
+    a transaction of the token and its audit event). Handlers in-process, sample events made real."""
+    from tokensmith.repository import default_repository
+
+    caller, _ = mint_token(["tokens:read", "tokens:write"])
+    target, _ = mint_token(["tokens:read"])
+    counter = CallCounter(default_repository().client)
+    result: dict[str, Any] = {}
+    for name, code_uri in (("get_token", "functions/get_token"), ("update_token", "functions/update_token")):
+        handler = load_handler(code_uri)
+        event = sample_event(name)
+        event["pathParameters"] = {"token_id": target["id"]}
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/v1/tokens/{target['id']}"
+        event["requestContext"]["authorizer"] = {"lambda": claims_of(caller)}
+        times: list[float] = []
+        statuses: set[int] = set()
+        with quiet_stdout():
+            for number in range(calls + 10):
+                if name == "update_token":
+                    event["body"] = json.dumps({"description": f"revision {number}"})
+                if number == 10:
+                    counter.reset()
+                begin = time.perf_counter_ns()
+                answer = handler(event, Context())
+                elapsed = (time.perf_counter_ns() - begin) / 1e9
+                if number >= 10:  # the first ten warm up
+                    times.append(elapsed)
+                    statuses.add(answer["statusCode"])
+        result[name] = {
+            **summary_ms(times),
+            "statuses": sorted(statuses),
+            "calls_per_operation": {op: round(n / calls, 3) for op, n in sorted(counter.calls.items())},
+            "read_units_per_operation": round(counter.read_units / calls, 3),
+            "write_units_per_operation": round(counter.write_units / calls, 3),
+        }
+    return result
+
+
 # --- reporting ----------------------------------------------------------------------------------------------
 
 
@@ -282,25 +327,47 @@ def print_table(results: dict[str, Any]) -> None:
         print(" ".join(f"{c:>{w}}" if i else f"{c:<{w}}" for i, (c, w) in enumerate(zip(cells, widths2, strict=True))))
 
 
+def print_operations(operations: dict[str, Any]) -> None:
+    print("\nManaged-token operations, warm, in-process (for the cost model)")
+    head = f"{'operation':<34} {'calls':>6} {'median ms':>10} {'p99 ms':>9} {'RRU/op':>7} {'WRU/op':>7}"
+    print(f"{head}  DynamoDB calls/op")
+    labels = {"get_token": "GET /v1/tokens/{id}", "update_token": "PATCH /v1/tokens/{id}"}
+    for name, row in operations.items():
+        calls = ", ".join(f"{op} {n:g}" for op, n in row["calls_per_operation"].items())
+        print(
+            f"{labels[name]:<34} {row['n']:>6} {row['median_ms']:>10.3f} {row['p99_ms']:>9.3f} "
+            f"{row['read_units_per_operation']:>7g} {row['write_units_per_operation']:>7g}  {calls}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.verify", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
     parser.add_argument("--calls", type=int, default=100, help="cycles per round (default 100)")
     parser.add_argument("--verifications", type=int, default=1000, help="verifications of one token (writes)")
+    parser.add_argument("--operations", type=int, default=200, help="calls of each managed-token operation")
     parser.add_argument("--output", default=str(RESULTS / f"{NAME}.json"), help="the JSON results ('' = none)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     results: dict[str, Any] = {"benchmark": NAME, "environment": environment()}
-    results["parameters"] = {"rounds": args.rounds, "calls": args.calls, "verifications": args.verifications}
+    results["parameters"] = {
+        "rounds": args.rounds,
+        "calls": args.calls,
+        "verifications": args.verifications,
+        "operations": args.operations,
+    }
     with local_table() as table:
         log(NAME, f"DynamoDB Local on {table.endpoint_url}; {args.rounds} x {args.calls} calls per subject")
         results["latency"] = measure_latency(table, args.rounds, args.calls)
         log(NAME, f"latency measured in {results['latency']['seconds']} s; counting writes")
         results["writes"] = measure_writes(args.verifications)
+        log(NAME, "managed-token operations")
+        results["operations"] = measure_operations(args.operations)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print_table(results)
+    print_operations(results["operations"])
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)
