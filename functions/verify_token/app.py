@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tokensmith import clock
+from tokensmith.errors import Unauthorized
 from tokensmith.http import (
     create_app,
     create_router,
@@ -29,7 +30,7 @@ from tokensmith.http import (
 )
 from tokensmith.models import VerifyResult, VerifyTokenRequest
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.service import Principal, token_service
 from tokensmith.settings import get_settings
 from tokensmith.verification import grants
 from tokensmith.views import token_view
@@ -64,12 +65,10 @@ _SCOPE = re.compile(r"[A-Za-z0-9:._-]{1,64}")  # models.Scope
 _FIELDS = frozenset(VerifyTokenRequest.model_fields)
 
 
-def plain_verify(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer to an ordinary request, or None to let the resolver answer."""
-    if (
-        event.get("rawPath") != "/v1/tokens/verify"
-        or (event.get("requestContext") or {}).get("http", {}).get("method") != "POST"
-    ):
+def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal] | None:
+    """The secret, scopes and caller of an ordinary request (no I/O), or None for anything else."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    if event.get("rawPath") != "/v1/tokens/verify" or http.get("method") != "POST":
         return None
     body = plain_json_object(event)
     if body is None or not body.keys() <= _FIELDS:
@@ -77,17 +76,19 @@ def plain_verify(event: dict[str, Any]) -> dict[str, Any] | None:
     secret, scopes = body.get("token"), body.get("scopes", [])
     if not isinstance(secret, str) or not 1 <= len(secret) <= 512:
         return None
-    if not isinstance(scopes, list) or len(scopes) > 64 or len(set(scopes)) != len(scopes):
+    if not isinstance(scopes, list) or len(scopes) > 64:
         return None
-    if not all(isinstance(scope, str) and _SCOPE.fullmatch(scope) for scope in scopes):
+    if not all(isinstance(scope, str) and _SCOPE.fullmatch(scope) for scope in scopes) or len(set(scopes)) != len(
+        scopes
+    ):
         return None
     try:
         principal = principal_from_event(event)
-    except Exception:
+    except Unauthorized:
         return None
     if not grants(principal.scopes, "tokens:verify") or not set(scopes) <= get_settings().scope_catalog:
         return None
-    return json_answer(verification_body(secret, scopes, principal, request_meta_from_event(event)))
+    return secret, scopes, principal
 
 
 app = create_app(router)
@@ -98,11 +99,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The plain path, else the resolver. The plain path logs nothing and emits no metric when it
     succeeds, so it skips the entry point's logger and metrics wrapping (a third of its cost); its
     errors are answered inside that wrapping, so their log lines carry the correlation id."""
+    request = plain_request(event)
+    if request is None:
+        return resolve(event, context)
+    secret, scopes, principal = request
     try:
-        answer = plain_verify(event)
+        return json_answer(verification_body(secret, scopes, principal, request_meta_from_event(event)))
     except Exception as error:  # DynamoDB busy or down: the resolver's 503 (or 500), not a second read
         return answer_error(error, event, context)
-    return answer if answer is not None else resolve(event, context)
 
 
 def answer_error(error: Exception, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -36,7 +36,10 @@ def claims(tenant, scopes="tokens:read tokens:write tokens:verify"):
 
 def both(verify_function, event):
     """(the plain path's answer or None, the handler's answer, the resolver's answer)."""
-    plain = verify_function.plain_verify(json.loads(json.dumps(event)))
+    plain = verify_function.plain_request(json.loads(json.dumps(event)))
+    if plain is not None:
+        handled = verify_function.handler(json.loads(json.dumps(event)), LambdaContext())
+        plain = handled  # an ordinary request: the handler's answer is the plain path's
     handled = verify_function.handler(json.loads(json.dumps(event)), LambdaContext())
     resolved = verify_function.resolve(json.loads(json.dumps(event)), LambdaContext())
     return plain, handled, resolved
@@ -83,6 +86,8 @@ def test_an_ordinary_request_takes_the_plain_path_and_gets_the_resolvers_answer(
         "empty token",
         "token not a string",
         "scopes not a list",
+        "a scope not a string",
+        "a scope a list",
         "not JSON",
         "not an object",
         "empty body",
@@ -119,6 +124,10 @@ def test_anything_else_goes_to_the_resolver(verify_function, acme, target, case)
         body["token"] = 42
     elif case == "scopes not a list":
         body["scopes"] = "orders:read"
+    elif case == "a scope not a string":
+        body["scopes"] = [1]
+    elif case == "a scope a list":
+        body["scopes"] = [["orders:read"]]
     elif case == "not JSON":
         raw = "{not json"
     elif case == "not an object":
