@@ -90,6 +90,7 @@ def test_an_ordinary_request_takes_the_plain_path_and_gets_the_resolvers_answer(
         "a scope a list",
         "not JSON",
         "not an object",
+        "nested too deep",
         "empty body",
         "no verify scope",
         "no caller",
@@ -132,6 +133,8 @@ def test_anything_else_goes_to_the_resolver(verify_function, acme, target, case)
         raw = "{not json"
     elif case == "not an object":
         raw = "[1]"
+    elif case == "nested too deep":
+        raw = '{"token": ' + "[" * 5000 + "]" * 5000 + "}"
     elif case == "empty body":
         raw = ""
     elif case == "no verify scope":

@@ -381,7 +381,7 @@ def plain_json_object(event: dict[str, Any], max_bytes: int | None = None) -> di
         if len(data) > (max_bytes or get_settings().max_body_bytes):
             return None
         document = json.loads(raw)
-    except (UnicodeError, ValueError):
+    except (UnicodeError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return None
     return document if isinstance(document, dict) else None
 
