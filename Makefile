@@ -86,9 +86,10 @@ lint-template: $(SAM)
 build: $(SAM)
 	$(SAM) build --parallel
 
-## regenerate the layer's pinned requirements from uv.lock
-layer-requirements: $(UV)
+## regenerate the layer's pinned requirements from uv.lock, and the DynamoDB cut of botocore's endpoint data
+layer-requirements: $(UV) venv
 	$(UV) export --frozen --no-dev --no-hashes --no-header --no-annotate --format requirements-txt > layers/common/requirements.txt
+	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.aws_endpoints
 
 ## make bootstrap TABLE=<TableName> [ENDPOINT=http://...] [ORG=platform] — print a new admin token's secret
 bootstrap: venv
@@ -100,8 +101,11 @@ openapi: venv
 	$(UV) run --frozen python -m devtools.openapi --write
 
 ## make bench: the benchmarks (not part of make test); figures land in bench/results/ and docs/
+## make bench BENCH=verify (or sweep, coldstart) runs one; BENCH_ARGS="--help" shows its options
+BENCH ?=
+BENCH_ARGS ?=
 bench: venv
-	PYTHONPATH=layers/common:. $(UV) run --frozen python -m bench
+	PYTHONPATH=layers/common:. $(UV) run --frozen python -m bench $(BENCH) $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
 
 clean:
 	rm -rf .aws-sam .venv .pytest_cache

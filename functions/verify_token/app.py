@@ -1,14 +1,38 @@
-"""POST /v1/tokens/verify — is this secret a valid token (with these scopes)?"""
+"""POST /v1/tokens/verify — is this secret a valid token (with these scopes)?
 
-from typing import Annotated
+The hot path of every API of our users' customers that calls us instead of using the authorizer, so
+an ordinary request (a JSON body of ``token`` and ``scopes`` that the model would accept, a caller
+allowed to verify, scopes of the catalog) is answered by plain code: the same service call and the
+same answer as the route below, without the resolver's routing, middleware and pydantic validation
+(they cost several times the verification itself: docs/performance.md). Anything else goes to the
+resolver, which checks and answers it like every other route.
+"""
+
+import re
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tokensmith import clock
-from tokensmith.http import create_app, create_router, json_response, operation, principal_of, request_meta
+from tokensmith.errors import Unauthorized
+from tokensmith.http import (
+    create_app,
+    create_router,
+    error_answer,
+    json_answer,
+    json_response,
+    operation,
+    plain_json_object,
+    principal_from_event,
+    principal_of,
+    request_meta,
+    request_meta_from_event,
+)
 from tokensmith.models import VerifyResult, VerifyTokenRequest
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.service import Principal, token_service
+from tokensmith.settings import get_settings
+from tokensmith.verification import grants
 from tokensmith.views import token_view
 
 router = create_router()
@@ -28,10 +52,66 @@ DISABLED, REVOKED, EXPIRED, DELETED or INSUFFICIENT_SCOPES.""",
     ),
 )
 def verify_token(body: Annotated[VerifyTokenRequest, Body()]):
-    result = token_service().verify(principal_of(router), body.token, body.scopes, request_meta(router))
+    return json_response(verification_body(body.token, body.scopes, principal_of(router), request_meta(router)))
+
+
+def verification_body(secret, scopes, principal, meta) -> dict[str, Any]:
+    result = token_service().verify(principal, secret, scopes, meta)
     token = token_view(result.item, clock.epoch(clock.now())) if result.item else None
-    return json_response({"valid": result.valid, "code": result.code, "token": token})
+    return {"valid": result.valid, "code": result.code, "token": token}
+
+
+_SCOPE = re.compile(r"[A-Za-z0-9:._-]{1,64}")  # models.Scope
+_FIELDS = frozenset(VerifyTokenRequest.model_fields)
+
+
+def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal] | None:
+    """The secret, scopes and caller of an ordinary request (no I/O), or None for anything else."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    if event.get("rawPath") != "/v1/tokens/verify" or http.get("method") != "POST":
+        return None
+    body = plain_json_object(event)
+    if body is None or not body.keys() <= _FIELDS:
+        return None
+    secret, scopes = body.get("token"), body.get("scopes", [])
+    if not isinstance(secret, str) or not 1 <= len(secret) <= 512:
+        return None
+    if not isinstance(scopes, list) or len(scopes) > 64:
+        return None
+    if not all(isinstance(scope, str) and _SCOPE.fullmatch(scope) for scope in scopes) or len(set(scopes)) != len(
+        scopes
+    ):
+        return None
+    try:
+        principal = principal_from_event(event)
+    except Unauthorized:
+        return None
+    if not grants(principal.scopes, "tokens:verify") or not set(scopes) <= get_settings().scope_catalog:
+        return None
+    return secret, scopes, principal
 
 
 app = create_app(router)
-handler = api_entrypoint(app.resolve)
+resolve = api_entrypoint(app.resolve)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The plain path, else the resolver. The plain path logs nothing and emits no metric when it
+    succeeds, so it skips the entry point's logger and metrics wrapping (a third of its cost); its
+    errors are answered inside that wrapping, so their log lines carry the correlation id."""
+    request = plain_request(event)
+    if request is None:
+        return resolve(event, context)
+    secret, scopes, principal = request
+    try:
+        return json_answer(verification_body(secret, scopes, principal, request_meta_from_event(event)))
+    except Exception as error:  # DynamoDB busy or down: the resolver's 503 (or 500), not a second read
+        return answer_error(error, event, context)
+
+
+def answer_error(error: Exception, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    @api_entrypoint
+    def answer(event: dict[str, Any], _: Any) -> dict[str, Any]:
+        return error_answer(error, event)
+
+    return answer(event, context)

@@ -303,6 +303,7 @@ def test_function_environment_of_the_real_template(template: dict[str, Any]) -> 
         "POWERTOOLS_SERVICE_NAME": "tokensmith",
         "POWERTOOLS_METRICS_NAMESPACE": "Tokensmith",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
 
 

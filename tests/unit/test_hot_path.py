@@ -1,14 +1,16 @@
-"""The authorizer's hot path, by structure rather than by timing: what it imports, and how many
-DynamoDB calls one verification makes."""
+"""The hot path, by structure rather than by timing: what the authorizer imports, and how many
+DynamoDB calls one verification makes, through the authorizer and through ``POST /v1/tokens/verify``
+(bench/ measures the timings: docs/performance.md)."""
 
 import json
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 
 import pytest
 
-from tests.support import ROOT, LambdaContext, load_function
+from tests.support import ROOT, LambdaContext, http_event, load_function
 from tokensmith import token_format
 
 PROBE = """
@@ -45,6 +47,8 @@ class CountingClient:
 
     def update_item(self, **kwargs):
         self.calls.append(("UpdateItem", kwargs))
+        if self.item and ":at" in kwargs.get("ExpressionAttributeValues", {}):  # the last-use stamp lands
+            self.item = {**self.item, "last_used_at": kwargs["ExpressionAttributeValues"][":at"]}
         return {}
 
     def __getattr__(self, name):
@@ -71,13 +75,26 @@ def token():
     return secret, item, to_item
 
 
-def authorize(client, secret, monkeypatch):
+def use_client(client, monkeypatch):
     from tokensmith import repository
 
     monkeypatch.setattr(repository, "dynamodb_client", lambda endpoint_url=None: client)
     repository.default_repository.cache_clear()
+
+
+def authorize(client, secret, monkeypatch):
+    use_client(client, monkeypatch)
     event = {"headers": {"authorization": f"Bearer {secret}"}, "requestContext": {"http": {"sourceIp": "1.2.3.4"}}}
     return load_function("functions/authorizer").handler(event, LambdaContext())
+
+
+def verify_route(client, secret, monkeypatch, **body):
+    use_client(client, monkeypatch)
+    event = http_event("POST", "/v1/tokens/verify", "POST /v1/tokens/verify", body={"token": secret, **body})
+    claims = {"token_id": str(uuid.uuid4()), "organization_id": "acme", "owner": "", "scopes": "tokens:verify"}
+    event["requestContext"]["authorizer"] = {"lambda": claims}
+    answer = load_function("functions/verify_token").handler(event, LambdaContext())
+    return answer["statusCode"], json.loads(answer["body"])
 
 
 def test_a_verification_with_a_fresh_last_use_is_one_consistent_get_item(token, monkeypatch):
@@ -144,3 +161,50 @@ def test_the_bearer_path_does_not_load_the_cookie_path_and_the_cookie_path_loads
     assert "tokensmith.sessions" in added
     roots = {name.split(".")[0] for name in added}
     assert not roots & {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore", "jmespath"}
+
+
+def test_the_verify_route_makes_one_consistent_get_item_when_the_last_use_is_fresh(token, monkeypatch):
+    secret, item, to_item = token
+    from tokensmith import clock
+
+    client = CountingClient(to_item({**item, "last_used_at": clock.to_iso(clock.now())}))
+
+    status, body = verify_route(client, secret, monkeypatch, scopes=["tokens:read"])
+
+    assert (status, body["code"]) == (200, "VALID")
+    assert [name for name, _ in client.calls] == ["GetItem"]
+    assert client.calls[0][1]["ConsistentRead"] is True
+
+
+def test_the_verify_route_with_a_wrong_checksum_costs_no_call(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+
+    status, body = verify_route(client, secret[:-1] + ("A" if secret[-1] != "A" else "B"), monkeypatch)
+
+    assert (status, body["code"]) == (200, "NOT_FOUND")
+    assert client.calls == []
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_a_thousand_verifications_within_a_minute_write_once(token, monkeypatch, path):
+    # Given a token never used, and (for the authorizer) a clock that moves 59 ms a call: 59 s in all
+    secret, item, to_item = token
+    from tokensmith import clock
+
+    client = CountingClient(to_item(item))
+    start = clock.now()
+    ticks = iter(range(1000))
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=next(ticks) * 0.059))
+
+    # When it is verified 1,000 times
+    for _ in range(1000):
+        if path == "authorizer":
+            assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+        else:
+            assert verify_route(client, secret, monkeypatch)[1]["valid"] is True
+
+    # Then 1,000 reads and one write
+    names = [name for name, _ in client.calls]
+    assert names.count("GetItem") == 1000
+    assert names.count("UpdateItem") == 1

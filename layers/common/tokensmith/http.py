@@ -125,12 +125,7 @@ def create_app(router: APIGatewayHttpRouter | None = None) -> APIGatewayHttpReso
 
     @app.exception_handler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        if _is_unavailable(error):
-            logger.warning("DynamoDB unavailable", extra={"error": type(error).__name__})
-            unavailable = ServiceUnavailable("the token store is busy; retry shortly", headers={"Retry-After": "1"})
-            return problem_response(unavailable, app)
-        logger.exception("unhandled error")
-        return problem_response(TokensmithError("an unexpected error occurred; it has been logged"), app)
+        return problem_response(unexpected_problem(error), app)
 
     @app.not_found
     def handle_not_found(_: Exception) -> Response:
@@ -142,9 +137,23 @@ def create_app(router: APIGatewayHttpRouter | None = None) -> APIGatewayHttpReso
 # --- requests ---------------------------------------------------------------------------------------
 
 
+def unexpected_problem(error: Exception) -> TokensmithError:
+    """What an exception that is not a domain error answers (logged here): a 503 when DynamoDB is
+    busy or unreachable, else a 500."""
+    if _is_unavailable(error):
+        logger.warning("DynamoDB unavailable", extra={"error": type(error).__name__})
+        return ServiceUnavailable("the token store is busy; retry shortly", headers={"Retry-After": "1"})
+    logger.exception("unhandled error")
+    return TokensmithError("an unexpected error occurred; it has been logged")
+
+
 def principal_of(app: APIGatewayHttpResolver) -> Principal:
     """The caller as the authorizer described it in ``requestContext.authorizer.lambda``."""
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    return principal_from_event(app.current_event.raw_event)
+
+
+def principal_from_event(event: dict[str, Any]) -> Principal:
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
     claims = context.get("lambda") or {}
     if not claims.get("token_id") or not claims.get("organization_id"):
         raise Unauthorized("no verified token on this request")
@@ -157,11 +166,15 @@ def principal_of(app: APIGatewayHttpResolver) -> Principal:
 
 
 def request_meta(app: APIGatewayHttpResolver) -> RequestMeta:
-    http = (app.current_event.raw_event.get("requestContext") or {}).get("http") or {}
+    return request_meta_from_event(app.current_event.raw_event)
+
+
+def request_meta_from_event(event: dict[str, Any]) -> RequestMeta:
+    http = (event.get("requestContext") or {}).get("http") or {}
     return RequestMeta(
         ip=http.get("sourceIp"),
         user_agent=(http.get("userAgent") or None) and http["userAgent"][:512],
-        if_match=_if_match(_header(app, "if-match")),
+        if_match=_if_match(_event_header(event, "if-match")),
     )
 
 
@@ -218,9 +231,8 @@ def _binding_of(func: Callable[..., Any]) -> _Binding:
                 body_required = parameter.default is inspect.Parameter.empty
             elif isinstance(marker, Query):
                 default = ... if parameter.default is inspect.Parameter.empty else parameter.default
-                constrained = (
-                    Annotated.__class_getitem__((annotation, *marker.metadata)) if marker.metadata else annotation
-                )
+                # Annotated[(a, *m)], not Annotated.__class_getitem__: Python 3.13 (Lambda's) has no such method
+                constrained = Annotated[(annotation, *marker.metadata)] if marker.metadata else annotation
                 query_fields[name] = (constrained, default)
     query_model = None
     if query_fields:
@@ -357,29 +369,86 @@ def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] 
 
 
 def problem_response(error: TokensmithError, app: APIGatewayHttpResolver | None = None) -> Response:
+    raw_event = app.current_event.raw_event if app is not None and app.current_event is not None else None
+    return Response(
+        status_code=error.status,
+        content_type="application/problem+json",
+        body=_problem_body(error, raw_event),
+        headers={**_COMMON_HEADERS, **error.headers},
+    )
+
+
+def _problem_body(error: TokensmithError, raw_event: dict[str, Any] | None) -> str:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + error.slug,
         "title": error.title,
         "status": error.status,
         "detail": error.detail,
     }
-    if app is not None and app.current_event is not None:
-        body["instance"] = app.current_event.raw_event.get("rawPath")
+    if raw_event is not None:
+        body["instance"] = raw_event.get("rawPath")
     if error.errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    return Response(
-        status_code=error.status,
-        content_type="application/problem+json",
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        headers={**_COMMON_HEADERS, **error.headers},
-    )
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- the plain path: no resolver ----------------------------------------------------------------------
+# A hot route (POST /v1/tokens/verify) answers its ordinary requests without the resolver's routing,
+# middleware and pydantic validation, which cost several times the route's own work. Each helper
+# answers None for anything out of the ordinary; the route then hands the event to its resolver,
+# which applies every check and answers every error exactly as for any other route. The answers
+# below are what the resolver builds for an HTTP API (payload 2.0); a test compares the two.
+
+
+def plain_json_object(event: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any] | None:
+    """The body as a JSON object, when it is a plain one: not base64, within the size limit, sent as
+    JSON, valid UTF-8 and JSON. None otherwise (the resolver then says what is wrong)."""
+    raw = event.get("body")
+    if not raw or event.get("isBase64Encoded") or not isinstance(raw, str):
+        return None
+    content_type = (_event_header(event, "content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        return None
+    try:
+        data = raw.encode("utf-8")
+        if len(data) > (max_bytes or get_settings().max_body_bytes):
+            return None
+        document = json.loads(raw)
+    except (UnicodeError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def json_answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """What :func:`json_response` becomes once the resolver has built it for an HTTP API."""
+    return _answer(status, "application/json", json.dumps(body, ensure_ascii=False, separators=(",", ":")), headers)
+
+
+def error_answer(error: Exception, event: dict[str, Any]) -> dict[str, Any]:
+    """What the resolver's exception handlers answer for ``error``, built without the resolver."""
+    problem = error if isinstance(error, TokensmithError) else unexpected_problem(error)
+    return _answer(problem.status, "application/problem+json", _problem_body(problem, event), problem.headers)
+
+
+def _answer(status: int, content_type: str, body: str, headers: dict[str, str] | None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "body": body,
+        "isBase64Encoded": False,
+        "headers": {**_COMMON_HEADERS, **(headers or {}), "Content-Type": content_type},
+        "cookies": [],
+    }
 
 
 # --- internals --------------------------------------------------------------------------------------
 
 
 def _header(app: APIGatewayHttpResolver, name: str) -> str | None:
-    headers = app.current_event.raw_event.get("headers") or {}
+    return _event_header(app.current_event.raw_event, name)
+
+
+def _event_header(event: dict[str, Any], name: str) -> str | None:
+    headers = event.get("headers") or {}
     return headers.get(name) or headers.get(name.title())
 
 

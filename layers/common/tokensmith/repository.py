@@ -162,9 +162,11 @@ def dynamodb_client(endpoint_url: str | None = None) -> Any:
     Two attempts in all: standard mode backs off ``random() * 2 ** (retry - 1)`` seconds, so a
     second retry could add up to 2 s more and break the 3-second answer; the caller gets a 503
     with ``Retry-After`` instead, and retrying is safe (every write is conditional or idempotent).
-    Worst case: 2 x 1 s read timeout + 1 s back-off."""
-    import botocore.session
+    Worst case: 2 x 1 s read timeout + 1 s back-off. The session reads a DynamoDB-only cut of
+    botocore's endpoint data (``aws_endpoints``): the full file is most of a client's creation time."""
     from botocore.config import Config
+
+    from tokensmith.aws_endpoints import session
 
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 2},
@@ -172,7 +174,7 @@ def dynamodb_client(endpoint_url: str | None = None) -> Any:
         read_timeout=1,
         tcp_keepalive=True,
     )
-    return botocore.session.get_session().create_client("dynamodb", endpoint_url=endpoint_url, config=config)
+    return session().create_client("dynamodb", endpoint_url=endpoint_url, config=config)
 
 
 @lru_cache(maxsize=1)
