@@ -208,3 +208,26 @@ def test_a_thousand_verifications_within_a_minute_write_once(token, monkeypatch,
     names = [name for name, _ in client.calls]
     assert names.count("GetItem") == 1000
     assert names.count("UpdateItem") == 1
+
+
+class FailingUpdateClient(CountingClient):
+    """Reads work; the last-use write is throttled."""
+
+    def update_item(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        self.calls.append(("UpdateItem", kwargs))
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
+
+
+def test_a_failed_last_use_write_does_not_change_the_verify_routes_answer(token, monkeypatch):
+    # Given a token whose last-use stamp is stale, and a DynamoDB that throttles writes
+    secret, item, to_item = token
+    client = FailingUpdateClient(to_item(item))
+
+    # When the verify route checks it
+    status, body = verify_route(client, secret, monkeypatch)
+
+    # Then the answer is the verification's (as the authorizer's is), not a 503 for bookkeeping
+    assert (status, body["code"]) == (200, "VALID")
+    assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]

@@ -151,7 +151,10 @@ class TokenService:
         if result.item is not None and not self._visible_to(principal, result.item):
             return Verification("NOT_FOUND")
         if result.valid:
-            record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
+            try:
+                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
+            except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
+                count("last_use.not_recorded")
         return result
 
     def revoke_leaked(self, leaked: list[str], meta: RequestMeta) -> int:
