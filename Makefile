@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
 
-.PHONY: chromium run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
+.PHONY: runtime-tests chromium run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template build layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,7 +42,23 @@ sweep:
 ## make test: lint, every suite, then the template checks and sam build
 test: venv lint lint-template chromium
 	$(UV) run --frozen pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(MAKE) runtime-tests
 	$(MAKE) build
+
+## Lambda runs Python 3.13; the suites above run on this host's Python. make runtime-tests runs the
+## unit and integration suites again on 3.13 (python3.13 on PATH, else pyenv's), in .venv-py313.
+PY313 ?= $(firstword $(foreach py,$(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python3.13) \
+	$(shell command -v python3.13 2>/dev/null),$(shell $(py) -c 'print("$(py)")' 2>/dev/null)))
+export PYTHON_RUNTIME := $(or $(PY313),python3.13)
+
+runtime-tests: $(UV)
+	@if [ -z "$(PY313)" ]; then \
+		echo "WARNING: ******** no Python 3.13 found: the suites did not run on Lambda's Python ********" >&2; \
+		if [ -n "$$CI" ]; then exit 1; fi; \
+	else \
+		UV_PROJECT_ENVIRONMENT=.venv-py313 $(UV) sync --frozen --quiet --python $(PY313) && \
+		.venv-py313/bin/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS); \
+	fi
 
 ## Debian's Chromium for the console's browser tests (tests/e2e/test_console.py): installed with apt-get
 ## when missing and we are root; otherwise those tests say so loudly and skip (under CI=true they fail).
@@ -108,4 +124,4 @@ bench: venv
 	PYTHONPATH=layers/common:. $(UV) run --frozen python -m bench $(BENCH) $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
 
 clean:
-	rm -rf .aws-sam .venv .pytest_cache
+	rm -rf .aws-sam .venv .venv-py313 .pytest_cache
