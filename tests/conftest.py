@@ -28,12 +28,50 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 
 def clear_singletons() -> None:
-    from tokensmith import repository, service, settings
+    from tokensmith import delivery, publisher, repository, service, settings, signing_keys, webhook_service
 
     settings.get_settings.cache_clear()
     repository.dynamodb_client.cache_clear()
     repository.default_repository.cache_clear()
     service.token_service.cache_clear()
+    webhook_service.webhook_service.cache_clear()
+    signing_keys.kms_client.cache_clear()
+    delivery.sqs_client.cache_clear()
+    delivery.default_deliverer.cache_clear()
+    publisher.events_client.cache_clear()
+
+
+# The test suite never asks a real DNS: webhook URLs resolve through this table (see tokensmith.egress).
+FAKE_DNS = {
+    "hooks.example.com": ["93.184.216.34"],
+    "other.example.com": ["93.184.216.35", "2606:2800:220:1:248:1893:25c8:1946"],
+    "private.example.com": ["10.0.0.5"],
+    "mixed.example.com": ["93.184.216.36", "192.168.1.10"],
+    "loopback.example.com": ["127.0.0.1"],
+    "metadata.example.com": ["169.254.169.254"],
+    "v6-loopback.example.com": ["::1"],
+    "v6-mapped.example.com": ["::ffff:127.0.0.1"],
+    "v6-local.example.com": ["fd00::1"],
+    "shared.example.com": ["100.64.0.1"],
+}
+
+
+def fake_resolve_host(host: str, port: int) -> list[str]:
+    if host in FAKE_DNS:
+        return list(FAKE_DNS[host])
+    try:
+        import ipaddress
+
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        raise OSError(f"fake DNS: {host} does not resolve") from None
+
+
+@pytest.fixture(autouse=True)
+def _fake_dns(monkeypatch):
+    from tokensmith import egress
+
+    monkeypatch.setattr(egress, "resolve_host", fake_resolve_host)
 
 
 @pytest.fixture(autouse=True)
