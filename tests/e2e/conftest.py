@@ -36,8 +36,10 @@ class Client:
 
 
 @contextlib.contextmanager
-def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
-    """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret)."""
+def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple[Any, str]]:
+    """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
+    The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
+    stream and the queues feed their functions (publisher, webhook delivery) as in `make run`."""
     with embedded_dynamodb() as endpoint:
         client = boto3.client(
             "dynamodb",
@@ -48,7 +50,9 @@ def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
         )
         create_table(client, load_template(), TABLE)
         _, admin_secret = create_admin_token(TABLE, endpoint_url=endpoint, organization_id="platform", name=admin_name)
-        with serve_in_thread(endpoint, table_name=TABLE) as running:
+        with serve_in_thread(
+            endpoint, table_name=TABLE, aws_endpoint_url=endpoint, event_sources=event_sources
+        ) as running:
             yield running, admin_secret
 
 
