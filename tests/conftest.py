@@ -71,11 +71,14 @@ def fake_resolve_host(host: str, port: int) -> list[str]:
         raise OSError(f"fake DNS: {host} does not resolve") from None
 
 
-@pytest.fixture(autouse=True)
-def _fake_dns(monkeypatch):
+def _install_fake_dns() -> None:
+    """For the whole test process (module-scoped servers included); tests change FAKE_DNS itself."""
     from tokensmith import egress
 
-    monkeypatch.setattr(egress, "resolve_host", fake_resolve_host)
+    egress.resolve_host = fake_resolve_host
+
+
+_install_fake_dns()
 
 
 @pytest.fixture(autouse=True)

@@ -41,6 +41,8 @@ def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple
     The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
     stream and the queues feed their functions (publisher, webhook delivery) as in `make run`."""
     with embedded_dynamodb() as endpoint:
+        # moto's backends are process-wide: start from nothing, whatever an earlier module left behind
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         client = boto3.client(
             "dynamodb",
             endpoint_url=endpoint,

@@ -100,3 +100,94 @@ def test_the_local_run_refuses_private_addresses_but_allows_loopback(running):
         ).status_code
         == 204
     )
+
+
+# --- the OWASP matrix of tests/e2e/test_owasp.py, for the webhook routes ---------------------------------
+
+ID_ROUTES = [
+    ("GET", "/v1/webhooks/{id}", None),
+    ("PATCH", "/v1/webhooks/{id}", {"enabled": False}),
+    ("POST", "/v1/webhooks/{id}/rotate-secret", None),
+    ("GET", "/v1/webhooks/{id}/deliveries", None),
+    ("DELETE", "/v1/webhooks/{id}", None),
+]
+
+
+@pytest.fixture(scope="module")
+def tenants(running):
+    server, admin_secret = running
+    admin = Client(server.base_url, admin_secret)
+    clients = {}
+    for org in ("bola-a", "bola-b"):
+        body = {"name": "hooks", "organization_id": org, "scopes": ["webhooks:read", "webhooks:write"]}
+        clients[org] = admin.as_(admin.request("POST", "/v1/tokens", json=body).json()["secret"])
+    return admin, clients
+
+
+@pytest.mark.parametrize("direction", ["a attacks b", "b attacks a"])
+@pytest.mark.parametrize(("method", "route", "body"), ID_ROUTES, ids=[f"{m} {r}" for m, r, _ in ID_ROUTES])
+def test_another_tenants_webhook_is_404_and_untouched(tenants, direction, method, route, body):
+    _, clients = tenants
+    attacker, victim = (clients["bola-a"], clients["bola-b"])[:: 1 if direction == "a attacks b" else -1]
+    created = victim.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/victim"}).json()
+    webhook_id = created["webhook"]["id"]
+    before = victim.request("GET", f"/v1/webhooks/{webhook_id}").json()
+
+    response = attacker.request(method, route.format(id=webhook_id), json=body)
+
+    assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
+    assert "url" not in response.json() and "127.0.0.1" not in response.text  # nothing of the victim's
+    assert victim.request("GET", f"/v1/webhooks/{webhook_id}").json() == before
+
+
+ALL_ROUTES = [
+    ("POST", "/v1/webhooks", "webhooks:write", {"url": "http://127.0.0.1:9/x"}),
+    ("GET", "/v1/webhooks", "webhooks:read", None),
+    *[(m, r, "webhooks:read" if m == "GET" else "webhooks:write", b) for m, r, b in ID_ROUTES],
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "scope", "body"), ALL_ROUTES, ids=[f"{m} {r}" for m, r, _, _ in ALL_ROUTES]
+)
+def test_every_webhook_route_refuses_a_token_without_its_scope(tenants, method, route, scope, body):
+    admin, clients = tenants
+    owner = clients["bola-a"]
+    webhook_id = owner.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/s"}).json()["webhook"]["id"]
+    others = [
+        s for s in ("tokens:read", "tokens:write", "tokens:verify", "webhooks:read", "webhooks:write") if s != scope
+    ]
+    if scope == "webhooks:write":
+        others.remove("webhooks:read")  # read is not write, but make the point with as much as possible
+        others.append("webhooks:read")
+    made = admin.request(
+        "POST",
+        "/v1/tokens",
+        json={"name": f"no {scope} {method} {route}", "organization_id": "bola-a", "scopes": others},
+    )
+    caller = admin.as_(made.json()["secret"])
+
+    response = caller.request(method, route.format(id=webhook_id), json=body)
+
+    assert response.status_code == 403 and scope in response.json()["detail"]
+
+
+def test_no_answer_but_create_and_rotate_carries_a_signing_secret(tenants):
+    _, clients = tenants
+    owner = clients["bola-a"]
+    created = owner.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/secret"})
+    webhook_id, first = created.json()["webhook"]["id"], created.json()["secret"]
+    rotated = owner.request("POST", f"/v1/webhooks/{webhook_id}/rotate-secret")
+    second = rotated.json()["secret"]
+    assert created.text.count(first) == 1 and rotated.text.count(second) == 1 and first != second
+    answers = [
+        owner.request("GET", f"/v1/webhooks/{webhook_id}"),
+        owner.request("GET", "/v1/webhooks", params={"limit": 100}),
+        owner.request("PATCH", f"/v1/webhooks/{webhook_id}", json={"description": "d"}),
+        owner.request("GET", f"/v1/webhooks/{webhook_id}/deliveries"),
+        owner.request("PATCH", f"/v1/webhooks/{webhook_id}", json={"secret": first}),  # read-only: 422
+        owner.request("DELETE", f"/v1/webhooks/{webhook_id}"),
+    ]
+    for answer in answers:
+        text = answer.text + json.dumps(dict(answer.headers))
+        assert "whsec_" not in text and "ciphertext" not in text, answer.request.method

@@ -197,7 +197,7 @@ class WebhookService:
         try:
             egress.check_url(url, allow_loopback=self.settings.webhook_allow_loopback)
         except egress.UnsafeUrl as error:
-            raise ValidationFailed(f"url {error}", [FieldError("url", str(error))]) from None
+            raise ValidationFailed(f"url refused: {error}", [FieldError("url", f"refused: {error}")]) from None
 
     def _encrypt(self, secret: str, webhook_id: str, organization_id: str) -> str:
         if not self.settings.webhook_key_id:
