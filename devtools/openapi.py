@@ -26,7 +26,8 @@ from devtools.template import PROJECT_ROOT, http_routes, load_template
 DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
 DESCRIPTION = """API tokens for your customers' organizations and users: create (the secret is shown once), \
 list, read, update, replace, disable and enable, revoke, rotate with a grace period, delete, verify, \
-audit trail, and an admin override.
+audit trail, and an admin override; webhook endpoints that receive every token event, signed per \
+Standard Webhooks.
 
 Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`. \
 Every response that carries a token carries its `ETag`; send it back as `If-Match` to make a change \
