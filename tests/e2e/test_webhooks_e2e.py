@@ -12,7 +12,7 @@ import requests
 
 from devtools.local_events import wait_until
 from tests.e2e.conftest import Client, local_server
-from tests.webhook_receiver import webhook_receiver
+from tests.webhooks import webhook_receiver
 
 pytestmark = pytest.mark.e2e
 

@@ -6,100 +6,16 @@ import json
 import time
 import uuid
 
-import boto3
 import pytest
 
 from tests.conftest import FAKE_DNS, clear_singletons
 from tests.integration.conftest import make_tenant
-from tests.support import LambdaContext, load_function
-from tests.webhook_receiver import webhook_receiver
+from tests.webhooks import Pipeline, deliver, webhook_receiver
 from tokensmith import clock, delivery, egress
 from tokensmith.delivery import WebhookDeliverer
 from tokensmith.repository import to_item
 from tokensmith.settings import Settings
 from tokensmith.webhook_repository import WebhookRepository
-
-
-class Pipeline:
-    """Moves what is waiting along: new stream records to the publisher, queued messages to the delivery
-    function (deleting those it did not report as failures), until nothing is left."""
-
-    def __init__(self, table, world) -> None:
-        self.table, self.world = table, world
-        self.sqs = boto3.client("sqs", region_name="us-east-1")
-        self.streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        self.seen: set[str] = set()
-        self.batch_results: list[dict] = []
-        self.new_stream_records()  # what happened before the test's own story is not part of it
-
-    def new_stream_records(self) -> list[dict]:
-        arn = self.table.describe_table(TableName="tokensmith-test")["Table"]["LatestStreamArn"]
-        records = []
-        for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = self.streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            for record in self.streams.get_records(ShardIterator=iterator)["Records"]:
-                if record["dynamodb"]["SequenceNumber"] not in self.seen:
-                    self.seen.add(record["dynamodb"]["SequenceNumber"])
-                    record["eventSourceARN"] = arn
-                    record["dynamodb"].pop("ApproximateCreationDateTime", None)
-                    records.append(record)
-        # What the event source mapping's filter lets through (template.yaml, PublishEventsFunction).
-        return [
-            r for r in records if r["eventName"] == "INSERT" and r["dynamodb"]["Keys"]["sk"]["S"].startswith("EVENT#")
-        ]
-
-    def publish(self, records: list[dict]) -> dict:
-        return load_function("functions/publish_events").handler({"Records": records}, LambdaContext())
-
-    def deliver_queued(self) -> int:
-        messages = self.sqs.receive_message(QueueUrl=self.world.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return 0
-        result = deliver(messages)
-        self.batch_results.append(result)
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.world.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return len(messages)
-
-    def run(self) -> None:
-        records = self.new_stream_records()
-        if records:
-            assert self.publish(records) == {"batchItemFailures": []}
-        for _ in range(100):
-            if not self.deliver_queued():
-                return
-        raise AssertionError("the queue never drained")
-
-    def dead_letters(self) -> list[dict]:
-        messages = self.sqs.receive_message(QueueUrl=self.world.dead_letter_queue_url, MaxNumberOfMessages=10)
-        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
-
-
-def sqs_event(messages: list[dict]) -> dict:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
-def deliver(messages: list[dict]) -> dict:
-    return load_function("functions/deliver_webhooks").handler(sqs_event(messages), LambdaContext())
 
 
 @pytest.fixture
