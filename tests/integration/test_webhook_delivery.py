@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+import standardwebhooks.webhooks
 
 from tests.conftest import FAKE_DNS, clear_singletons
 from tests.integration.conftest import make_tenant
@@ -329,3 +330,24 @@ def test_jitter_stays_within_a_fifth_of_each_delay(table, loopback):
         job = {"webhook_id": "w", "message_id": "m", "event": {"type": "token.created"}, "attempt": 1}
         deliverer._failed(job, endpoint, clock.now(), egress.Answer(500, 1))
         assert sqs.sent[0]["DelaySeconds"] == min(expected, 900)
+
+
+def test_a_rotation_signs_with_both_secrets_during_its_grace_period(api, acme_hooks, pipeline, receiver):
+    webhook_id, old = register(api, acme_hooks, receiver.url("/rotating"), event_types=["token.created"])
+    path = f"/v1/webhooks/{webhook_id}/rotate-secret"
+    new = api.post(path, secret=acme_hooks.secret, body={"grace_period_seconds": 3600}).body["secret"]
+    api.post("/v1/tokens", secret=acme_hooks.secret, body={"name": "during the grace period"})
+    pipeline.run()
+    newest = api.post(path, secret=acme_hooks.secret, body={"grace_period_seconds": 0}).body["secret"]
+    api.post("/v1/tokens", secret=acme_hooks.secret, body={"name": "after a rotation without grace"})
+    pipeline.run()
+
+    during, after = receiver.at("/rotating")
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    assert during.verified(old)["type"] == during.verified(new)["type"] == "token.created"
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    after.verified(newest)
+    for stale in (old, new):
+        with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
+            after.verified(stale)
+    assert api.post(path, secret=acme_hooks.secret, body={"grace_period_seconds": 604801}).status == 422

@@ -60,7 +60,7 @@ class FanOutFailed(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class AttemptResult:
-    outcome: str  # delivered, retrying, failed, gone, refused
+    outcome: str  # delivered, retrying, failed, gone
     status_code: int | None
 
 
@@ -81,15 +81,18 @@ def payload_of(detail: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def signed_headers(secret: str, msg_id: str, at: datetime, payload: bytes) -> dict[str, str]:
+def signed_headers(secrets: list[str], msg_id: str, at: datetime, payload: bytes) -> dict[str, str]:
+    """Standard Webhooks headers; one signature per secret, space-separated (the current secret, and the
+    previous one during a rotation's grace period): a receiver with either verifies."""
     from standardwebhooks.webhooks import Webhook
 
-    signature = Webhook(secret).sign(msg_id=msg_id, timestamp=at, data=payload.decode("utf-8"))
+    text = payload.decode("utf-8")
+    signatures = [Webhook(secret).sign(msg_id=msg_id, timestamp=at, data=text) for secret in secrets]
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": " ".join(signatures),
     }
 
 
@@ -167,10 +170,8 @@ class WebhookDeliverer:
             target = egress.check_url(endpoint["url"], allow_loopback=self.settings.webhook_allow_loopback)
         except egress.UnsafeUrl as error:
             return self._failed(job, endpoint, now, egress.Answer(None, 0, f"refused: url {error}"))
-        secret = signing_keys.decrypt(endpoint["secret_ciphertext"], endpoint["id"], endpoint["organization_id"])
         payload = payload_of(event)
-        headers = signed_headers(secret, job["message_id"], now.astimezone(UTC), payload)
-        del secret
+        headers = signed_headers(self._secrets_of(endpoint, now), job["message_id"], now.astimezone(UTC), payload)
         answer = egress.post(target, headers, payload, self.settings.webhook_timeout_seconds)
         if answer.status is not None and 200 <= answer.status < 300:
             self._log(job, endpoint, now, answer, "delivered")
@@ -187,6 +188,15 @@ class WebhookDeliverer:
             extra={"webhook_id": endpoint["id"], "attempt": attempt, "status": answer.status, "error": answer.error},
         )
         return self._failed(job, endpoint, now, answer)
+
+    def _secrets_of(self, endpoint: dict[str, Any], now: datetime) -> list[str]:
+        """The current signing secret, and the previous one while its grace period lasts."""
+        ciphertexts = [endpoint["secret_ciphertext"]]
+        if endpoint.get("previous_secret_ciphertext") and int(endpoint.get("previous_valid_epoch") or 0) > clock.epoch(
+            now
+        ):
+            ciphertexts.append(endpoint["previous_secret_ciphertext"])
+        return [signing_keys.decrypt(c, endpoint["id"], endpoint["organization_id"], self._kms) for c in ciphertexts]
 
     def _failed(
         self, job: dict[str, Any], endpoint: dict[str, Any], now: datetime, answer: egress.Answer

@@ -190,6 +190,15 @@ class UpdateWebhookRequest(RequestBody):
     enabled: StrictBool | None = None
 
 
+class RotateWebhookSecretRequest(RequestBody):
+    grace_period_seconds: Seconds = Field(
+        default=86400,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="How long deliveries also carry a signature made with the old secret (0 = none).",
+    )
+
+
 # --- responses: the contract that the OpenAPI document publishes (runtime bodies come from views.py;
 # a test checks every response against these models) ------------------------------------------------
 
@@ -304,7 +313,7 @@ class WebhookDelivery(ResponseBody):
     attempted_at: str
     status_code: int | None = Field(description="The receiver's HTTP status; null when there was no answer.")
     latency_ms: int
-    outcome: Literal["delivered", "retrying", "failed", "gone", "refused"]
+    outcome: Literal["delivered", "retrying", "failed", "gone"]
     error: str | None
     next_retry_at: str | None = Field(description="When the next attempt is due; null when there is none.")
 

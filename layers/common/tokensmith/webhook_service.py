@@ -129,13 +129,25 @@ class WebhookService:
             return item
         return self._write(item, changed, remove, meta)
 
-    def rotate_secret(self, principal: Principal, webhook_id: str, meta: RequestMeta) -> tuple[dict[str, Any], str]:
-        """A new signing secret, effective for every delivery from now on (the old one stops at once)."""
+    def rotate_secret(
+        self, principal: Principal, webhook_id: str, grace_period_seconds: int, meta: RequestMeta
+    ) -> tuple[dict[str, Any], str]:
+        """A new signing secret for every delivery from now on; for ``grace_period_seconds`` deliveries
+        carry a second signature made with the old one, so receivers can switch without losing any."""
         self._require(principal, "webhooks:write")
         item = self._load_for_change(principal, webhook_id, meta)
         secret = signing_keys.new_secret()
-        ciphertext = self._encrypt(secret, item["id"], item["organization_id"])
-        updated = self._write(item, {"secret_ciphertext": ciphertext, "secret_rotated_at": self._iso_now()}, (), meta)
+        now = self._now()
+        values: dict[str, Any] = {
+            "secret_ciphertext": self._encrypt(secret, item["id"], item["organization_id"]),
+            "secret_rotated_at": clock.to_iso(now),
+            "previous_secret_ciphertext": None,
+            "previous_valid_epoch": None,
+        }
+        if grace_period_seconds > 0:
+            values["previous_secret_ciphertext"] = item["secret_ciphertext"]
+            values["previous_valid_epoch"] = clock.epoch(now) + grace_period_seconds
+        updated = self._write(item, values, (), meta)
         count("webhook.secret_rotated")
         return updated, secret
 
