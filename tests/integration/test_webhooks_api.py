@@ -87,37 +87,44 @@ def test_every_event_type_by_default_and_unknown_types_refused(api, acme_hooks):
     assert repeated.status == 422
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://hooks.example.com/plain-http",
-        "ftp://hooks.example.com/",
-        "https://private.example.com/",
-        "https://mixed.example.com/",  # one public and one private address: refused
-        "https://loopback.example.com/",
-        "https://metadata.example.com/",
-        "https://169.254.169.254/latest/meta-data/",
-        "https://127.0.0.1:8443/",
-        "https://10.1.2.3/",
-        "https://[::1]/",
-        "https://[fe80::1]/",
-        "https://[::ffff:169.254.169.254]/",
-        "https://v6-loopback.example.com/",
-        "https://v6-mapped.example.com/",
-        "https://v6-local.example.com/",
-        "https://shared.example.com/",
-        "https://0.0.0.0/",
-        "https://nowhere.invalid/",
-        "https://user:password@hooks.example.com/",
-        "http://127.0.0.1:9000/hook",  # loopback is for the local run only (AllowLoopbackWebhooks)
-        "https://localhost/",
-    ],
-)
-def test_unsafe_urls_are_refused_at_registration(api, acme_hooks, url):
-    response = api.post("/v1/webhooks", secret=acme_hooks.secret, body={"url": url})
-    assert response.status == 422, (url, response.body)
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.body["errors"][0]["field"] == "url"
+UNSAFE_URLS = [
+    "http://hooks.example.com/plain-http",
+    "ftp://hooks.example.com/",
+    "https://private.example.com/",
+    "https://mixed.example.com/",  # one public and one private address: refused
+    "https://loopback.example.com/",
+    "https://metadata.example.com/",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://127.0.0.1:8443/",
+    "https://10.1.2.3/",
+    "https://[::1]/",
+    "https://[fe80::1]/",
+    "https://[::ffff:169.254.169.254]/",
+    "https://v6-loopback.example.com/",
+    "https://v6-mapped.example.com/",
+    "https://v6-local.example.com/",
+    "https://shared.example.com/",
+    "https://0.0.0.0/",
+    "https://nowhere.invalid/",
+    "https://user:password@hooks.example.com/",
+    "http://127.0.0.1:9000/hook",  # loopback is for the local run only (AllowLoopbackWebhooks)
+    "https://localhost/",
+]
+
+
+def test_unsafe_urls_are_refused_at_registration(api, acme_hooks):
+    # one test, many URLs: the setup (a table, a key, a tenant) costs more than each request
+    accepted = []
+    for url in UNSAFE_URLS:
+        response = api.post("/v1/webhooks", secret=acme_hooks.secret, body={"url": url})
+        if not (
+            response.status == 422
+            and response.headers["content-type"] == "application/problem+json"
+            and response.body["errors"][0]["field"] == "url"
+        ):
+            accepted.append((url, response.status))
+    assert accepted == []
+    assert api.get("/v1/webhooks", secret=acme_hooks.secret).body["items"] == []
 
 
 def test_unsafe_url_is_refused_on_patch_too(api, acme_hooks):
@@ -135,9 +142,8 @@ def test_public_ipv6_and_ipv4_hosts_are_accepted(api, acme_hooks):
     assert response.status == 201, response.body
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
+def test_unknown_read_only_and_missing_fields_are_422(api, acme_hooks):
+    for body in [
         {"url": URL, "id": "x"},
         {"url": URL, "secret": "whsec_AAAA"},
         {"url": URL, "version": 3},
@@ -145,10 +151,8 @@ def test_public_ipv6_and_ipv4_hosts_are_accepted(api, acme_hooks):
         {"url": URL, "colour": "blue"},
         {"event_types": ["token.created"]},
         {"url": "not a url"},
-    ],
-)
-def test_unknown_read_only_and_missing_fields_are_422(api, acme_hooks, body):
-    assert api.post("/v1/webhooks", secret=acme_hooks.secret, body=body).status == 422
+    ]:
+        assert api.post("/v1/webhooks", secret=acme_hooks.secret, body=body).status == 422, body
 
 
 def test_patch_changes_only_what_is_given_and_honours_if_match(api, acme_hooks):
