@@ -25,6 +25,7 @@ import collections
 import json
 import os
 import random
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -183,13 +184,19 @@ class Target:
     failing: set[str] = field(default_factory=set)  # operations with a failed check (reported by their test)
 
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
-        response = requests.request(
-            method,
-            self.base_url + path,
-            json=body,
-            headers={"Authorization": f"Bearer {self.admin_secret}"},
-            timeout=10,
-        )
+        """A seeding request; a 503 (the embedded DynamoDB slower than the app's 1-second timeout on a
+        loaded machine) is retried after its Retry-After, as the API tells clients to."""
+        for _ in range(5):
+            response = requests.request(
+                method,
+                self.base_url + path,
+                json=body,
+                headers={"Authorization": f"Bearer {self.admin_secret}"},
+                timeout=10,
+            )
+            if response.status_code != 503:
+                break
+            time.sleep(int(response.headers.get("Retry-After", "1")))
         assert response.status_code < 300, (method, path, response.status_code, response.text)
         return response
 
