@@ -60,6 +60,7 @@ from devtools.template import (
     AuthorizerSpec,
     HttpRoute,
     ScheduledFunction,
+    TemplateError,
     default_authorizer,
     function_environment,
     function_properties,
@@ -608,6 +609,7 @@ class Gateway:
             self.authorizer_function = self._lambda_function(
                 template, self.authorizer.function_id, self.authorizer.code_uri, self.authorizer.handler
             )
+        self.events: Any = None  # the EventSourcePump, once start_event_sources() is called
         self.scheduler = LocalScheduler(
             scheduled_functions(template, parameter_overrides),
             self.invoke_scheduled,
@@ -646,6 +648,33 @@ class Gateway:
                         f"WARNING {function.function_id} ran {elapsed:.1f}s, longer than its Timeout of "
                         f"{function.timeout_seconds:g}s: Lambda would have stopped it"
                     )
+
+    def start_event_sources(
+        self,
+        template: dict[str, Any],
+        refs: dict[str, str],
+        dynamodb_endpoint_url: str,
+        aws_endpoint_url: str,
+        table_name: str,
+        log: bool = True,
+    ) -> None:
+        """Feed the template's DynamoDB-stream and SQS functions (devtools.local_events), through `invoke`."""
+        from devtools.local_events import EventSourcePump, event_sources
+
+        def invoke(source: Any, event: dict[str, Any]) -> Any:
+            function = LambdaFunction(
+                source.function_id, source.code_uri, source.handler, source.memory_mb, source.timeout_seconds
+            )
+            return self.invoke(function, event)
+
+        self.events = EventSourcePump(
+            event_sources(template, refs), invoke, dynamodb_endpoint_url, aws_endpoint_url, table_name, log=log
+        )
+        self.events.start()
+
+    def stop_event_sources(self) -> None:
+        if self.events is not None:
+            self.events.stop()
 
     def invoke_scheduled(self, schedule: ScheduledFunction, event: Any) -> Any:
         """Call a scheduled function's handler with its scheduler event (same loader, same lock)."""
@@ -963,14 +992,31 @@ def local_environment(
     parameter_overrides: dict[str, str] | None = None,
     refs: dict[str, str] | None = None,
     table_logical_id: str = "TokensTable",
+    aws_endpoint_url: str | None = None,
 ) -> dict[str, str]:
-    """The variables every handler sees: the template's Globals plus the local endpoint and dummy credentials."""
+    """The variables every handler sees: the template's Globals, every function's own variables that
+    resolve (all functions share this one process), the local endpoints and dummy credentials.
+    `aws_endpoint_url` (AWS_ENDPOINT_URL) sends every other AWS client (EventBridge, SQS, KMS) to moto."""
+    from devtools.local_events import LOCAL_PARAMETER_OVERRIDES
+
     tables = list(resources_of_type(template, "AWS::DynamoDB::Table"))
     if table_logical_id not in tables and len(tables) == 1:
         table_logical_id = tables[0]  # a template with one table: that one
     table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{table_name}"
     all_refs = {table_logical_id: table_name, f"{table_logical_id}.Arn": table_arn, **(refs or {})}
-    environment = function_environment(template, parameter_overrides or {}, all_refs)
+    overrides = {**LOCAL_PARAMETER_OVERRIDES, **(parameter_overrides or {})}
+    environment = function_environment(template, overrides, all_refs)
+    for function_id in resources_of_type(template, "AWS::Serverless::Function"):
+        own = (function_properties(template, function_id).get("Environment") or {}).get("Variables") or {}
+        for name in own:
+            if name in environment:
+                continue
+            try:
+                environment.update(
+                    {name: function_environment(template, overrides, all_refs, function_id=function_id)[name]}
+                )
+            except TemplateError:
+                continue  # names a resource this local run did not create
     environment.setdefault("POWERTOOLS_SERVICE_NAME", "tokensmith")
     environment.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tokensmith")
     environment.update(
@@ -984,6 +1030,8 @@ def local_environment(
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
     )
+    if aws_endpoint_url:
+        environment["AWS_ENDPOINT_URL"] = aws_endpoint_url
     return environment
 
 
@@ -1015,6 +1063,8 @@ def serve_in_thread(
     schedules: bool = False,
     schedule_interval: float | None = None,
     openapi: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+    aws_endpoint_url: str | None = None,
+    event_sources: bool = False,
 ) -> Iterator[LocalApiServer]:
     """For tests: serve `template` (default: template.yaml) on a free port; yield the server (`.base_url`).
 
@@ -1023,6 +1073,9 @@ def serve_in_thread(
     with `schedules=True`, on their interval (`schedule_interval` seconds, if given), stopped on exit.
     `openapi` is the document of /openapi.json and /docs (see `Gateway`); with the default template, the
     default is devtools.openapi's, built from the code on the first request for it.
+    `aws_endpoint_url`: a moto server in which the template's buses, rules, queues and keys are created
+    (devtools.local_events) and to which every other AWS client goes; with `event_sources`, the table's
+    stream and the queues also feed their functions (`server.gateway.events`), as in `make run`.
     """
     if template is None:
         template = load_template(DEFAULT_TEMPLATE)
@@ -1032,7 +1085,13 @@ def serve_in_thread(
 
             openapi = build_document
     code_root = code_root or DEFAULT_TEMPLATE.parent
-    environment = local_environment(template, endpoint_url, table_name, parameter_overrides, refs)
+    if aws_endpoint_url:
+        from devtools.local_events import provision
+
+        refs = provision(template, aws_endpoint_url, refs or {}, parameter_overrides)
+    environment = local_environment(
+        template, endpoint_url, table_name, parameter_overrides, refs, aws_endpoint_url=aws_endpoint_url
+    )
     with applied_environment(environment):
         gateway = Gateway(
             template,
@@ -1046,8 +1105,11 @@ def serve_in_thread(
         try:
             if schedules:
                 gateway.scheduler.start()
+            if event_sources and aws_endpoint_url:
+                gateway.start_event_sources(template, refs or {}, endpoint_url, aws_endpoint_url, table_name)
             yield server
         finally:
+            gateway.stop_event_sources()
             gateway.scheduler.stop()
             server.stop()
 

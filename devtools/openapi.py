@@ -26,7 +26,8 @@ from devtools.template import PROJECT_ROOT, http_routes, load_template
 DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
 DESCRIPTION = """API tokens for your customers' organizations and users: create (the secret is shown once), \
 list, read, update, replace, disable and enable, revoke, rotate with a grace period, delete, verify, \
-audit trail, and an admin override.
+audit trail, and an admin override; webhook endpoints that receive every token event, signed per \
+Standard Webhooks.
 
 Authenticate with `Authorization: Bearer <token>`, or, in a browser, with the session cookie that \
 `POST /v1/sessions` sets (then every POST, PUT, PATCH and DELETE also needs `X-CSRF-Token`). Errors \

@@ -4,8 +4,11 @@
 
 `embedded` (the default) is moto's server inside this process; `local` is Amazon's DynamoDB Local (Java).
 The template's scheduled functions run on their rate(...), or every SECONDS with --schedule-interval, and
-on demand with `curl -X POST <url>/__local/schedules/<FunctionId>`. The OpenAPI document, built from the code at
-start, is on <url>/openapi.json and its Swagger UI on <url>/docs; the admin console on <url>/console.
+on demand with `curl -X POST <url>/__local/schedules/<FunctionId>`. The table's stream and the template's
+queues feed their functions (devtools.local_events): every change becomes an event on the local bus, and
+webhooks registered for http://127.0.0.1:PORT/... receive signed deliveries (retries after 1 s to 5 min).
+The OpenAPI document, built from the code at start, is on <url>/openapi.json and its Swagger UI on <url>/docs;
+the admin console on <url>/console.
 PORT, DYNAMODB and SCHEDULE_INTERVAL in the environment set the defaults. Data lives in memory: every run
 starts empty.
 """
@@ -127,6 +130,9 @@ def usage_banner(
             f"  curl -s -X POST {base_url}/v1/tokens/verify {auth} {json_type} "
             + """-d "{\\"token\\":\\"$TOKEN\\"}\"""",
             f"  curl -s {base_url}/v1/tokens/self {auth}",
+            "Webhooks (signed deliveries to a receiver of yours on this machine):",
+            f"  curl -s -X POST {base_url}/v1/webhooks {auth} {json_type} \\",
+            """      -d '{"url":"http://127.0.0.1:8000/hook"}'""",
             *_schedule_lines(base_url, schedules),
             "",
             "Ctrl-C stops the server; the data lives in memory and is gone afterwards.",
@@ -185,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
     from devtools.embedded_dynamodb import embedded_dynamodb
     from devtools.local_api import Gateway, LocalApiServer, applied_environment, local_environment
     from devtools.local_aws import dynamodb_client
+    from devtools.local_events import provision
 
     template = load_template(DEFAULT_TEMPLATE)
     with contextlib.ExitStack() as stack:
@@ -200,12 +207,18 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"error: {error}\n(`--dynamodb embedded` needs nothing but Python)", file=sys.stderr)
                 return 1
             database = f"DynamoDB Local at {endpoint_url}"
+            aws_endpoint_url = stack.enter_context(embedded_dynamodb())  # EventBridge, SQS and KMS
         else:
             endpoint_url = stack.enter_context(embedded_dynamodb())
+            aws_endpoint_url = endpoint_url
             database = f"embedded moto at {endpoint_url}"
 
         create_table(dynamodb_client(endpoint_url), template, TABLE_NAME)
-        stack.enter_context(applied_environment(local_environment(template, endpoint_url, TABLE_NAME)))
+        refs = provision(template, aws_endpoint_url, {})
+        environment = local_environment(
+            template, endpoint_url, TABLE_NAME, refs=refs, aws_endpoint_url=aws_endpoint_url
+        )
+        stack.enter_context(applied_environment(environment))
 
         try:
             _token_id, secret = _bootstrap_admin_token(endpoint_url)
@@ -242,6 +255,8 @@ def serve(args: argparse.Namespace) -> int:
         )
         gateway.scheduler.start()
         stack.callback(gateway.scheduler.stop)  # first out: a run under way finishes before the table goes
+        gateway.start_event_sources(template, refs, endpoint_url, aws_endpoint_url, TABLE_NAME)
+        stack.callback(gateway.stop_event_sources)
 
         from devtools.local_api import wait_for_stop_signal
 

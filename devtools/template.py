@@ -383,6 +383,8 @@ class _Resolver:
                 return self.lookup(str(argument), where)
             if function == "Fn::Sub":
                 return self.substitute(argument, where)
+            if function == "Fn::GetAtt" and isinstance(argument, list) and len(argument) == 2:
+                return self.lookup(f"{argument[0]}.{argument[1]}", where)
             if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
                 separator, parts = argument
                 return str(separator).join(self.resolve(part, where) for part in parts)

@@ -189,6 +189,8 @@ def sample_body(operation: Operation, *, secret: str | None = None) -> Any:
         "PATCH /v1/admin/tokens/{token_id}": lambda: {"status": "disabled"},
         "POST /v1/tokens/revoke-leaked": lambda: {"tokens": [secret or unknown_secret()]},
         "POST /v1/sessions": lambda: {"token": secret or unknown_secret()},
+        "POST /v1/webhooks": lambda: {"url": "https://hooks.example.com/attack", "event_types": ["token.created"]},
+        "PATCH /v1/webhooks/{webhook_id}": lambda: {"description": "changed by a test"},
     }
     if operation.key in known:
         return known[operation.key]()

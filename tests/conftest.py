@@ -28,13 +28,58 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 
 def clear_singletons() -> None:
-    from tokensmith import repository, service, sessions, settings
+    from tokensmith import delivery, publisher, repository, service, sessions, settings, signing_keys, webhook_service
 
-    settings.get_settings.cache_clear()
-    repository.dynamodb_client.cache_clear()
-    repository.default_repository.cache_clear()
-    service.token_service.cache_clear()
-    sessions.session_service.cache_clear()
+    for cached in (
+        settings.get_settings,
+        repository.dynamodb_client,
+        repository.default_repository,
+        service.token_service,
+        sessions.session_service,
+        webhook_service.webhook_service,
+        signing_keys.kms_client,
+        delivery.sqs_client,
+        delivery.default_deliverer,
+        publisher.events_client,
+    ):
+        # a test may have replaced one with a plain function (monkeypatch undoes that afterwards)
+        getattr(cached, "cache_clear", lambda: None)()
+
+
+# The test suite never asks a real DNS: webhook URLs resolve through this table (see tokensmith.egress).
+FAKE_DNS = {
+    "hooks.example.com": ["93.184.216.34"],
+    "other.example.com": ["93.184.216.35", "2606:2800:220:1:248:1893:25c8:1946"],
+    "private.example.com": ["10.0.0.5"],
+    "mixed.example.com": ["93.184.216.36", "192.168.1.10"],
+    "loopback.example.com": ["127.0.0.1"],
+    "metadata.example.com": ["169.254.169.254"],
+    "v6-loopback.example.com": ["::1"],
+    "v6-mapped.example.com": ["::ffff:127.0.0.1"],
+    "v6-local.example.com": ["fd00::1"],
+    "shared.example.com": ["100.64.0.1"],
+}
+
+
+def fake_resolve_host(host: str, port: int) -> list[str]:
+    if host in FAKE_DNS:
+        return list(FAKE_DNS[host])
+    try:
+        import ipaddress
+
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        raise OSError(f"fake DNS: {host} does not resolve") from None
+
+
+def _install_fake_dns() -> None:
+    """For the whole test process (module-scoped servers included); tests change FAKE_DNS itself."""
+    from tokensmith import egress
+
+    egress.resolve_host = fake_resolve_host
+
+
+_install_fake_dns()
 
 
 @pytest.fixture(autouse=True)

@@ -37,13 +37,17 @@ class Client:
 
 
 @contextlib.contextmanager
-def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
+def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple[Any, str]]:
     """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
+    The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
+    stream and the queues feed their functions (publisher, webhook delivery) as in `make run`.
 
     Moto keeps its tables in process-wide backends that outlive one embedded server: two modules run
     by the same worker, one after the other, would meet the same table. Each server gets its own."""
     table = f"{TABLE}-{uuid.uuid4().hex[:8]}"
     with embedded_dynamodb() as endpoint:
+        # moto's backends are process-wide: start from nothing, whatever an earlier module left behind
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         client = boto3.client(
             "dynamodb",
             endpoint_url=endpoint,
@@ -53,7 +57,9 @@ def local_server(admin_name: str) -> Iterator[tuple[Any, str]]:
         )
         create_table(client, load_template(), table)
         _, admin_secret = create_admin_token(table, endpoint_url=endpoint, organization_id="platform", name=admin_name)
-        with serve_in_thread(endpoint, table_name=table) as running:
+        with serve_in_thread(
+            endpoint, table_name=table, aws_endpoint_url=endpoint, event_sources=event_sources
+        ) as running:
             yield running, admin_secret
 
 

@@ -25,6 +25,7 @@ import collections
 import json
 import os
 import random
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,6 +116,8 @@ BUSINESS_RULES = {
     # Cross-field rules of the admin override.
     ("revoked_reason", "give status: revoked or revoked: true with it"): "a rule across two fields",
     ("revoked", "contradicts status"): "a rule across two fields",
+    # Webhook URLs: https only, and the host must resolve to public addresses (SSRF), which needs DNS.
+    ("url", "refused: "): "https and public addresses only, checked by resolving the host",
     # Cursors are opaque: only one the listing produced is valid.
     ("cursor", "invalid cursor"): "opaque cursors",
 }
@@ -185,15 +188,26 @@ class Target:
     failing: set[str] = field(default_factory=set)  # operations with a failed check (reported by their test)
 
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
-        response = requests.request(
-            method,
-            self.base_url + path,
-            json=body,
-            headers={"Authorization": f"Bearer {self.admin_secret}"},
-            timeout=10,
-        )
+        """A seeding request; a 503 (the embedded DynamoDB slower than the app's 1-second timeout on a
+        loaded machine) is retried after its Retry-After, as the API tells clients to."""
+        for _ in range(5):
+            response = requests.request(
+                method,
+                self.base_url + path,
+                json=body,
+                headers={"Authorization": f"Bearer {self.admin_secret}"},
+                timeout=10,
+            )
+            if response.status_code != 503:
+                break
+            time.sleep(int(response.headers.get("Retry-After", "1")))
         assert response.status_code < 300, (method, path, response.status_code, response.text)
         return response
+
+    def seed_webhooks(self, label: str, number: int) -> list[str]:
+        """Webhook endpoints (public https URLs, as tests/conftest.py's fake DNS resolves them)."""
+        body = {"url": "https://hooks.example.com/fuzz", "description": f"seeded by test_fuzz for {label}"}
+        return [self.request("POST", "/v1/webhooks", body).json()["webhook"]["id"] for _ in range(number)]
 
     def seed_pool(self, label: str, number: int) -> list[str]:
         """Tokens in every state a token_id route cares about: active ones, a disabled and a revoked one."""
@@ -253,6 +267,8 @@ def fuzz_schema(target: Target) -> schemathesis.BaseSchema:
         operation = result.ok()
         if "{token_id}" in operation.path:
             target.pools[operation.label] = target.seed_pool(operation.label, 5)
+        elif "{webhook_id}" in operation.path:
+            target.pools[operation.label] = target.seed_webhooks(operation.label, 3)
 
     @schema.hook
     def flatmap_case(context: schemathesis.HookContext, case: schemathesis.Case) -> Any:
@@ -262,7 +278,9 @@ def fuzz_schema(target: Target) -> schemathesis.BaseSchema:
     def after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: Any) -> None:
         label = case.operation.label
         target.statuses[label][response.status_code] += 1
-        if case.path_parameters.get("token_id") in target.pools.get(label, ()):
+        if {case.path_parameters.get("token_id"), case.path_parameters.get("webhook_id")} & set(
+            target.pools.get(label, ())
+        ):
             target.real_token_statuses[label][response.status_code] += 1
 
     @schema.hook
@@ -274,7 +292,7 @@ def fuzz_schema(target: Target) -> schemathesis.BaseSchema:
 
 
 # Scopes this deployment knows (the service's own; the template's ScopeCatalog is empty).
-KNOWN_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "console"]
+KNOWN_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "webhooks:read", "webhooks:write", "console"]
 
 
 @st.composite
@@ -287,13 +305,16 @@ def realistic(draw: st.DrawFn, case: schemathesis.Case, pool: list[str]) -> sche
     from the responses it follows."""
     if case.meta is not None and case.meta.phase.name == TestPhase.STATEFUL:
         return case
-    if pool and "token_id" in case.path_parameters and _is_positive(case, ParameterLocation.PATH):
-        if draw(st.booleans()):
-            case.path_parameters = {**case.path_parameters, "token_id": draw(st.sampled_from(pool))}
+    for name in ("token_id", "webhook_id"):
+        if pool and name in case.path_parameters and _is_positive(case, ParameterLocation.PATH):
+            if draw(st.booleans()):
+                case.path_parameters = {**case.path_parameters, name: draw(st.sampled_from(pool))}
     if isinstance(case.body, dict) and _is_positive(case, ParameterLocation.BODY) and draw(st.booleans()):
         body = dict(case.body)
         if isinstance(body.get("scopes"), list):
             body["scopes"] = draw(st.lists(st.sampled_from(KNOWN_SCOPES), unique=True, max_size=3))
+        if isinstance(body.get("url"), str):
+            body["url"] = "https://hooks.example.com/" + draw(st.sampled_from(["a", "b?x=1", "c/d"]))
         if isinstance(body.get("expires_at"), str):
             expires = datetime.now(UTC) + timedelta(days=draw(st.integers(min_value=1, max_value=300)))
             body["expires_at"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -93,3 +93,43 @@ def clock(monkeypatch) -> TimeMachine:
     machine = TimeMachine()
     monkeypatch.setattr(tokensmith.clock, "time", machine)
     return machine
+
+
+@dataclass
+class WebhookWorld:
+    """The webhook plumbing of template.yaml in moto: the KMS key, the bus, the rule, the queue and its
+    dead-letter queue; the functions' environment points at them."""
+
+    key_id: str
+    queue_url: str
+    dead_letter_queue_url: str
+    bus: str
+
+
+@pytest.fixture
+def webhook_world(table, monkeypatch) -> WebhookWorld:
+    import json
+
+    from tests.conftest import clear_singletons
+
+    kms = boto3.client("kms", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    key_id = kms.create_key(Description="webhook secrets")["KeyMetadata"]["KeyId"]
+    dead_letters = sqs.create_queue(QueueName="webhooks-dlq")["QueueUrl"]
+    queue = sqs.create_queue(QueueName="webhooks")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = "tokensmith-test-events"
+    events.create_event_bus(Name=bus)
+    events.put_rule(Name="webhooks", EventBusName=bus, EventPattern=json.dumps({"source": ["tokensmith"]}))
+    events.put_targets(Rule="webhooks", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    for name, value in {
+        "WEBHOOK_KEY_ID": key_id,
+        "WEBHOOK_QUEUE_URL": queue,
+        "WEBHOOK_DEAD_LETTER_QUEUE_URL": dead_letters,
+        "WEBHOOK_RETRY_DELAYS": "0,0,0,0,0,0,0",
+        "EVENT_BUS_NAME": bus,
+    }.items():
+        monkeypatch.setenv(name, value)
+    clear_singletons()
+    return WebhookWorld(key_id, queue, dead_letters, bus)

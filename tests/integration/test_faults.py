@@ -40,7 +40,7 @@ from tokensmith.repository import name_guard_pk
 
 THROTTLING_AND_5XX = tuple(FAULTS)  # ProvisionedThroughputExceededException, ThrottlingException, InternalServerError
 ANSWER_WITHIN_SECONDS = 3.0
-MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:verify"]
+MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "webhooks:read", "webhooks:write"]
 
 
 @pytest.fixture
@@ -64,19 +64,23 @@ class World:
     acme: Tenant
     target_id: str
     target_secret: str
+    webhook_id: str
     session_cookie: str = ""  # a console session of the admin: the session routes act on it
 
 
 @pytest.fixture
-def world(api, admin) -> World:
-    """Written before any fault: a tenant and a token of theirs to act on."""
+def world(api, admin, webhook_world) -> World:
+    """Written before any fault: a tenant, a token and a webhook endpoint of theirs to act on."""
     acme = make_tenant(api, admin, "acme", scopes=MANAGER_SCOPES)
     created = api.post("/v1/tokens", secret=acme.secret, body={"name": "target", "scopes": ["tokens:read"]})
     assert created.status == 201, created.body
+    webhook = api.post("/v1/webhooks", secret=acme.secret, body={"url": "https://hooks.example.com/target"})
+    assert webhook.status == 201, webhook.body
     signed_in = api.post("/v1/sessions", body={"token": admin.secret})
     assert signed_in.status == 201, signed_in.body
     cookie = signed_in.cookies[0].split(";")[0]
-    return World(admin, acme, created.body["token"]["id"], created.body["secret"], cookie)
+    token_id, secret = created.body["token"]["id"], created.body["secret"]
+    return World(admin, acme, token_id, secret, webhook.body["webhook"]["id"], cookie)
 
 
 def request_of(operation: Operation, world: World) -> dict[str, Any]:
@@ -84,7 +88,7 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
     caller = world.admin.secret if operation.admin_only else world.acme.secret
     request = {
         "method": operation.method,
-        "path": operation.url(world.target_id),
+        "path": operation.url(world.webhook_id if "{webhook_id}" in operation.route.path else world.target_id),
         "secret": caller if operation.authorized else None,
         "body": sample_body(operation, secret=world.target_secret),
     }

@@ -19,8 +19,10 @@ import logging
 import pytest
 
 from tests.attack import SecretScanner, operations, unknown_secret
+from tests.conftest import clear_singletons
 from tests.integration.conftest import make_tenant
 from tests.support import LambdaContext, load_function
+from tests.webhooks import webhook_receiver
 
 WIRE_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "moto", "werkzeug", "responses")
 
@@ -277,3 +279,55 @@ def test_the_bodies_that_carry_secrets_stay_out_of_powertools_debug_logging(api,
     assert "Calling API Route Handler" in logs  # Powertools' debug lines were captured
     leaks = scanner.leaks(logs)
     assert not leaks, scanner.report(logs)
+
+
+@pytest.mark.parametrize("every_log_line", [False, True], indirect=True, ids=["DEBUG", "POWERTOOLS_DEBUG"])
+def test_a_webhook_lifecycle_logs_no_signing_secret_and_no_token_secret(
+    api, admin, table, webhook_world, every_log_line, monkeypatch
+):
+    """Endpoints registered, rotated, changed; tokens through their life; every delivery outcome
+    (delivered, retried, dead-lettered, 410 Gone) through the publisher and the delivery function,
+    which holds the decrypted secret while it signs: no line shows a signing secret or its key bytes,
+    a token secret, or a digest."""
+    from tests.integration.test_webhook_delivery import Pipeline
+
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "true")
+    monkeypatch.setenv("WEBHOOK_RETRY_DELAYS", "0")
+    clear_singletons()
+    scanner = SecretScanner()
+    signing: list[str] = []
+    scopes = ["tokens:read", "tokens:write", "webhooks:read", "webhooks:write"]
+    manager = make_tenant(api, admin, "acme", scopes=scopes)
+    for secret in (admin.secret, manager.secret):
+        scanner.add(secret)
+    pipeline = Pipeline(table, webhook_world)
+    with webhook_receiver() as receiver:
+        receiver.script.update({"/flaky": [500, 200], "/down": [503], "/gone": [410]})
+        ids = []
+        for path in ("/ok", "/flaky", "/down", "/gone"):
+            created = api.post("/v1/webhooks", secret=manager.secret, body={"url": receiver.url(path)})
+            ids.append(created.body["webhook"]["id"])
+            signing.append(created.body["secret"])
+        signing.append(api.post(f"/v1/webhooks/{ids[0]}/rotate-secret", secret=manager.secret).body["secret"])
+        api.patch(f"/v1/webhooks/{ids[1]}", secret=manager.secret, body={"description": "flaky"})
+        created = api.post("/v1/tokens", secret=manager.secret, body={"name": "ci", "scopes": ["tokens:read"]})
+        token_id = created.body["token"]["id"]
+        scanner.add(created.body["secret"])
+        rotated = api.post(f"/v1/tokens/{token_id}/rotate", secret=manager.secret, body={"grace_period_seconds": 60})
+        scanner.add(rotated.body["secret"])
+        api.post(f"/v1/tokens/{token_id}/revoke", secret=manager.secret, body={"reason": "done"})
+        pipeline.run()
+        outcomes = {
+            e["outcome"]
+            for webhook_id in ids
+            for e in api.get(f"/v1/webhooks/{webhook_id}/deliveries", secret=manager.secret).body["items"]
+        }
+
+    logs = every_log_line()
+
+    assert outcomes == {"delivered", "retrying", "failed", "gone"}
+    assert not scanner.leaks(logs), scanner.report(logs)
+    for secret in signing:
+        key = secret.removeprefix("whsec_")
+        assert secret not in logs and key not in logs and key[:16] not in logs
+    assert "ciphertext" not in logs and "whsec_" not in logs

@@ -28,13 +28,22 @@ from tokensmith.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tokensmith.models import PATTERN_MESSAGES, READ_ONLY_FIELDS, GatewayError, Problem, Token, TokenWithSecret
+from tokensmith.models import (
+    PATTERN_MESSAGES,
+    READ_ONLY_FIELDS,
+    GatewayError,
+    Problem,
+    Token,
+    TokenWithSecret,
+    Webhook,
+    WebhookWithSecret,
+)
 from tokensmith.observability import logger
 from tokensmith.repository import StoreUnavailable
 from tokensmith.service import Principal, RequestMeta
 from tokensmith.sessions import SessionCookie, SignedIn, cookie_from_event
 from tokensmith.settings import get_settings
-from tokensmith.views import event_view, token_view
+from tokensmith.views import delivery_view, event_view, token_view, webhook_view
 
 Model = TypeVar("Model", bound=BaseModel)
 PROBLEM_BASE = "https://tokensmith.dev/problems/"
@@ -58,8 +67,8 @@ _PROBLEMS = {
         "The authorizer refused the request (API Gateway): no credentials, a token or console session that is "
         "not valid, or a session request without its X-CSRF-Token; or the token lacks the scope this route needs"
     ),
-    404: "No such token (or it belongs to another organization)",
-    409: "Conflicts with the token's state or another token's name",
+    404: "No such token or webhook (or it belongs to another organization)",
+    409: "Conflicts with the token's state or another token's name, or with a concurrent change",
     412: "If-Match names a version that is no longer current",
     413: "The body is larger than the route allows",
     415: "The body is not JSON",
@@ -91,8 +100,11 @@ def operation(
     success_response: dict[str, Any] = {"description": summary}
     # No model: no body (204); an empty content map, else Powertools documents a JSON body.
     success_response["content"] = {"application/json": {"model": model}} if model is not None else {}
-    if model in (Token, TokenWithSecret):
-        success_response["headers"] = {"ETag": {"description": "The token's version", "schema": {"type": "string"}}}
+    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret):
+        subject = "webhook" if model in (Webhook, WebhookWithSecret) else "token"
+        success_response["headers"] = {
+            "ETag": {"description": f"The {subject}'s version", "schema": {"type": "string"}}
+        }
     problem = {"application/problem+json": {"model": Problem}}
     gateway = {"application/json": {"model": GatewayError}}
     statuses = {*problems, 429, 503} | (set() if public else {401, 403})
@@ -106,7 +118,7 @@ def operation(
         "description": f"{description.strip()}\n\n{needs}",
         "responses": responses,
         "security": [] if public else [{"bearerAuth": []}],
-        "tags": ["admin" if scope == "admin" else "tokens"],
+        "tags": ["admin" if scope == "admin" else "webhooks" if (scope or "").startswith("webhooks") else "tokens"],
         **extra,
     }
 
@@ -366,6 +378,24 @@ def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] 
     response = json_response(body, status)
     response.cookies = list(cookies or [])  # Powertools puts them into the payload 2.0 `cookies`
     return response
+
+
+def webhook_response(item: dict[str, Any], status: int = 200) -> Response:
+    return json_response(webhook_view(item), status, {"ETag": etag(item)})
+
+
+def webhook_secret_response(item: dict[str, Any], secret: str, status: int) -> Response:
+    """Create and rotate-secret: the only responses that ever carry a signing secret."""
+    headers = {"ETag": etag(item), "Location": f"/v1/webhooks/{item['id']}"}
+    return json_response({"webhook": webhook_view(item), "secret": secret}, status, headers)
+
+
+def webhook_list_response(items: list[dict[str, Any]], next_cursor: str | None) -> Response:
+    return json_response({"items": [webhook_view(i) for i in items], "next_cursor": next_cursor})
+
+
+def delivery_list_response(items: list[dict[str, Any]], next_cursor: str | None) -> Response:
+    return json_response({"items": [delivery_view(i) for i in items], "next_cursor": next_cursor})
 
 
 def problem_response(error: TokensmithError, app: APIGatewayHttpResolver | None = None) -> Response:

@@ -21,6 +21,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from tokensmith.publisher import EVENT_TYPES
+
 READ_ONLY_FIELDS = frozenset(
     {
         "id",
@@ -39,6 +41,7 @@ READ_ONLY_FIELDS = frozenset(
         "version",
         "secret",
         "secret_digest",
+        "disabled_reason",
     }
 )
 
@@ -79,6 +82,12 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
+def _unique_types(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat an event type")
+    return values
+
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_TRIMMED)]
 Description = Annotated[str, StringConstraints(max_length=2048)]
 Icon = Annotated[str, StringConstraints(max_length=2048, pattern=f"^$|{_TRIMMED}")]
@@ -89,6 +98,13 @@ OrganizationId = Annotated[str, StringConstraints(min_length=1, max_length=128, 
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
 Seconds = Annotated[StrictInt, BeforeValidator(_integral)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_TRIMMED)]
+WebhookUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$")]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+EventTypes = Annotated[
+    list[EventType],
+    Field(min_length=1, max_length=len(EVENT_TYPES), json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_unique_types),
+]
 
 
 class RequestBody(BaseModel):
@@ -164,6 +180,32 @@ class RevokeLeakedRequest(RequestBody):
         list[Annotated[str, StringConstraints(min_length=1, max_length=512)]],
         Field(min_length=1, max_length=1000, repr=False),
     ]
+
+
+class CreateWebhookRequest(RequestBody):
+    url: WebhookUrl
+    event_types: EventTypes | None = Field(default=None, description="Omitted: every event type.")
+    description: Description | None = None
+    organization_id: OrganizationId | None = Field(default=None, description="Admins only.")
+
+
+class UpdateWebhookRequest(RequestBody):
+    """PATCH: an omitted or ``null`` field is left unchanged; ``enabled: true`` re-enables an endpoint
+    (also one that answered 410 Gone)."""
+
+    url: WebhookUrl | None = None
+    event_types: EventTypes | None = None
+    description: Description | None = None
+    enabled: StrictBool | None = None
+
+
+class RotateWebhookSecretRequest(RequestBody):
+    grace_period_seconds: Seconds = Field(
+        default=86400,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="How long deliveries also carry a signature made with the old secret (0 = none).",
+    )
 
 
 # --- responses: the contract that the OpenAPI document publishes (runtime bodies come from views.py;
@@ -257,6 +299,48 @@ class Session(ResponseBody):
     token: Token = Field(description="The token the session acts as: its organization and scopes.")
     scope_catalog: list[str] = Field(description="Every scope a token may hold in this deployment.")
     max_token_lifetime_days: int = Field(description="The longest lifetime a new token may have; 0 = no limit.")
+
+
+class Webhook(ResponseBody):
+    id: str
+    organization_id: str
+    url: str
+    description: str | None
+    event_types: list[str]
+    enabled: bool
+    disabled_reason: str | None = Field(description="Why the endpoint was disabled (for example 410 Gone).")
+    created_at: str
+    modified_at: str
+    version: int
+
+
+class WebhookWithSecret(ResponseBody):
+    webhook: Webhook
+    secret: str = Field(description="The whsec_ signing secret. Shown this once: store it now.")
+
+
+class WebhookPage(ResponseBody):
+    items: list[Webhook]
+    next_cursor: str | None
+
+
+class WebhookDelivery(ResponseBody):
+    id: str
+    webhook_id: str
+    message_id: str = Field(description="The webhook-id header: the same for every attempt of one message.")
+    event_type: str
+    attempt: int = Field(description="1 for the first attempt, then 2, 3, ...")
+    attempted_at: str
+    status_code: int | None = Field(description="The receiver's HTTP status; null when there was no answer.")
+    latency_ms: int
+    outcome: Literal["delivered", "retrying", "failed", "gone"]
+    error: str | None
+    next_retry_at: str | None = Field(description="When the next attempt is due; null when there is none.")
+
+
+class WebhookDeliveryPage(ResponseBody):
+    items: list[WebhookDelivery]
+    next_cursor: str | None
 
 
 class ProblemFieldError(ResponseBody):

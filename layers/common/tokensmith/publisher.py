@@ -20,6 +20,21 @@ from tokensmith.repository import from_item
 from tokensmith.views import event_view, token_view
 
 SOURCE = "tokensmith"
+# Every detail-type the publisher emits (and so every event type a webhook endpoint may subscribe to).
+EVENT_TYPES: tuple[str, ...] = (
+    "token.created",
+    "token.updated",
+    "token.disabled",
+    "token.enabled",
+    "token.revoked",
+    "token.rotated",
+    "token.expiring",
+    "token.expired",
+    "token.deleted",
+    "token.purged",
+    "session.created",  # a console sign-in with the token
+    "session.ended",  # a console sign-out
+)
 
 
 class PublishFailed(RuntimeError):

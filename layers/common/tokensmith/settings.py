@@ -6,7 +6,15 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-SERVICE_SCOPES: tuple[str, ...] = ("tokens:read", "tokens:write", "tokens:verify", "console", "admin")
+SERVICE_SCOPES: tuple[str, ...] = (
+    "tokens:read",
+    "tokens:write",
+    "tokens:verify",
+    "webhooks:read",
+    "webhooks:write",
+    "console",
+    "admin",
+)
 ADMIN_SCOPE = "admin"
 
 
@@ -26,6 +34,15 @@ class Settings:
     session_idle_seconds: int = 30 * 60  # a console session dies after this long without a request
     session_lifetime_seconds: int = 12 * 3600  # ... and this long after sign-in, whatever happens
     session_refresh_seconds: int = 60  # the idle deadline is pushed back at most once per interval
+    # Webhooks (see webhooks.py): where deliveries wait, the key that encrypts signing secrets, the
+    # retry schedule (seconds after each failed attempt) and whether http://127.0.0.1 may be a target.
+    webhook_queue_url: str | None = None
+    webhook_dead_letter_queue_url: str | None = None
+    webhook_key_id: str | None = None
+    webhook_retry_delays: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_timeout_seconds: float = 10.0
+    webhook_allow_loopback: bool = False
+    webhook_log_retention_days: int = 30
 
     @property
     def scope_catalog(self) -> frozenset[str]:
@@ -45,6 +62,15 @@ class Settings:
             event_bus_name=environ.get("EVENT_BUS_NAME", "default"),
             session_idle_seconds=60 * int(environ.get("SESSION_IDLE_MINUTES", "30")),
             session_lifetime_seconds=3600 * int(environ.get("SESSION_MAX_HOURS", "12")),
+            webhook_queue_url=environ.get("WEBHOOK_QUEUE_URL") or None,
+            webhook_dead_letter_queue_url=environ.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
+            webhook_key_id=environ.get("WEBHOOK_KEY_ID") or None,
+            webhook_retry_delays=tuple(
+                int(d)
+                for d in environ.get("WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000,36000").split(",")
+                if d.strip()
+            ),
+            webhook_allow_loopback=environ.get("WEBHOOK_ALLOW_LOOPBACK", "false").strip().lower() == "true",
             expiry_notice_days=tuple(
                 sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)
             ),

@@ -69,3 +69,43 @@ def event_view(item: dict[str, Any]) -> dict[str, Any]:
     view = {field: item.get(field) for field in EVENT_FIELDS}
     view["id"] = item["sk"].removeprefix("EVENT#")
     return view
+
+
+WEBHOOK_FIELDS = (
+    "id",
+    "organization_id",
+    "url",
+    "description",
+    "event_types",
+    "enabled",
+    "disabled_reason",
+    "created_at",
+    "modified_at",
+    "version",
+)
+DELIVERY_FIELDS = (
+    "webhook_id",
+    "message_id",
+    "event_type",
+    "attempt",
+    "attempted_at",
+    "status_code",
+    "latency_ms",
+    "outcome",
+    "error",
+    "next_retry_at",
+)
+
+
+def webhook_view(item: dict[str, Any]) -> dict[str, Any]:
+    """An endpoint as callers see it: never its (encrypted) signing secret."""
+    view = {field: item.get(field) for field in WEBHOOK_FIELDS}
+    view["event_types"] = list(item.get("event_types") or [])
+    view["enabled"] = bool(item.get("enabled"))
+    return view
+
+
+def delivery_view(item: dict[str, Any]) -> dict[str, Any]:
+    view = {field: item.get(field) for field in DELIVERY_FIELDS}
+    view["id"] = item["sk"].removeprefix("DELIVERY#")
+    return view

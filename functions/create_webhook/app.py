@@ -1,0 +1,34 @@
+"""POST /v1/webhooks — register a webhook endpoint; the answer carries its signing secret, once."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, webhook_secret_response
+from tokensmith.models import CreateWebhookRequest, WebhookWithSecret
+from tokensmith.observability import api_entrypoint
+from tokensmith.webhook_service import webhook_service
+
+router = create_router()
+
+
+@router.post(
+    "/v1/webhooks",
+    **operation(
+        201,
+        WebhookWithSecret,
+        (400, 401, 403, 413, 415, 422),
+        "webhooks:write",
+        """Register a webhook endpoint; the answer carries its `whsec_` signing secret, the only time it is shown.
+
+`url` must be https and resolve to public addresses only; `event_types` (default: all) picks the
+events it receives. Only admins may name another `organization_id`.""",
+    ),
+)
+def create_webhook(body: Annotated[CreateWebhookRequest, Body()]):
+    item, secret = webhook_service().create_webhook(principal_of(router), body, request_meta(router))
+    return webhook_secret_response(item, secret, status=201)
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)

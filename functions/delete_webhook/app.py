@@ -1,0 +1,28 @@
+"""DELETE /v1/webhooks/{webhook_id} — remove a webhook endpoint; pending retries are dropped."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta
+from tokensmith.observability import api_entrypoint
+from tokensmith.webhook_service import webhook_service
+
+router = create_router()
+
+
+@router.delete(
+    "/v1/webhooks/<webhook_id>",
+    **operation(
+        204,
+        None,
+        (401, 403, 404, 409, 412),
+        "webhooks:write",
+        "Remove a webhook endpoint: no delivery from now on, pending retries are dropped.",
+    ),
+)
+def delete_webhook(webhook_id: str):
+    webhook_service().delete_webhook(principal_of(router), webhook_id, request_meta(router))
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)

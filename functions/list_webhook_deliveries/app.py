@@ -1,0 +1,38 @@
+"""GET /v1/webhooks/{webhook_id}/deliveries — the endpoint's delivery log, newest first."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tokensmith.http import create_app, create_router, delivery_list_response, operation, principal_of
+from tokensmith.models import WebhookDeliveryPage
+from tokensmith.observability import api_entrypoint
+from tokensmith.webhook_service import webhook_service
+
+router = create_router()
+
+
+@router.get(
+    "/v1/webhooks/<webhook_id>/deliveries",
+    **operation(
+        200,
+        WebhookDeliveryPage,
+        (401, 403, 404, 422),
+        "webhooks:read",
+        """The endpoint's delivery log, newest first: one entry per attempt.
+
+Each entry has the attempt number, the receiver's status code, the latency, the outcome and when the
+next retry is due.""",
+    ),
+)
+def list_webhook_deliveries(
+    webhook_id: str,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048, description="From next_cursor.")] = None,
+):
+    items, next_cursor = webhook_service().list_deliveries(principal_of(router), webhook_id, limit, cursor)
+    return delivery_list_response(items, next_cursor)
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)

@@ -1,0 +1,35 @@
+"""PATCH /v1/webhooks/{webhook_id} — change a webhook endpoint: an omitted or null field stays."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, webhook_response
+from tokensmith.models import UpdateWebhookRequest, Webhook
+from tokensmith.observability import api_entrypoint
+from tokensmith.webhook_service import webhook_service
+
+router = create_router()
+
+
+@router.patch(
+    "/v1/webhooks/<webhook_id>",
+    **operation(
+        200,
+        Webhook,
+        (400, 401, 403, 404, 409, 412, 413, 415, 422),
+        "webhooks:write",
+        """Change a webhook endpoint's `url`, `event_types`, `description` or `enabled`.
+
+An omitted or null field stays as it is; `""` clears `description`; `enabled: true` re-enables an
+endpoint, also one disabled because its receiver answered 410 Gone. Send `If-Match` with the ETag
+to refuse the change if someone else changed the endpoint first.""",
+    ),
+)
+def update_webhook(webhook_id: str, body: Annotated[UpdateWebhookRequest, Body()]):
+    item = webhook_service().update_webhook(principal_of(router), webhook_id, body, request_meta(router))
+    return webhook_response(item)
+
+
+app = create_app(router)
+handler = api_entrypoint(app.resolve)

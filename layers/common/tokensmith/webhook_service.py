@@ -1,0 +1,236 @@
+"""The rules of webhook endpoints: scopes, tenancy, URL safety, versions and signing secrets.
+
+Same rules as tokens: ``webhooks:read`` / ``webhooks:write`` (``admin`` stands for both and acts
+across organizations), another organization's endpoint is a 404, ``If-Match`` with a stale version
+is a 412. The signing secret is generated here, stored only as KMS ciphertext (see
+``signing_keys``), and returned by create and rotate only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from tokensmith import clock, egress, signing_keys
+from tokensmith.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from tokensmith.models import CreateWebhookRequest, UpdateWebhookRequest
+from tokensmith.observability import count
+from tokensmith.publisher import EVENT_TYPES
+from tokensmith.repository import InvalidCursor, VersionConflict
+from tokensmith.service import Principal, RequestMeta, _is_uuid
+from tokensmith.settings import Settings, get_settings
+from tokensmith.verification import grants
+from tokensmith.webhook_repository import WebhookRepository, webhooks_partition
+
+
+class WebhookService:
+    def __init__(
+        self,
+        repository: WebhookRepository,
+        settings: Settings,
+        now: Callable[[], datetime] = clock.now,
+        kms: Any = None,
+    ) -> None:
+        self.repository = repository
+        self.settings = settings
+        self._now = now
+        self._kms = kms
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def get_webhook(self, principal: Principal, webhook_id: str) -> dict[str, Any]:
+        self._require(principal, "webhooks:read")
+        return self._load_visible(principal, webhook_id)
+
+    def list_webhooks(
+        self, principal: Principal, limit: int = 50, cursor: str | None = None, organization_id: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self._require(principal, "webhooks:read")
+        organization = organization_id or principal.organization_id
+        if organization != principal.organization_id and not principal.is_admin:
+            raise NotFound(f"organization {organization!r} not found")
+        try:
+            return self.repository.list_webhooks(organization, limit, cursor)
+        except InvalidCursor:
+            raise _invalid_cursor() from None
+
+    def list_deliveries(
+        self, principal: Principal, webhook_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self._require(principal, "webhooks:read")
+        self._load_visible(principal, webhook_id)
+        try:
+            return self.repository.list_deliveries(webhook_id, limit, cursor)
+        except InvalidCursor:
+            raise _invalid_cursor() from None
+
+    # --- changes -------------------------------------------------------------------------------------
+
+    def create_webhook(
+        self, principal: Principal, request: CreateWebhookRequest, meta: RequestMeta
+    ) -> tuple[dict[str, Any], str]:
+        self._require(principal, "webhooks:write")
+        organization = request.organization_id or principal.organization_id
+        if organization != principal.organization_id and not principal.is_admin:
+            raise Forbidden(
+                "only an admin token can create webhooks in another organization",
+                [FieldError("organization_id", "must be your own organization")],
+            )
+        self._check_url(request.url)
+        webhook_id = str(uuid.uuid4())
+        secret = signing_keys.new_secret()
+        at = clock.to_iso(self._now())
+        item = {
+            "pk": f"WEBHOOK#{webhook_id}",
+            "sk": "WEBHOOK",
+            "org_pk": webhooks_partition(organization),
+            "org_sk": f"{at}#{webhook_id}",
+            "id": webhook_id,
+            "organization_id": organization,
+            "url": request.url,
+            "description": request.description or None,
+            "event_types": _ordered(request.event_types or EVENT_TYPES),
+            "enabled": True,
+            "secret_ciphertext": self._encrypt(secret, webhook_id, organization),
+            "created_at": at,
+            "modified_at": at,
+            "created_by": f"token:{principal.token_id}",
+            "version": 1,
+        }
+        self.repository.create_webhook(item)
+        count("webhook.created")
+        return item, secret
+
+    def update_webhook(
+        self, principal: Principal, webhook_id: str, request: UpdateWebhookRequest, meta: RequestMeta
+    ) -> dict[str, Any]:
+        self._require(principal, "webhooks:write")
+        item = self._load_for_change(principal, webhook_id, meta)
+        values: dict[str, Any] = {}
+        remove: tuple[str, ...] = ()
+        if request.url is not None:
+            self._check_url(request.url)
+            values["url"] = request.url
+        if request.event_types is not None:
+            values["event_types"] = _ordered(request.event_types)
+        if request.description is not None:
+            values["description"] = request.description or None
+        if request.enabled is not None:
+            values["enabled"] = request.enabled
+            if request.enabled:
+                remove = ("disabled_reason",) if "disabled_reason" in item else ()
+            else:
+                values["disabled_reason"] = "disabled by a user"
+        changed = {k: v for k, v in values.items() if item.get(k) != v}
+        if not changed and not remove:
+            return item
+        return self._write(item, changed, remove, meta)
+
+    def rotate_secret(
+        self, principal: Principal, webhook_id: str, grace_period_seconds: int, meta: RequestMeta
+    ) -> tuple[dict[str, Any], str]:
+        """A new signing secret for every delivery from now on; for ``grace_period_seconds`` deliveries
+        carry a second signature made with the old one, so receivers can switch without losing any."""
+        self._require(principal, "webhooks:write")
+        item = self._load_for_change(principal, webhook_id, meta)
+        secret = signing_keys.new_secret()
+        now = self._now()
+        values: dict[str, Any] = {
+            "secret_ciphertext": self._encrypt(secret, item["id"], item["organization_id"]),
+            "secret_rotated_at": clock.to_iso(now),
+            "previous_secret_ciphertext": None,
+            "previous_valid_epoch": None,
+        }
+        if grace_period_seconds > 0:
+            values["previous_secret_ciphertext"] = item["secret_ciphertext"]
+            values["previous_valid_epoch"] = clock.epoch(now) + grace_period_seconds
+        updated = self._write(item, values, (), meta)
+        count("webhook.secret_rotated")
+        return updated, secret
+
+    def delete_webhook(self, principal: Principal, webhook_id: str, meta: RequestMeta) -> None:
+        """Deleted at once; pending retries find no endpoint and are dropped; its delivery log is left
+        to TTL."""
+        self._require(principal, "webhooks:write")
+        item = self._load_for_change(principal, webhook_id, meta)
+        try:
+            self.repository.delete_webhook(item["id"], item["version"])
+        except VersionConflict:
+            raise self._lost_race(meta) from None
+        count("webhook.deleted")
+
+    # --- rules ---------------------------------------------------------------------------------------
+
+    def _require(self, principal: Principal, scope: str) -> None:
+        if not grants(principal.scopes, scope):
+            raise Forbidden(f"this token lacks the scope {scope!r}")
+
+    def _load_visible(self, principal: Principal, webhook_id: str) -> dict[str, Any]:
+        """The endpoint if this caller may see it; another tenant's endpoint is a 404, never a 403."""
+        item = self.repository.get_webhook(webhook_id) if _is_uuid(webhook_id) else None
+        if item is None or not (principal.is_admin or item["organization_id"] == principal.organization_id):
+            raise NotFound(f"webhook {webhook_id} not found")
+        return item
+
+    def _load_for_change(self, principal: Principal, webhook_id: str, meta: RequestMeta) -> dict[str, Any]:
+        item = self._load_visible(principal, webhook_id)
+        if meta.if_match is not None and item["version"] not in meta.if_match:
+            raise PreconditionFailed(
+                f"the webhook is at version {item['version']}, not the one in If-Match; fetch it again",
+                headers={"ETag": f'"{item["version"]}"'},
+            )
+        return item
+
+    def _write(
+        self, item: dict[str, Any], values: dict[str, Any], remove: tuple[str, ...], meta: RequestMeta
+    ) -> dict[str, Any]:
+        values = {**values, "modified_at": self._iso_now(), "version": item["version"] + 1}
+        set_values = {k: v for k, v in values.items() if v is not None}
+        remove = tuple(sorted(set(remove) | {k for k, v in values.items() if v is None and k in item}))
+        try:
+            self.repository.update_webhook(item["id"], item["version"], set_values, remove)
+        except VersionConflict:
+            raise self._lost_race(meta) from None
+        updated = {**item, **set_values}
+        for key in remove:
+            updated.pop(key, None)
+        return updated
+
+    @staticmethod
+    def _lost_race(meta: RequestMeta) -> Exception:
+        if meta.if_match is not None:
+            return PreconditionFailed("the webhook changed while this request was applied; fetch it again")
+        return Conflict("the webhook is being changed by another request; retry")
+
+    def _check_url(self, url: str) -> None:
+        try:
+            egress.check_url(url, allow_loopback=self.settings.webhook_allow_loopback)
+        except egress.UnsafeUrl as error:
+            raise ValidationFailed(f"url refused: {error}", [FieldError("url", f"refused: {error}")]) from None
+
+    def _encrypt(self, secret: str, webhook_id: str, organization_id: str) -> str:
+        if not self.settings.webhook_key_id:
+            raise RuntimeError("WEBHOOK_KEY_ID is not set: signing secrets cannot be stored")
+        return signing_keys.encrypt(secret, webhook_id, organization_id, self.settings.webhook_key_id, self._kms)
+
+    def _iso_now(self) -> str:
+        return clock.to_iso(self._now())
+
+
+def _ordered(event_types: Any) -> list[str]:
+    chosen = set(event_types)
+    return [t for t in EVENT_TYPES if t in chosen]
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed("the cursor is not one this listing produced", [FieldError("cursor", "invalid cursor")])
+
+
+@lru_cache(maxsize=1)
+def webhook_service() -> WebhookService:
+    """The process-wide service over the configured table."""
+    settings = get_settings()
+    return WebhookService(WebhookRepository(settings.table_name, endpoint_url=settings.dynamodb_endpoint_url), settings)

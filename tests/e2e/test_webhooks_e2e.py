@@ -1,0 +1,193 @@
+"""End-to-end over HTTP against the local run, with its event plumbing on (stream → publisher → bus → rule →
+queue → delivery, all from template.yaml): a receiver on 127.0.0.1 gets exactly one webhook per change,
+each accepted by the reference `standardwebhooks` verifier."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from devtools.local_events import wait_until
+from tests.e2e.conftest import Client, local_server
+from tests.webhooks import webhook_receiver
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running():
+    with local_server("webhooks-e2e-admin", event_sources=True) as started:
+        yield started
+
+
+def test_every_change_of_a_token_arrives_once_signed(running):
+    server, admin_secret = running
+    admin = Client(server.base_url, admin_secret)
+    scopes = ["tokens:read", "tokens:write", "webhooks:read", "webhooks:write"]
+    created = admin.request("POST", "/v1/tokens", json={"name": "hooks", "organization_id": "acme", "scopes": scopes})
+    acme = admin.as_(created.json()["secret"])
+
+    with webhook_receiver() as receiver:
+        # Given a receiver registered over HTTP
+        registered = acme.request("POST", "/v1/webhooks", json={"url": receiver.url("/hook")})
+        assert registered.status_code == 201, registered.text
+        whsec, webhook_id = registered.json()["secret"], registered.json()["webhook"]["id"]
+
+        # When a token goes through its whole life, and another one nears its expiry
+        token = acme.request("POST", "/v1/tokens", json={"name": "ci", "scopes": ["tokens:read"]}).json()
+        token_id, path = token["token"]["id"], f"/v1/tokens/{token['token']['id']}"
+        assert acme.request("PATCH", path, json={"description": "nightly"}).status_code == 200
+        assert acme.request("POST", f"{path}/disable").status_code == 200
+        assert acme.request("POST", f"{path}/enable").status_code == 200
+        rotated = acme.request("POST", f"{path}/rotate", json={"grace_period_seconds": 0})
+        assert rotated.status_code == 200
+        assert acme.request("POST", f"{path}/revoke", json={"reason": "rotated out"}).status_code == 200
+        assert acme.request("DELETE", path).status_code == 204
+        soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expiring = acme.request("POST", "/v1/tokens", json={"name": "soon", "expires_at": soon}).json()["token"]["id"]
+        server.run_schedule("ExpireTokensFunction")
+
+        # Then exactly one correctly signed webhook of the right type arrives for each change
+        expected = {
+            token_id: [
+                "token.created",
+                "token.updated",
+                "token.disabled",
+                "token.enabled",
+                "token.rotated",
+                "token.revoked",
+                "token.deleted",
+            ],
+            expiring: ["token.created", "token.expiring"],
+        }
+
+        def arrived():
+            payloads = [r.verified(whsec) for r in receiver.at("/hook")]
+            mine = [p for p in payloads if p["data"].get("token_id") in expected]
+            return mine if len(mine) >= sum(len(v) for v in expected.values()) else None
+
+        payloads = wait_until(arrived, timeout=30)
+        for subject, types in expected.items():
+            assert sorted(p["type"] for p in payloads if p["data"]["token_id"] == subject) == sorted(types)
+        requests_seen = receiver.at("/hook")
+        assert len({r.headers["webhook-id"] for r in requests_seen}) == len(requests_seen)  # no duplicates
+        for request in requests_seen:
+            body = json.loads(request.body)
+            assert set(body) == {"type", "timestamp", "data"}
+            for secret in (token["secret"], rotated.json()["secret"], whsec):
+                assert secret not in request.body.decode()
+
+        # And the delivery log lists them, delivered at the first attempt
+        log = acme.request("GET", f"/v1/webhooks/{webhook_id}/deliveries", params={"limit": 100}).json()["items"]
+        assert len(log) >= len(payloads) and {e["outcome"] for e in log} == {"delivered"}
+
+
+def test_the_local_run_refuses_private_addresses_but_allows_loopback(running):
+    server, admin_secret = running
+    admin = Client(server.base_url, admin_secret)
+    refused = admin.request("POST", "/v1/webhooks", json={"url": "https://10.0.0.1/hook"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "url"
+    allowed = admin.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"})
+    assert allowed.status_code == 201
+    assert (
+        requests.delete(
+            f"{server.base_url}/v1/webhooks/{allowed.json()['webhook']['id']}",
+            headers={"Authorization": f"Bearer {admin_secret}"},
+            timeout=10,
+        ).status_code
+        == 204
+    )
+
+
+# --- the OWASP matrix of tests/e2e/test_owasp.py, for the webhook routes ---------------------------------
+
+ID_ROUTES = [
+    ("GET", "/v1/webhooks/{id}", None),
+    ("PATCH", "/v1/webhooks/{id}", {"enabled": False}),
+    ("POST", "/v1/webhooks/{id}/rotate-secret", None),
+    ("GET", "/v1/webhooks/{id}/deliveries", None),
+    ("DELETE", "/v1/webhooks/{id}", None),
+]
+
+
+@pytest.fixture(scope="module")
+def tenants(running):
+    server, admin_secret = running
+    admin = Client(server.base_url, admin_secret)
+    clients = {}
+    for org in ("bola-a", "bola-b"):
+        body = {"name": "hooks", "organization_id": org, "scopes": ["webhooks:read", "webhooks:write"]}
+        clients[org] = admin.as_(admin.request("POST", "/v1/tokens", json=body).json()["secret"])
+    return admin, clients
+
+
+@pytest.mark.parametrize("direction", ["a attacks b", "b attacks a"])
+@pytest.mark.parametrize(("method", "route", "body"), ID_ROUTES, ids=[f"{m} {r}" for m, r, _ in ID_ROUTES])
+def test_another_tenants_webhook_is_404_and_untouched(tenants, direction, method, route, body):
+    _, clients = tenants
+    attacker, victim = (clients["bola-a"], clients["bola-b"])[:: 1 if direction == "a attacks b" else -1]
+    created = victim.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/victim"}).json()
+    webhook_id = created["webhook"]["id"]
+    before = victim.request("GET", f"/v1/webhooks/{webhook_id}").json()
+
+    response = attacker.request(method, route.format(id=webhook_id), json=body)
+
+    assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
+    assert "url" not in response.json() and "127.0.0.1" not in response.text  # nothing of the victim's
+    assert victim.request("GET", f"/v1/webhooks/{webhook_id}").json() == before
+
+
+ALL_ROUTES = [
+    ("POST", "/v1/webhooks", "webhooks:write", {"url": "http://127.0.0.1:9/x"}),
+    ("GET", "/v1/webhooks", "webhooks:read", None),
+    *[(m, r, "webhooks:read" if m == "GET" else "webhooks:write", b) for m, r, b in ID_ROUTES],
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "scope", "body"), ALL_ROUTES, ids=[f"{m} {r}" for m, r, _, _ in ALL_ROUTES]
+)
+def test_every_webhook_route_refuses_a_token_without_its_scope(tenants, method, route, scope, body):
+    admin, clients = tenants
+    owner = clients["bola-a"]
+    webhook_id = owner.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/s"}).json()["webhook"]["id"]
+    others = [
+        s for s in ("tokens:read", "tokens:write", "tokens:verify", "webhooks:read", "webhooks:write") if s != scope
+    ]
+    if scope == "webhooks:write":
+        others.remove("webhooks:read")  # read is not write, but make the point with as much as possible
+        others.append("webhooks:read")
+    made = admin.request(
+        "POST",
+        "/v1/tokens",
+        json={"name": f"no {scope} {method} {route}", "organization_id": "bola-a", "scopes": others},
+    )
+    caller = admin.as_(made.json()["secret"])
+
+    response = caller.request(method, route.format(id=webhook_id), json=body)
+
+    assert response.status_code == 403 and scope in response.json()["detail"]
+
+
+def test_no_answer_but_create_and_rotate_carries_a_signing_secret(tenants):
+    _, clients = tenants
+    owner = clients["bola-a"]
+    created = owner.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/secret"})
+    webhook_id, first = created.json()["webhook"]["id"], created.json()["secret"]
+    rotated = owner.request("POST", f"/v1/webhooks/{webhook_id}/rotate-secret")
+    second = rotated.json()["secret"]
+    assert created.text.count(first) == 1 and rotated.text.count(second) == 1 and first != second
+    answers = [
+        owner.request("GET", f"/v1/webhooks/{webhook_id}"),
+        owner.request("GET", "/v1/webhooks", params={"limit": 100}),
+        owner.request("PATCH", f"/v1/webhooks/{webhook_id}", json={"description": "d"}),
+        owner.request("GET", f"/v1/webhooks/{webhook_id}/deliveries"),
+        owner.request("PATCH", f"/v1/webhooks/{webhook_id}", json={"secret": first}),  # read-only: 422
+        owner.request("DELETE", f"/v1/webhooks/{webhook_id}"),
+    ]
+    for answer in answers:
+        text = answer.text + json.dumps(dict(answer.headers))
+        assert "whsec_" not in text and "ciphertext" not in text, answer.request.method
