@@ -72,14 +72,13 @@ def detail_of(record: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def entry_of(detail: dict[str, Any], bus_name: str) -> dict[str, Any]:
-    data = detail["data"]
-    token_id = data.get("token_id")
+    """No ``Resources``: EventBridge documents them as ARNs and a token has none; rules that want one
+    token match ``detail.data.token_id``."""
     return {
         "Source": SOURCE,
         "DetailType": detail["type"],
         "Detail": json.dumps(detail, separators=(",", ":"), default=str),
         "EventBusName": bus_name,
-        "Resources": [f"tokensmith:token/{token_id}"] if token_id else [],
     }
 
 
