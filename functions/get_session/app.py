@@ -1,6 +1,6 @@
 """GET /v1/sessions/current — the console session of this request: its CSRF token, limits and token."""
 
-from tokensmith.http import create_app, create_router, operation, session_cookie_of, session_response
+from tokensmith.http import create_app, create_router, operation, principal_of, session_cookie_of, session_response
 from tokensmith.models import Session
 from tokensmith.observability import api_entrypoint
 from tokensmith.sessions import session_service
@@ -22,7 +22,8 @@ Needs the session cookie; a request with a bearer token and no cookie has no ses
     ),
 )
 def get_session():
-    return session_response(session_service().current(session_cookie_of(router)))
+    caller = principal_of(router)
+    return session_response(session_service().current(session_cookie_of(router), caller.token_id))
 
 
 app = create_app(router)

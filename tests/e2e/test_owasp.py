@@ -414,16 +414,18 @@ def test_api3_a_successful_call_of_every_route_shows_no_secret_and_no_digest(wor
     new_secret = rotated.json()["secret"]
     assert world.http.call("PATCH", path, manager, json={"icon": "https://example.com/i.png"}).ok
     body, headers = sample_body(operation, secret=new_secret), {}
+    caller = caller_for(operation, world, org)
     if operation.route.path.startswith("/v1/sessions"):  # they act on a console session: open one
         signed_in = world.http.call("POST", "/v1/sessions", json={"token": world.admin})
         cookie = signed_in.headers["Set-Cookie"].split(";")[0]
         headers = {"Cookie": cookie, "X-CSRF-Token": signed_in.json()["csrf_token"]}
         body = {"token": world.admin} if operation.method == "POST" else body
+        caller = world.admin  # a session answers only to the token it was opened with
 
     response = world.http.call(
         operation.method,
         operation.url(token["id"]),
-        caller_for(operation, world, org),
+        caller,
         json=body,
         headers=headers,
     )

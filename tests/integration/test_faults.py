@@ -92,8 +92,9 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
         "secret": caller if operation.authorized else None,
         "body": sample_body(operation, secret=world.target_secret),
     }
-    if operation.route.path == "/v1/sessions/current":  # acts on the request's session cookie
+    if operation.route.path == "/v1/sessions/current":  # acts on the request's session cookie: the admin's
         request["cookies"] = [world.session_cookie]
+        request["secret"] = world.admin.secret if operation.authorized else None
     return request
 
 

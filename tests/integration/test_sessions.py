@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.integration.conftest import make_tenant
@@ -378,3 +380,43 @@ def test_sign_in_and_sign_out_are_in_the_tokens_audit_trail(api, browser, consol
         assert event["changes"] == {}  # TokenEvent.changes is an object
     session_secret = browser.cookie.split("=", 1)[1].split(".", 1)[1]
     assert session_secret not in events.raw and browser.csrf not in events.raw
+
+
+# --- found in review: a spliced cookie beside a bearer token, and rotation -------------------------
+
+
+def test_a_bearer_token_with_another_tokens_id_spliced_into_its_cookie_reads_nothing(api, admin):
+    # Given a tenant with a console session of its own, and the admin token's id (audit.created.by)
+    attacker = make_tenant(api, admin, "evil", scopes=["console", "tokens:read"], name="evil")
+    admin_id = api.get("/v1/tokens/self", secret=attacker.secret).body["audit"]["created"]["by"].removeprefix("token:")
+    signed = api.post("/v1/sessions", body={"token": attacker.secret})
+    session_secret = signed.cookies[0].split(";")[0].split("=", 1)[1].split(".", 1)[1]
+
+    # When it asks for "its" session with its bearer token and a cookie naming the admin token
+    spliced = [f"{COOKIE_NAME}={admin_id}.{session_secret}"]
+    answer = api.get("/v1/sessions/current", secret=attacker.secret, cookies=spliced)
+
+    # Then nothing of the admin token comes back
+    assert answer.status == 404, answer.body
+    assert admin_id not in json.dumps(answer.body)
+    # and its own cookie with its own bearer token still works
+    own = [signed.cookies[0].split(";")[0]]
+    assert api.get("/v1/sessions/current", secret=attacker.secret, cookies=own).status == 200
+
+
+@pytest.mark.parametrize("grace", [0, 600])  # 600 s: inside the idle timeout
+def test_rotating_a_tokens_secret_ends_the_sessions_opened_with_it_when_its_grace_ends(api, admin, clock, grace):
+    # Given a session opened with a secret that then leaks, and is rotated out
+    user = make_tenant(api, admin, "acme", scopes=["tokens:read", "tokens:write", "console"], name=f"u{grace}")
+    thief = sign_in(api, user.secret)
+    rotated = api.post(f"/v1/tokens/{user.token_id}/rotate", secret=user.secret, body={"grace_period_seconds": grace})
+    assert rotated.status == 200, rotated.body
+
+    # Then the session lives exactly as long as the old secret does
+    if grace:
+        assert thief.request("GET", "/v1/tokens/self").status == 200
+        clock.advance(grace + 1)
+    assert thief.request("GET", "/v1/tokens/self").status == 403
+    assert thief.request("POST", "/v1/tokens", body={"name": "backdoor", "scopes": ["tokens:read"]}).status == 403
+    # while a session opened with the new secret works
+    assert sign_in(api, rotated.body["secret"]).request("GET", "/v1/tokens/self").status == 200

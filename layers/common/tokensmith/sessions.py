@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from tokensmith import clock
+from tokensmith import clock, token_format
 from tokensmith.errors import Forbidden, NotFound, Unauthorized
 from tokensmith.repository import TokenRepository, audit_event_item, default_repository
 from tokensmith.settings import Settings, get_settings
@@ -124,6 +124,8 @@ def check_session(
         return SessionCheck(SESSION_EXPIRED)
     if token is None or effective_status(token, now_epoch) != "active":
         return SessionCheck(TOKEN_UNUSABLE)
+    if not signed_in_with_a_live_secret(session, token, now_epoch):  # rotated out since the sign-in
+        return SessionCheck(TOKEN_UNUSABLE)
     if not grants(token.get("scopes") or [], CONSOLE_SCOPE):
         return SessionCheck(TOKEN_UNUSABLE)
     if method.upper() not in SAFE_METHODS and not hmac.compare_digest(
@@ -131,6 +133,22 @@ def check_session(
     ):
         return SessionCheck(CSRF_MISMATCH)
     return SessionCheck(VALID, token, session)
+
+
+def signed_in_with_a_live_secret(session: dict[str, Any], token: dict[str, Any], now_epoch: int) -> bool:
+    """The secret the session was opened with still verifies: it is the token's, or its previous one
+    while the rotation grace lasts. Rotating a leaked secret thus also ends the sessions opened with it."""
+    digest = session.get("token_digest")
+    if not digest:
+        return False
+    if token_format.digests_match(digest, token.get("secret_digest")):
+        return True
+    grace_until = token.get("previous_valid_epoch")
+    return (
+        grace_until is not None
+        and now_epoch < grace_until
+        and token_format.digests_match(digest, token.get("previous_secret_digest"))
+    )
 
 
 def touch_session(repository: TokenRepository, settings: Settings, session: dict[str, Any], now_epoch: int) -> bool:
@@ -182,6 +200,7 @@ class SessionService:
         session = {
             "session_digest": cookie.digest,
             "token_id": token["id"],
+            "token_digest": token_format.digest(secret),  # the secret signed in with (never shown or logged)
             "organization_id": token["organization_id"],
             "created_at": clock.to_iso(now),
             "expires_at": clock.to_iso(now + timedelta(seconds=lifetime)),
@@ -195,14 +214,18 @@ class SessionService:
         self.repository.create_session(session, self._event(token, "session.created", now, ip, user_agent))
         return SignedIn(token, session, cookie)
 
-    def current(self, cookie: SessionCookie | None) -> SignedIn:
-        """The session of this request (the authorizer has checked it) and its token."""
+    def current(self, cookie: SessionCookie | None, caller_token_id: str, now: datetime | None = None) -> SignedIn:
+        """The session of this request and its token, checked as the authorizer checks it, and only
+        when the request was authorized as that session's token: a bearer token with someone else's
+        cookie spliced in learns nothing."""
         if cookie is None:
             raise NotFound("this request carries no console session (sign in with POST /v1/sessions)")
-        token, session = self.repository.get_token_and_session(cookie.token_id, cookie.digest)
-        if token is None or session is None:
+        if not hmac.compare_digest(cookie.token_id.encode(), caller_token_id.encode()):
+            raise NotFound("this request's console session belongs to another token than its caller")
+        check = check_session(self.repository, cookie, "GET", None, clock.epoch(now or clock.now()))
+        if not check.valid:
             raise NotFound("the console session is over")
-        return SignedIn(token, session, cookie)
+        return SignedIn(check.token, check.session, cookie)  # type: ignore[arg-type]
 
     def sign_out(
         self, cookie: SessionCookie | None, ip: str | None, user_agent: str | None, now: datetime | None = None
