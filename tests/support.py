@@ -42,9 +42,10 @@ class LambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "stream"
+    remaining_millis: int = 10_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return self.remaining_millis
 
 
 def http_event(

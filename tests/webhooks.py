@@ -157,5 +157,7 @@ def sqs_event(messages: list[dict]) -> dict:
     }
 
 
-def deliver(messages: list[dict]) -> dict:
-    return load_function("functions/deliver_webhooks").handler(sqs_event(messages), LambdaContext())
+def deliver(messages: list[dict], remaining_millis: int = 60_000) -> dict:
+    """The delivery function on an SQS batch, with the time its template Timeout (60 s) leaves."""
+    context = LambdaContext(remaining_millis=remaining_millis)
+    return load_function("functions/deliver_webhooks").handler(sqs_event(messages), context)

@@ -351,3 +351,22 @@ def test_a_rotation_signs_with_both_secrets_during_its_grace_period(api, acme_ho
         with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
             after.verified(stale)
     assert api.post(path, secret=acme_hooks.secret, body={"grace_period_seconds": 604801}).status == 422
+
+
+def test_a_job_that_cannot_finish_before_the_function_times_out_goes_back_untouched(
+    api, acme_hooks, receiver, loopback, pipeline
+):
+    # Given a due job, and an invocation with less time left than an attempt may take
+    webhook_id, _ = register(api, acme_hooks, receiver.url("/late"))
+    detail = {"type": "token.created", "timestamp": "2026-11-30T12:00:00Z", "data": {"organization_id": "acme"}}
+    job = {"webhook_id": webhook_id, "message_id": "msg_late", "event": detail, "attempt": 1, "due_at": 0}
+    pipeline.sqs.send_message(QueueUrl=pipeline.world.queue_url, MessageBody=json.dumps(job))
+    messages = pipeline.sqs.receive_message(QueueUrl=pipeline.world.queue_url, MaxNumberOfMessages=10)["Messages"]
+
+    # When the delivery function gets it with 12 s left (a 10 s attempt needs 15)
+    result = deliver(messages, remaining_millis=12_000)
+
+    # Then the record is a batch item failure (SQS brings it back), nothing was posted or logged
+    assert result == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    assert receiver.at("/late") == []
+    assert api.get(f"/v1/webhooks/{webhook_id}/deliveries", secret=acme_hooks.secret).body["items"] == []

@@ -54,6 +54,10 @@ class NotDueYet(Exception):
     """A job received before its time; its visibility now hides it until then (a batch item failure)."""
 
 
+class NotEnoughTime(RuntimeError):
+    """The invocation is about to time out: the record goes back to the queue untouched."""
+
+
 class FanOutFailed(RuntimeError):
     """SQS refused some jobs of a fan-out; the whole event is retried (receivers dedupe on webhook-id)."""
 

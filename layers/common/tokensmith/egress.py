@@ -18,6 +18,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -63,6 +64,8 @@ def is_public(address: str) -> bool:
             return is_public(str(embedded))
         if ip in ipaddress.ip_network("64:ff9b::/96"):  # NAT64: the IPv4 address is in the low bits
             return is_public(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        if ip.is_site_local:  # fec0::/10, deprecated but not "reserved" to the ipaddress module
+            return False
     return bool(
         ip.is_global
         and not ip.is_private
@@ -108,27 +111,45 @@ def check_url(url: str, allow_loopback: bool = False) -> Target:
         raise UnsafeUrl(f"the host {host!r} does not resolve")
     refused = [a for a in addresses if not is_public(a)]
     if refused:
-        raise UnsafeUrl(f"the host {host!r} resolves to a non-public address ({refused[0]})")
+        raise UnsafeUrl(f"the host {host!r} resolves to a non-public address")  # which one is not said
     return Target(parts.scheme, host, port, path, addresses[0])
 
 
 def post(target: Target, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
     """POST ``body`` to the checked address of ``target``; never follows redirects. ``timeout`` bounds
-    the connection and every read."""
+    the whole attempt, not each socket operation: a receiver that trickles its answer a byte at a
+    time is cut off when the time is up (a watchdog shuts the socket down)."""
     started = time.monotonic()
     connection: http.client.HTTPConnection
     if target.scheme == "https":
         connection = _PinnedHTTPSConnection(target, timeout)
     else:
         connection = _PinnedHTTPConnection(target, timeout)
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    watchdog = threading.Timer(timeout, cut_off)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", target.path, body=body, headers={"User-Agent": USER_AGENT, **headers})
         response = connection.getresponse()
         response.read(64 * 1024)  # the receiver's answer is not ours to keep; read a little, then hang up
+        if expired.is_set():
+            return Answer(None, _since(started), "DeadlineExceeded")
         return Answer(response.status, _since(started))
-    except (OSError, http.client.HTTPException) as error:
-        return Answer(None, _since(started), type(error).__name__)
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        return Answer(None, _since(started), "DeadlineExceeded" if expired.is_set() else type(error).__name__)
     finally:
+        watchdog.cancel()
         connection.close()
 
 
