@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -351,6 +352,20 @@ def print_table(results: dict[str, Any]) -> None:
     )
 
 
+def find_interpreter(version: str) -> str:
+    """A ``python<version>`` that runs: ``PYTHON_RUNTIME`` (the Makefile exports the one it found),
+    then ``PATH`` (a pyenv shim there may refuse an inactive version), then pyenv's versions; else
+    the bare version, for uv to look for."""
+    home = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates = [os.environ.get("PYTHON_RUNTIME"), shutil.which(f"python{version}")]
+    candidates += [str(p) for p in sorted(home.glob(f"versions/{version}*/bin/python{version}"))]
+    check = f"import sys; sys.exit(sys.version.startswith('{version}.') is False)"
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
+            return candidate
+    return version
+
+
 def resolve_python(value: str | None) -> str:
     """An interpreter path, or a version such as 3.13: a venv under .tools/ with the layer's
     requirements (made with uv from layers/common/requirements.txt the first time)."""
@@ -362,8 +377,7 @@ def resolve_python(value: str | None) -> str:
     python = venv / "bin" / "python"
     if not python.exists():
         uv = str(ROOT / ".tools" / "bin" / "uv")
-        found = shutil.which(f"python{value}")
-        interpreter = found if found else value
+        interpreter = find_interpreter(value)
         subprocess.run([uv, "venv", "--quiet", "--python", interpreter, str(venv)], check=True)
         requirements = str(LAYER_SOURCE / "requirements.txt")
         subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), "-r", requirements], check=True)
