@@ -1,4 +1,4 @@
-"""The DynamoDB client's cut of botocore's endpoint data: current, and resolving exactly as the full data."""
+"""The clients' cut of botocore's endpoint data: current, and resolving exactly as the full data."""
 
 import os
 
@@ -55,7 +55,21 @@ def test_a_client_on_the_cut_resolves_and_signs_as_one_on_the_full_data(region, 
 def test_the_cut_leaves_out_every_other_service():
     endpoints = aws_endpoints.session().get_component("data_loader").load_data("endpoints")
 
-    assert {name for partition in endpoints["partitions"] for name in partition["services"]} == {"dynamodb"}
+    assert {name for partition in endpoints["partitions"] for name in partition["services"]} == set(
+        aws_endpoints.SERVICES
+    )
+
+
+@pytest.mark.parametrize("service", ["sqs", "kms", "events"])
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"])
+def test_the_webhook_and_publisher_clients_resolve_on_the_cut_as_on_the_full_data(service, region, monkeypatch):
+    monkeypatch.delenv("AWS_DATA_PATH", raising=False)
+
+    def endpoint(session):
+        client = session.create_client(service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+        return client.meta.endpoint_url, client.meta.partition, client.meta.region_name
+
+    assert endpoint(aws_endpoints.session()) == endpoint(botocore.session.get_session())
 
 
 def test_an_other_botocore_version_gets_the_ordinary_loader(monkeypatch):

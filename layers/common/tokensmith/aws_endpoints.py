@@ -1,13 +1,14 @@
-"""botocore's endpoint data, cut down to DynamoDB: about 60-80 ms less on every cold start.
+"""botocore's endpoint data, cut down to the services Tokensmith calls: about 60-80 ms less on every
+cold start, for every client.
 
 Creating any botocore client loads ``botocore/data/endpoints.json``, 1.2 MB of JSON describing
 every AWS service in every region, to resolve one service's endpoint. A DynamoDB client reads only
-the partitions' own entries and the ``dynamodb`` service's. ``endpoints-dynamodb.json`` (next to
-this module) holds exactly those, cut from the ``endpoints.json`` of the botocore version it names;
-the DynamoDB client's session gets a data loader that answers ``endpoints`` from it and everything
+the partitions' own entries and its own service's. ``endpoints-cut.json`` (next to this module)
+holds exactly those for DynamoDB, SQS, KMS and EventBridge, cut from the ``endpoints.json`` of the
+botocore version it names; every client's session gets a data loader that answers ``endpoints`` from it and everything
 else as botocore's own loader does.
 
-Nothing changes but the size of what is parsed: the data is botocore's own for DynamoDB and is
+Nothing changes but the size of what is parsed: the data is botocore's own for those services and is
 reported as built-in data, as it is; the cut file is used only with the botocore version it was cut
 from, and only when botocore would otherwise read its built-in file (no ``AWS_DATA_PATH`` or
 ``~/.aws/models`` override). In any other case the client is created the ordinary way.
@@ -23,8 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DATA_FILE = Path(__file__).with_name("endpoints-dynamodb.json")
-SERVICES = ("dynamodb",)
+DATA_FILE = Path(__file__).with_name("endpoints-cut.json")
+SERVICES = ("dynamodb", "events", "kms", "sqs")
 
 
 def cut(endpoints: dict[str, Any], services: tuple[str, ...] = SERVICES) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def cut(endpoints: dict[str, Any], services: tuple[str, ...] = SERVICES) -> dict
 
 
 def session() -> Any:
-    """A new botocore session for DynamoDB clients: the cut endpoint data when it applies."""
+    """A new botocore session for a client of one of ``SERVICES``: the cut endpoint data when it applies."""
     import botocore
     import botocore.session
 

@@ -258,11 +258,13 @@ class WebhookDeliverer:
 
 @lru_cache(maxsize=1)
 def sqs_client() -> Any:
-    import botocore.session
+    """Created once, on the session with the cut endpoint data (``aws_endpoints``)."""
     from botocore.config import Config
 
+    from tokensmith.aws_endpoints import session
+
     config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=3)
-    return botocore.session.get_session().create_client("sqs", config=config)
+    return session().create_client("sqs", config=config)
 
 
 @lru_cache(maxsize=1)

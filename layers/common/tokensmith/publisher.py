@@ -96,11 +96,13 @@ def publish(record: dict[str, Any], bus_name: str, client: Any = None) -> dict[s
 
 @lru_cache(maxsize=1)
 def events_client() -> Any:
-    import botocore.session
+    """Created once, on the session with the cut endpoint data (``aws_endpoints``)."""
     from botocore.config import Config
 
+    from tokensmith.aws_endpoints import session
+
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, read_timeout=2)
-    return botocore.session.get_session().create_client("events", config=config)
+    return session().create_client("events", config=config)
 
 
 def _iso(epoch: float | int) -> str:

@@ -44,8 +44,10 @@ def decrypt(ciphertext: str, webhook_id: str, organization_id: str, client: Any 
 
 @lru_cache(maxsize=1)
 def kms_client() -> Any:
-    import botocore.session
+    """Created once, on the session with the cut endpoint data (``aws_endpoints``)."""
     from botocore.config import Config
 
+    from tokensmith.aws_endpoints import session
+
     config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=2)
-    return botocore.session.get_session().create_client("kms", config=config)
+    return session().create_client("kms", config=config)
