@@ -32,7 +32,16 @@ from tokensmith import clock, token_format
 from tokensmith.errors import Forbidden, NotFound, Unauthorized
 from tokensmith.repository import TokenRepository, audit_event_item, default_repository
 from tokensmith.settings import Settings, get_settings
-from tokensmith.verification import EXPIRED, NOT_FOUND, VALID, grants, record_use, verify_secret
+from tokensmith.verification import (
+    EXPIRED,
+    INSUFFICIENT_SCOPES,
+    NOT_FOUND,
+    VALID,
+    digest_matches,
+    grants,
+    record_use,
+    verify_secret,
+)
 from tokensmith.views import effective_status
 
 COOKIE_NAME = "__Host-tokensmith_session"
@@ -139,16 +148,7 @@ def signed_in_with_a_live_secret(session: dict[str, Any], token: dict[str, Any],
     """The secret the session was opened with still verifies: it is the token's, or its previous one
     while the rotation grace lasts. Rotating a leaked secret thus also ends the sessions opened with it."""
     digest = session.get("token_digest")
-    if not digest:
-        return False
-    if token_format.digests_match(digest, token.get("secret_digest")):
-        return True
-    grace_until = token.get("previous_valid_epoch")
-    return (
-        grace_until is not None
-        and now_epoch < grace_until
-        and token_format.digests_match(digest, token.get("previous_secret_digest"))
-    )
+    return bool(digest) and digest_matches(token, digest, now_epoch)
 
 
 def touch_session(repository: TokenRepository, settings: Settings, session: dict[str, Any], now_epoch: int) -> bool:
@@ -182,7 +182,7 @@ class SessionService:
         result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), (CONSOLE_SCOPE,))
         if result.code == NOT_FOUND:
             raise Unauthorized("the token is not valid")
-        if not result.valid and result.code != "INSUFFICIENT_SCOPES":
+        if not result.valid and result.code != INSUFFICIENT_SCOPES:
             state = "expired" if result.code == EXPIRED else result.code.lower()
             raise Unauthorized(f"the token is {state}")
         if not result.valid:

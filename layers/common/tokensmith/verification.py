@@ -65,7 +65,11 @@ def verify_secret(
 
 def secret_matches(item: dict[str, Any], secret: str, now_epoch: int) -> bool:
     """The secret's digest is the token's, or its previous one while the rotation grace lasts."""
-    presented = token_format.digest(secret)
+    return digest_matches(item, token_format.digest(secret), now_epoch)
+
+
+def digest_matches(item: dict[str, Any], presented: str, now_epoch: int) -> bool:
+    """``presented`` (a secret's digest) is the token's, or its previous one while the grace lasts."""
     if token_format.digests_match(presented, item.get("secret_digest")):
         return True
     grace_until = item.get("previous_valid_epoch")
