@@ -249,21 +249,10 @@ class TokenRepository:
 
     def get_tokens(self, token_ids: list[str]) -> list[dict[str, Any]]:
         """Many tokens by id, strongly consistent, 100 per ``BatchGetItem``; missing ids are skipped."""
-        found: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(token_ids))
+        found: list[dict[str, Any]] = []
         for start in range(0, len(unique), 100):
-            request = {
-                self.table_name: {"Keys": [token_key(i) for i in unique[start : start + 100]], "ConsistentRead": True}
-            }
-            for attempt in range(5):
-                response = self.client.batch_get_item(RequestItems=request)
-                found.extend(from_item(i) for i in response.get("Responses", {}).get(self.table_name, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            else:
-                raise RuntimeError("DynamoDB left keys unprocessed after 5 attempts")
+            found.extend(self._batch_get([token_key(i) for i in unique[start : start + 100]], 5, 0.05))
         return found
 
     def get_token_and_session(
@@ -272,20 +261,23 @@ class TokenRepository:
         """A console session and the token it was made from: one strongly consistent
         ``BatchGetItem`` (the session cookie names both), so a request signed in with a cookie costs
         one round trip, as a bearer token does."""
-        keys = {"token": token_key(token_id), "session": session_key(session_digest)}
-        request = {self.table_name: {"Keys": list(keys.values()), "ConsistentRead": True}}
-        found: dict[str, dict[str, Any]] = {}
-        for attempt in range(4):
+        items = self._batch_get([token_key(token_id), session_key(session_digest)], 4, 0.02)  # the authorizer's
+        found = {item["sk"]: item for item in items}
+        return found.get(TOKEN_SK), found.get(SESSION_SK)
+
+    def _batch_get(self, keys: list[dict[str, Any]], attempts: int, first_pause: float) -> list[dict[str, Any]]:
+        """Up to 100 items by key, strongly consistent, in one ``BatchGetItem``; keys DynamoDB leaves
+        unprocessed are asked again after ``first_pause``, doubling, ``attempts`` times in all."""
+        request = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        found: list[dict[str, Any]] = []
+        for attempt in range(attempts):
             response = self.client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self.table_name, []):
-                found[item["sk"]["S"]] = from_item(item)
+            found.extend(from_item(i) for i in response.get("Responses", {}).get(self.table_name, []))
             request = response.get("UnprocessedKeys") or {}
             if not request:
-                break
-            time.sleep(0.02 * 2**attempt)
-        else:
-            raise RuntimeError("DynamoDB left keys unprocessed after 4 attempts")
-        return found.get(TOKEN_SK), found.get(SESSION_SK)
+                return found
+            time.sleep(first_pause * 2**attempt)
+        raise RuntimeError(f"DynamoDB left keys unprocessed after {attempts} attempts")
 
     def get_session(self, session_digest: str) -> dict[str, Any] | None:
         response = self.client.get_item(TableName=self.table_name, Key=session_key(session_digest), ConsistentRead=True)
