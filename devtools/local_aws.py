@@ -11,18 +11,28 @@ LOCAL_CREDENTIALS: dict[str, str] = {
 }
 
 
-def dynamodb_client(endpoint_url: str, *, timeout_seconds: float = 10.0, attempts: int = 3) -> Any:
-    """A boto3 DynamoDB client for `endpoint_url` with dummy credentials, region us-east-1."""
+def client(service: str, endpoint_url: str, config: Any = None) -> Any:
+    """A boto3 client of `service` for `endpoint_url` with dummy credentials, region us-east-1."""
     import boto3  # heavy: imported only when used
-    from botocore.config import Config
 
     return boto3.client(
-        "dynamodb",
+        service,
         endpoint_url=endpoint_url,
         region_name=REGION,
         aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(
+        config=config,
+    )
+
+
+def dynamodb_client(endpoint_url: str, *, timeout_seconds: float = 10.0, attempts: int = 3) -> Any:
+    """A DynamoDB client for `endpoint_url` (see `client`) with bounded retries and timeouts."""
+    from botocore.config import Config
+
+    return client(
+        "dynamodb",
+        endpoint_url,
+        Config(
             retries={"max_attempts": attempts, "mode": "standard"},
             connect_timeout=min(timeout_seconds, 2.0),
             read_timeout=timeout_seconds,

@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devtools.local_aws import LOCAL_CREDENTIALS, REGION
+from devtools import local_aws
+from devtools.local_aws import REGION
 from devtools.template import (
     PSEUDO_PARAMETERS,
     SERVERLESS_FUNCTION,
@@ -44,16 +45,7 @@ LOCAL_PARAMETER_OVERRIDES = {"AllowLoopbackWebhooks": "true", "WebhookRetryDelay
 ACCOUNT_ID = PSEUDO_PARAMETERS["AWS::AccountId"]
 
 
-def aws_client(service: str, endpoint_url: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+aws_client = local_aws.client
 
 
 # --- resources -------------------------------------------------------------------------------------------

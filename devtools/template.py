@@ -147,11 +147,6 @@ class AuthorizerSpec:
     payload_format_version: str
     simple_responses: bool
 
-    @property
-    def identity_headers(self) -> tuple[str, ...]:
-        prefix = "$request.header."
-        return tuple(s[len(prefix) :] for s in self.identity_sources if s.startswith(prefix))
-
 
 # How SAM turns an HttpApi Lambda authorizer's `Identity` into identity source expressions
 # (samtranslator's ApiGatewayV2Authorizer._get_identity_source).
