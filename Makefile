@@ -105,7 +105,7 @@ build: $(SAM)
 ## regenerate the layer's pinned requirements from uv.lock, and the DynamoDB cut of botocore's endpoint data
 layer-requirements: $(UV) venv
 	$(UV) export --frozen --no-dev --no-hashes --no-header --no-annotate --format requirements-txt > layers/common/requirements.txt
-	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.aws_endpoints
+	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.aws.endpoints
 
 ## make bootstrap TABLE=<TableName> [ENDPOINT=http://...] [ORG=platform] — print a new admin token's secret
 bootstrap: venv

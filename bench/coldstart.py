@@ -49,7 +49,7 @@ from typing import Any
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
 from bench.support import claims_of, environment, local_table, log, mint_token
 from devtools.template import default_authorizer, http_routes
-from tokensmith.repository import token_key
+from tokensmith.table import token_key
 
 NAME = "coldstart"
 TARGET_AUTHORIZER = 1.15

@@ -61,19 +61,22 @@ def local_table() -> Iterator[LocalTable]:
 
 
 def _reset_caches() -> None:
-    from tokensmith import repository, settings
+    from tokensmith import settings
+    from tokensmith.aws import clients
+    from tokensmith.tokens import repository
 
     settings.get_settings.cache_clear()
     repository.default_repository.cache_clear()
-    repository.dynamodb_client.cache_clear()
+    clients.client.cache_clear()
 
 
 def mint_token(scopes: list[str], organization_id: str = ORGANIZATION, name: str | None = None) -> tuple[dict, str]:
     """A token created by the real service (a transaction: token, event, name guard), as an admin."""
     import tokensmith.service
-    from tokensmith.models import CreateTokenRequest
-    from tokensmith.repository import default_repository
-    from tokensmith.service import Principal, RequestMeta, TokenService
+    from tokensmith.tokens.models import CreateTokenRequest
+    from tokensmith.tokens.repository import default_repository
+    from tokensmith.auth import Principal, RequestMeta
+    from tokensmith.tokens.service import TokenService
     from tokensmith.settings import get_settings
 
     admin = Principal(str(uuid.uuid4()), "platform", None, frozenset({"admin"}))

@@ -47,10 +47,14 @@ import tokensmith.service
 from devtools.dynamodb_local import NPM_PACKAGE_VERSION, dynamodb_local, ensure_installed
 from devtools.local_aws import dynamodb_client
 from devtools.template import create_table, load_template
-from tokensmith.expiry import WAKE_SHARDS, ExpirySweeper
-from tokensmith.models import CreateTokenRequest
-from tokensmith.repository import DUE_INDEX, NAME_SK, NameClaim, TokenRepository, to_item, wake_partition
-from tokensmith.service import Principal, RequestMeta, TokenService
+from tokensmith.expiry.schedule import WAKE_SHARDS
+from tokensmith.expiry.sweeper import ExpirySweeper
+from tokensmith.tokens.models import CreateTokenRequest
+from tokensmith.table import DUE_INDEX, NAME_SK, wake_partition
+from tokensmith.tokens.repository import NameClaim, TokenRepository
+from tokensmith.aws.dynamodb import to_item
+from tokensmith.auth import Principal, RequestMeta
+from tokensmith.tokens.service import TokenService
 from tokensmith.settings import Settings
 
 NAME = "sweep"

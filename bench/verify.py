@@ -45,7 +45,7 @@ from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
 from bench.support import claims_of, environment, local_table, log, mint_token, summary_ms
-from tokensmith.repository import token_key
+from tokensmith.table import token_key
 
 NAME = "verify"
 TARGET_RATIO = 1.10  # warm verify median / bare GetItem median
@@ -204,7 +204,7 @@ class CallCounter:
 
 
 def measure_writes(verifications: int) -> dict[str, Any]:
-    from tokensmith.repository import default_repository
+    from tokensmith.tokens.repository import default_repository
 
     caller, _ = mint_token(["tokens:verify"])
     counter = CallCounter(default_repository().client)  # the functions' own, process-wide client
@@ -252,7 +252,7 @@ def measure_operations(calls: int) -> dict[str, Any]:
     """Warm duration and DynamoDB units of two managed-token operations, for docs/performance.md's
     cost model: ``GET /v1/tokens/{id}`` (a read) and ``PATCH /v1/tokens/{id}`` (a change: a read and
     a transaction of the token and its audit event). Handlers in-process, sample events made real."""
-    from tokensmith.repository import default_repository
+    from tokensmith.tokens.repository import default_repository
 
     caller, _ = mint_token(["tokens:read", "tokens:write"])
     target, _ = mint_token(["tokens:read"])

@@ -118,7 +118,7 @@ class Operation:
 
     def body_fields(self) -> set[str]:
         """The body's fields, with their aliases (``comment``, ``owner_email``)."""
-        from tokensmith.http import ALIASES
+        from tokensmith.http.binding import ALIASES
 
         names = set((self.body_schema or {}).get("properties", {}))
         return names | {alias for name, alias in ALIASES if name in names}
@@ -201,7 +201,7 @@ def sample_body(operation: Operation, *, secret: str | None = None) -> Any:
 
 def unknown_secret(prefix: str = "tks") -> str:
     """A well-formed secret (right prefix, length and checksum) of a token that does not exist."""
-    from tokensmith import token_format
+    from tokensmith.tokens import format as token_format
 
     return token_format.generate(prefix, str(uuid.uuid4()))
 
@@ -223,7 +223,7 @@ class SecretScanner:
         self._hex64 = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 
     def add(self, secret: str) -> str:
-        from tokensmith.token_format import START_CHARS
+        from tokensmith.tokens.format import START_CHARS
 
         if secret in self.secrets:
             return secret

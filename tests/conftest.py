@@ -28,19 +28,28 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 
 def clear_singletons() -> None:
-    from tokensmith import delivery, publisher, repository, service, sessions, settings, signing_keys, webhook_service
+    from tokensmith import settings
+    from tokensmith.aws import clients
+    from tokensmith.sessions import repository as session_repository
+    from tokensmith.sessions import service as session_service
+    from tokensmith.tokens import admin as token_admin
+    from tokensmith.tokens import repository as token_repository
+    from tokensmith.tokens import service as token_service
+    from tokensmith.webhooks import delivery
+    from tokensmith.webhooks import repository as webhook_repository
+    from tokensmith.webhooks import service as webhook_service
 
     for cached in (
         settings.get_settings,
-        repository.dynamodb_client,
-        repository.default_repository,
-        service.token_service,
-        sessions.session_service,
+        clients.client,
+        token_repository.default_repository,
+        session_repository.default_session_repository,
+        webhook_repository.default_webhook_repository,
+        token_service.token_service,
+        token_admin.admin_token_service,
+        session_service.session_service,
         webhook_service.webhook_service,
-        signing_keys.kms_client,
-        delivery.sqs_client,
         delivery.default_deliverer,
-        publisher.events_client,
     ):
         # a test may have replaced one with a plain function (monkeypatch undoes that afterwards)
         getattr(cached, "cache_clear", lambda: None)()
@@ -74,7 +83,7 @@ def fake_resolve_host(host: str, port: int) -> list[str]:
 
 def _install_fake_dns() -> None:
     """For the whole test process (module-scoped servers included); tests change FAKE_DNS itself."""
-    from tokensmith import egress
+    from tokensmith.webhooks import egress
 
     egress.resolve_host = fake_resolve_host
 

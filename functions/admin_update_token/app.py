@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
-from tokensmith.models import AdminUpdateTokenRequest, Token
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import token_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.admin import AdminTokenService, admin_token_service
+from tokensmith.tokens.models import AdminUpdateTokenRequest, Token
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         Token,
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
-        "admin",
+        AdminTokenService.admin_update_token,
         """Admin override of any organization's token: `status`, `expires_at`, `revoked`,
 `revoked_reason`, `owner` (alias `owner_email`).
 
@@ -27,7 +29,7 @@ deleted tokens are final.""",
     ),
 )
 def admin_update_token(token_id: str, body: Annotated[AdminUpdateTokenRequest, Body()]):
-    token = token_service().admin_update_token(principal_of(router), token_id, body, request_meta(router))
+    token = admin_token_service().admin_update_token(principal_of(router), token_id, body, request_meta(router))
     return token_response(token)
 
 

@@ -15,9 +15,9 @@ import traceback
 
 from tokensmith import clock
 from tokensmith.log_line import log
-from tokensmith.repository import default_repository
 from tokensmith.settings import get_settings
-from tokensmith.verification import record_use, verify_secret
+from tokensmith.tokens.repository import default_repository
+from tokensmith.tokens.verification import record_use, verify_secret
 
 DENY = {"isAuthorized": False}
 
@@ -79,21 +79,23 @@ def authorize_session(event: dict, settings, request_id: str | None) -> dict:
     """The console's cookie: one BatchGetItem (session + token), CSRF on unsafe methods, then the
     idle deadline and the token's last use, each written at most once a minute. Never logs the
     cookie, the session id or the CSRF token."""
-    from tokensmith import sessions
+    from tokensmith.sessions import check as sessions
+    from tokensmith.sessions.cookies import CSRF_HEADER, cookie_from_event
+    from tokensmith.sessions.repository import default_session_repository
 
-    cookie = sessions.cookie_from_event(event.get("cookies"))
+    cookie = cookie_from_event(event.get("cookies"))
     if cookie is None:
         log("INFO", "session refused", settings.log_level, code=sessions.NO_SESSION, request_id=request_id)
         return DENY
     http = (event.get("requestContext") or {}).get("http") or {}
     try:
-        repository = default_repository()
+        repository = default_session_repository()
         now = clock.now()
         check = sessions.check_session(
             repository,
             cookie,
             http.get("method") or "GET",
-            (event.get("headers") or {}).get(sessions.CSRF_HEADER),
+            (event.get("headers") or {}).get(CSRF_HEADER),
             clock.epoch(now),
         )
         if not check.valid:

@@ -5,10 +5,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tokensmith.errors import Unauthorized
-from tokensmith.http import bearer_of, create_app, create_router, operation, request_meta, session_response
-from tokensmith.models import CreateSessionRequest, Session
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import bearer_of, request_meta
+from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint, count
-from tokensmith.sessions import session_service, set_cookie
+from tokensmith.sessions.cookies import set_cookie
+from tokensmith.sessions.models import CreateSessionRequest, Session
+from tokensmith.sessions.service import SessionService, session_service
 
 router = create_router()
 
@@ -19,7 +22,7 @@ router = create_router()
         201,
         Session,
         (400, 401, 403, 413, 415, 422),
-        None,
+        SessionService.sign_in,
         """Sign in to the console: exchange a token that holds the `console` scope (or `admin`) for a
 session.
 

@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, secret_response
-from tokensmith.models import CreateTokenRequest, TokenWithSecret
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import CreateTokenRequest, TokenWithSecret
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         201,
         TokenWithSecret,
         (400, 401, 403, 409, 413, 415, 422),
-        "tokens:write",
+        TokenService.create_token,
         """Create a token; the answer carries its secret, the only time it is shown.
 
 Scopes must be a subset of the caller's; `revoked: true` creates it disabled; without

@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, webhook_secret_response
-from tokensmith.models import CreateWebhookRequest, WebhookWithSecret
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import webhook_secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhook_service import webhook_service
+from tokensmith.webhooks.models import CreateWebhookRequest, WebhookWithSecret
+from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         201,
         WebhookWithSecret,
         (400, 401, 403, 413, 415, 422),
-        "webhooks:write",
+        WebhookService.create_webhook,
         """Register a webhook endpoint; the answer carries its `whsec_` signing secret, the only time it is shown.
 
 `url` must be https and resolve to public addresses only; `event_types` (default: all) picks the

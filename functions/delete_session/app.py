@@ -2,9 +2,11 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from tokensmith.http import create_app, create_router, operation, request_meta, session_cookie_of
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import request_meta, session_cookie_of
 from tokensmith.observability import api_entrypoint, count
-from tokensmith.sessions import expired_cookie, session_service
+from tokensmith.sessions.cookies import expired_cookie
+from tokensmith.sessions.service import SessionService, session_service
 
 router = create_router()
 
@@ -15,7 +17,7 @@ router = create_router()
         204,
         None,
         (401, 403),
-        None,
+        SessionService.sign_out,
         """Sign out: delete the console session of this request and expire its cookie.
 
 The token's audit trail gets a `session.ended` event (and one `session.created` at sign-in).

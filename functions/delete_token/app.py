@@ -2,9 +2,10 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -15,7 +16,7 @@ router = create_router()
         204,
         None,
         (401, 403, 404, 412),
-        "tokens:write",
+        TokenService.delete_token,
         "Soft-delete a token: unusable at once, gone from lists and reads, purged after RetentionDays.",
     ),
 )

@@ -2,9 +2,10 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhook_service import webhook_service
+from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
 
@@ -15,7 +16,7 @@ router = create_router()
         204,
         None,
         (401, 403, 404, 409, 412),
-        "webhooks:write",
+        WebhookService.delete_webhook,
         "Remove a webhook endpoint: no delivery from now on, pending retries are dropped.",
     ),
 )

@@ -6,9 +6,9 @@ import json
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from tokensmith.delivery import NotEnoughTime, default_deliverer
 from tokensmith.observability import logger, metrics
 from tokensmith.settings import get_settings
+from tokensmith.webhooks.delivery import NotEnoughTime, default_deliverer
 
 # A batch whose every record comes back (jobs not due yet, or no time left) is an answer, not an error:
 # the partial-batch response returns each record to the queue, with the visibility the job set.

@@ -1,9 +1,11 @@
 """POST /v1/tokens/{token_id}/enable — let a disabled token verify again."""
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
-from tokensmith.models import Token
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import token_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import Token
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -14,7 +16,7 @@ router = create_router()
         200,
         Token,
         (401, 403, 404, 409, 412),
-        "tokens:write",
+        TokenService.enable_token,
         "Enable a disabled token; idempotent. A revoked, expired or deleted token is 409.",
     ),
 )

@@ -3,10 +3,10 @@ write the expiring-soon notices. Safe to run twice at once; stops before its own
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tokensmith.expiry import ExpirySweeper
+from tokensmith.expiry.sweeper import ExpirySweeper
 from tokensmith.observability import logger, metrics
-from tokensmith.repository import default_repository
 from tokensmith.settings import get_settings
+from tokensmith.tokens.repository import default_repository
 
 RESERVE_SECONDS = 5.0  # stop paging with this much of the invocation left
 

@@ -1,9 +1,11 @@
 """GET /v1/sessions/current — the console session of this request: its CSRF token, limits and token."""
 
-from tokensmith.http import create_app, create_router, operation, principal_of, session_cookie_of, session_response
-from tokensmith.models import Session
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, session_cookie_of
+from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.sessions import session_service
+from tokensmith.sessions.models import Session
+from tokensmith.sessions.service import SessionService, session_service
 
 router = create_router()
 
@@ -14,7 +16,7 @@ router = create_router()
         200,
         Session,
         (401, 403, 404),
-        None,
+        SessionService.current,
         """The console session of this request: its CSRF token, its limits, its token, and the scope
 catalog (so that a reloaded page can go on without signing in again).
 

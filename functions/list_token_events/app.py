@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from tokensmith.http import create_app, create_router, event_list_response, operation, principal_of
-from tokensmith.models import TokenEventPage
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of
+from tokensmith.http.responses import event_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import TokenEventPage
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         TokenEventPage,
         (401, 403, 404, 422),
-        "tokens:read",
+        TokenService.list_events,
         "The token's audit trail, newest first: who did what, when, from where.",
     ),
 )

@@ -4,10 +4,12 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from tokensmith.http import create_app, create_router, operation, principal_of, token_list_response
-from tokensmith.models import TokenPage
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of
+from tokensmith.http.responses import token_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import TokenPage
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         TokenPage,
         (401, 403, 404, 422),
-        "tokens:read",
+        TokenService.list_tokens,
         """List the organization's tokens, newest first, a page at a time.
 
 Filters by effective `status` (a token past its expiry is `expired`) and `owner`; deleted tokens

@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from tokensmith.http import create_app, create_router, delivery_list_response, operation, principal_of
-from tokensmith.models import WebhookDeliveryPage
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of
+from tokensmith.http.responses import delivery_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhook_service import webhook_service
+from tokensmith.webhooks.models import WebhookDeliveryPage
+from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         WebhookDeliveryPage,
         (401, 403, 404, 422),
-        "webhooks:read",
+        WebhookService.list_deliveries,
         """The endpoint's delivery log, newest first: one entry per attempt.
 
 Each entry has the attempt number, the receiver's status code, the latency, the outcome and when the

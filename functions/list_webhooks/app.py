@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from tokensmith.http import create_app, create_router, operation, principal_of, webhook_list_response
-from tokensmith.models import WebhookPage
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of
+from tokensmith.http.responses import webhook_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhook_service import webhook_service
+from tokensmith.webhooks.models import WebhookPage
+from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         WebhookPage,
         (401, 403, 404, 422),
-        "webhooks:read",
+        WebhookService.list_webhooks,
         """List the organization's webhook endpoints, newest first, a page at a time.
 
 Admins may list another organization with `organization_id`.""",

@@ -5,8 +5,8 @@ nor repeats the others."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from tokensmith.observability import count, logger, metrics
-from tokensmith.publisher import publish
 from tokensmith.settings import get_settings
+from tokensmith.webhooks.publisher import publish
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

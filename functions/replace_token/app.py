@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
-from tokensmith.models import ReplaceTokenRequest, Token
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import token_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import ReplaceTokenRequest, Token
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         Token,
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
-        "tokens:write",
+        TokenService.replace_token,
         """Replace every editable field: `name` and `scopes` are required, an omitted `description` or
 `icon` is cleared, an omitted `expires_at` is kept.""",
     ),

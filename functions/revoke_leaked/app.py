@@ -4,10 +4,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import MAX_BODY_EXTENSION, create_app, create_router, json_response, operation, request_meta
-from tokensmith.models import RevokeLeakedRequest, RevokeLeakedResult
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.binding import MAX_BODY_EXTENSION
+from tokensmith.http.request import request_meta
+from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import RevokeLeakedRequest, RevokeLeakedResult
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -18,7 +21,7 @@ router = create_router()
         202,
         RevokeLeakedResult,
         (400, 413, 415, 422),
-        None,
+        TokenService.revoke_leaked,
         """Report up to 1,000 secrets found in the wild (a public repository, a paste, a log).
 
 Every real, live token among them is revoked with the reason `leaked` — including a token whose

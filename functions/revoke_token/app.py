@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, token_response
-from tokensmith.models import RevokeTokenRequest, Token
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import token_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import token_service
+from tokensmith.tokens.models import RevokeTokenRequest, Token
+from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         Token,
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
-        "tokens:write",
+        TokenService.revoke_token,
         "Revoke a token with a reason; terminal.",
     ),
 )

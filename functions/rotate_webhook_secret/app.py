@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, webhook_secret_response
-from tokensmith.models import RotateWebhookSecretRequest, WebhookWithSecret
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import webhook_secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhook_service import webhook_service
+from tokensmith.webhooks.models import RotateWebhookSecretRequest, WebhookWithSecret
+from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         WebhookWithSecret,
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
-        "webhooks:write",
+        WebhookService.rotate_secret,
         """Replace the endpoint's signing secret; the answer carries the new one, the only time it is shown.
 
 Every delivery from now on, retries included, is signed with the new secret; for

@@ -4,10 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.http import create_app, create_router, operation, principal_of, request_meta, webhook_response
-from tokensmith.models import UpdateWebhookRequest, Webhook
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.responses import webhook_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhook_service import webhook_service
+from tokensmith.webhooks.models import UpdateWebhookRequest, Webhook
+from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
 
@@ -18,7 +20,7 @@ router = create_router()
         200,
         Webhook,
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
-        "webhooks:write",
+        WebhookService.update_webhook,
         """Change a webhook endpoint's `url`, `event_types`, `description` or `enabled`.
 
 An omitted or null field stays as it is; `""` clears `description`; `enabled: true` re-enables an

@@ -14,26 +14,17 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tokensmith import clock
+from tokensmith.auth import Principal, grants
 from tokensmith.errors import Unauthorized
-from tokensmith.http import (
-    create_app,
-    create_router,
-    error_answer,
-    json_answer,
-    json_response,
-    operation,
-    plain_json_object,
-    principal_from_event,
-    principal_of,
-    request_meta,
-    request_meta_from_event,
-)
-from tokensmith.models import VerifyResult, VerifyTokenRequest
+from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.request import principal_from_event, principal_of, request_meta, request_meta_from_event
+from tokensmith.http.responses import json_response
+from tokensmith.http.verify_fast_path import error_answer, json_answer, plain_json_object
 from tokensmith.observability import api_entrypoint
-from tokensmith.service import Principal, token_service
 from tokensmith.settings import get_settings
-from tokensmith.verification import grants
-from tokensmith.views import token_view
+from tokensmith.tokens.models import VerifyResult, VerifyTokenRequest
+from tokensmith.tokens.service import TokenService, token_service
+from tokensmith.tokens.views import token_view
 
 router = create_router()
 
@@ -44,7 +35,7 @@ router = create_router()
         200,
         VerifyResult,
         (400, 401, 403, 413, 415, 422),
-        "tokens:verify",
+        TokenService.verify,
         """Verify a secret and, optionally, that it holds `scopes`.
 
 Answers 200 with `code`: VALID, NOT_FOUND (malformed, unknown, or another organization's),

@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def repository(ddb_local_table):
     """The real repository over a fresh DynamoDB Local table."""
-    from tokensmith.repository import TokenRepository
+    from tokensmith.tokens.repository import TokenRepository
 
     client, table_name = ddb_local_table
     return TokenRepository(table_name, client=client)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.dynamodb_local.conftest import run_concurrently
-from tokensmith.expiry import ExpirySweeper
-from tokensmith.models import CreateTokenRequest, UpdateTokenRequest
-from tokensmith.service import Principal, RequestMeta, TokenService
+from tokensmith.auth import Principal, RequestMeta
+from tokensmith.expiry.sweeper import ExpirySweeper
 from tokensmith.settings import Settings
+from tokensmith.tokens.models import CreateTokenRequest, UpdateTokenRequest
+from tokensmith.tokens.service import TokenService
 
 pytestmark = pytest.mark.dynamodb_local
 

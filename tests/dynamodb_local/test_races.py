@@ -94,7 +94,7 @@ def test_fifty_concurrent_patches_with_one_if_match_let_exactly_one_win(live):
 def test_when_all_fifty_read_before_anyone_writes_the_conditional_write_alone_decides(live, monkeypatch):
     """The worst interleaving, forced: every PATCH reads version 1 (and passes the If-Match check on
     what it read) before any of them writes. Only the transaction's condition can refuse 49."""
-    from tokensmith.repository import TokenRepository
+    from tokensmith.tokens.repository import TokenRepository
 
     setup = IsolatedApi()
     token, _ = live.create(setup)

@@ -8,17 +8,14 @@ from dataclasses import replace
 import pytest
 
 from tests.dynamodb_local.conftest import run_concurrently
-from tokensmith import token_format
-from tokensmith.models import CreateTokenRequest, UpdateTokenRequest
-from tokensmith.repository import (
-    NameClaim,
-    NameTaken,
-    TokenChange,
-    VersionConflict,
-    name_guard_pk,
-)
-from tokensmith.service import Principal, RequestMeta, TokenService
+from tokensmith.auth import Principal, RequestMeta
+from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.settings import Settings
+from tokensmith.table import name_guard_pk
+from tokensmith.tokens import format as token_format
+from tokensmith.tokens.models import CreateTokenRequest, UpdateTokenRequest
+from tokensmith.tokens.repository import NameClaim, TokenChange
+from tokensmith.tokens.service import TokenService
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -188,10 +185,9 @@ def test_concurrent_patches_without_if_match_are_all_applied(service):
 
 def _item(token_id: str) -> dict:
     return {
-        "pk": f"TOKEN#{token_id}",
-        "sk": "TOKEN",
         "id": token_id,
         "organization_id": "acme",
+        "created_at": "2026-12-06T00:00:00Z",
         "status": "active",
         "version": 1,
     }

@@ -43,9 +43,9 @@ from tests.attack import (
     unique_name,
     unknown_secret,
 )
-from tokensmith import token_format
+from tokensmith.auth import ADMIN_SCOPE, SERVICE_SCOPES
 from tokensmith.models import READ_ONLY_FIELDS
-from tokensmith.settings import ADMIN_SCOPE, SERVICE_SCOPES
+from tokensmith.tokens import format as token_format
 
 pytestmark = pytest.mark.e2e
 

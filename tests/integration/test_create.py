@@ -127,7 +127,8 @@ def test_a_failed_create_leaves_nothing_behind(api, acme, table):
 
 def test_a_create_whose_write_landed_before_a_retry_failed_still_succeeds(api, acme, monkeypatch):
     # Given a store where the first attempt lands but the answer is lost and the retry finds the item
-    from tokensmith.repository import TokenRepository, VersionConflict
+    from tokensmith.aws.dynamodb import VersionConflict
+    from tokensmith.tokens.repository import TokenRepository
 
     real = TokenRepository.create_token
 

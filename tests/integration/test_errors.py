@@ -123,7 +123,7 @@ def test_unknown_query_parameters_and_bad_limits_are_422(api, acme):
 def test_dynamodb_throttling_is_a_503_with_retry_after(api, acme, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from tokensmith.repository import TokenRepository
+    from tokensmith.tokens.repository import TokenRepository
 
     def throttled(self, token_id):
         raise ClientError(
@@ -143,7 +143,7 @@ def test_a_function_answers_503_when_dynamodb_throttles(acme, monkeypatch):
     from botocore.exceptions import ClientError
 
     from tests.support import LambdaContext, http_event, load_function
-    from tokensmith.repository import TokenRepository
+    from tokensmith.tokens.repository import TokenRepository
 
     def throttled(self, token_id):
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")

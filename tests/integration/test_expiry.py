@@ -121,11 +121,11 @@ def test_a_disabled_token_is_stamped_expired_too(api, acme, clock):
 
 
 def test_the_sweep_never_scans(api, acme, clock, monkeypatch):
-    from tokensmith.repository import dynamodb_client
+    from tokensmith.aws.clients import client as aws_client
 
     create(api, acme, "s", expires_at=in_seconds(30))
     clock.advance(31)
-    client = dynamodb_client(None)
+    client = aws_client("dynamodb", None)
     calls = []
     monkeypatch.setattr(client, "scan", lambda **kw: calls.append(kw) or pytest.fail("scan"))
 

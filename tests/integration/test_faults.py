@@ -1,7 +1,7 @@
 """DynamoDB throttling and 5xx under the real authorizer and handlers (moto).
 
 Faults are injected per HTTP attempt inside botocore's send loop (``tests.attack.DynamoFaults``:
-a ``before-send.dynamodb.*`` handler on the app's own client, ``dynamodb_client(None)``), so the
+a ``before-send.dynamodb.*`` handler on the app's own client, ``aws.clients.client("dynamodb")``), so the
 app's real retry configuration decides how often and how long to retry. A faulted attempt never
 reaches the table.
 
@@ -36,7 +36,7 @@ from tests.attack import (
     unique_name,
 )
 from tests.integration.conftest import Tenant, make_tenant
-from tokensmith.repository import name_guard_pk
+from tokensmith.table import name_guard_pk
 
 THROTTLING_AND_5XX = tuple(FAULTS)  # ProvisionedThroughputExceededException, ThrottlingException, InternalServerError
 ANSWER_WITHIN_SECONDS = 3.0
@@ -46,9 +46,9 @@ MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "webhooks:read
 @pytest.fixture
 def client(table):
     """The app's own DynamoDB client (the one every handler and the authorizer use)."""
-    from tokensmith.repository import dynamodb_client
+    from tokensmith.aws.clients import client
 
-    return dynamodb_client(None)
+    return client("dynamodb", None)
 
 
 @pytest.fixture
@@ -333,7 +333,7 @@ def run_workload(api: IsolatedApi, managers: dict[str, Tenant], admin: Tenant, s
 
 
 def table_contents(table_client, table_name: str = "tokensmith-test") -> tuple[dict, dict, dict]:
-    from tokensmith.repository import from_item
+    from tokensmith.aws.dynamodb import from_item
 
     tokens, events, guards = {}, defaultdict(list), {}
     for page in table_client.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):

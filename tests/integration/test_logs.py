@@ -212,7 +212,7 @@ def test_a_whole_lifecycle_logs_no_secret_and_no_digest(api, admin, every_log_li
     # a DynamoDB outage while verifying
     from botocore.exceptions import ClientError
 
-    from tokensmith.repository import TokenRepository
+    from tokensmith.tokens.repository import TokenRepository
 
     real_get = TokenRepository.get_token
 

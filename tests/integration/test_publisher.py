@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from tests.support import LambdaContext, load_function
-from tokensmith import publisher
+from tokensmith.aws import clients
 from tokensmith.settings import get_settings
 
 BUS = "tokensmith-test-events"
@@ -24,7 +24,7 @@ def bus(table, monkeypatch):
     events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
     get_settings.cache_clear()
-    publisher.events_client.cache_clear()
+    clients.client.cache_clear()
 
     def received():
         messages = []
@@ -35,9 +35,8 @@ def bus(table, monkeypatch):
             )
         return messages
 
-    factory = publisher.events_client
     yield received
-    factory.cache_clear()  # a test may have replaced publisher.events_client meanwhile
+    getattr(clients.client, "cache_clear", lambda: None)()  # a test may have replaced the factory
 
 
 def stream_records(table):
@@ -92,7 +91,7 @@ def test_every_change_of_a_lifecycle_is_published_without_secrets(api, acme, tab
 
 
 def test_a_ttl_purge_of_a_token_is_published_and_other_removals_are_not(table, bus):
-    from tokensmith.repository import to_item
+    from tokensmith.aws.dynamodb import to_item
 
     token = {
         "pk": "TOKEN#t1",
@@ -128,7 +127,7 @@ def test_one_failing_record_is_reported_alone(api, acme, table, bus, monkeypatch
         api.post("/v1/tokens", secret=acme.secret, body={"name": name})
     records = [r for r in stream_records(table) if r["dynamodb"]["Keys"]["sk"]["S"].startswith("EVENT#")][-3:]
     failing = records[1]["dynamodb"]["SequenceNumber"]
-    real = publisher.events_client()
+    real = clients.client("events")
 
     class FlakyBus:
         def put_events(self, Entries):
@@ -136,7 +135,12 @@ def test_one_failing_record_is_reported_alone(api, acme, table, bus, monkeypatch
                 return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}]}
             return real.put_events(Entries=Entries)
 
-    monkeypatch.setattr(publisher, "events_client", lambda: FlakyBus())
+    real_factory = clients.client
+    monkeypatch.setattr(
+        clients,
+        "client",
+        lambda service, endpoint_url=None: FlakyBus() if service == "events" else real_factory(service, endpoint_url),
+    )
 
     assert publish(records) == {"batchItemFailures": [{"itemIdentifier": failing}]}
     assert len(bus()) == 2

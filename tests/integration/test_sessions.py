@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.integration.conftest import make_tenant
-from tokensmith.sessions import COOKIE_NAME
+from tokensmith.sessions.cookies import COOKIE_NAME
 
 UNSAFE = [
     ("POST", "/v1/tokens", {"name": "csrf-probe", "scopes": ["tokens:read"]}),
@@ -239,16 +239,16 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(browser, clock):
 
 
 def test_the_idle_deadline_is_written_at_most_once_a_minute(browser, clock, monkeypatch):
-    from tokensmith.repository import TokenRepository
+    from tokensmith.sessions.repository import SessionRepository
 
     touches = []
-    real = TokenRepository.touch_session
+    real = SessionRepository.touch_session
 
     def counting(self, *args, **kwargs):
         touches.append(args)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(TokenRepository, "touch_session", counting)
+    monkeypatch.setattr(SessionRepository, "touch_session", counting)
     for _ in range(10):
         assert browser.request("GET", "/v1/tokens/self").status == 200
     clock.advance(61)
@@ -259,7 +259,7 @@ def test_the_idle_deadline_is_written_at_most_once_a_minute(browser, clock, monk
 
 
 def test_the_cookie_path_costs_one_batch_read(browser, monkeypatch, clock):
-    from tokensmith import repository
+    from tokensmith.tokens import repository
 
     calls = []
     client = repository.default_repository().client

@@ -71,7 +71,7 @@ def test_the_authorizer_refuses_bad_credentials(api, header):
 
 def test_last_use_is_written_once_a_minute_without_bumping_the_version(api, acme, target, clock, table, monkeypatch):
     token, secret = target
-    from tokensmith.repository import TokenRepository
+    from tokensmith.tokens.repository import TokenRepository
 
     writes = []
     real = TokenRepository.record_last_use

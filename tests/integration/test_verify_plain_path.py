@@ -158,7 +158,7 @@ def test_anything_else_goes_to_the_resolver(verify_function, acme, target, case)
 
 
 def test_a_dynamodb_failure_on_the_plain_path_is_the_resolvers_503_and_one_attempt_set(verify_function, acme, target):
-    from tokensmith.repository import default_repository
+    from tokensmith.tokens.repository import default_repository
 
     _, secret = target
     repository = default_repository()

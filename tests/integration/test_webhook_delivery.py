@@ -12,11 +12,12 @@ import standardwebhooks.webhooks
 from tests.conftest import FAKE_DNS, clear_singletons
 from tests.integration.conftest import make_tenant
 from tests.webhooks import Pipeline, deliver, webhook_receiver
-from tokensmith import clock, delivery, egress
-from tokensmith.delivery import WebhookDeliverer
-from tokensmith.repository import to_item
+from tokensmith import clock
+from tokensmith.aws.dynamodb import to_item
 from tokensmith.settings import Settings
-from tokensmith.webhook_repository import WebhookRepository
+from tokensmith.webhooks import delivery, egress
+from tokensmith.webhooks.delivery import WebhookDeliverer
+from tokensmith.webhooks.repository import WebhookRepository
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import standardwebhooks
 
 from tests.integration.conftest import make_tenant
-from tokensmith import signing_keys
+from tokensmith.webhooks import signing_keys
 
 URL = "https://hooks.example.com/tokensmith"
 

@@ -6,7 +6,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from tokensmith import aws_endpoints
+from tokensmith.aws import endpoints as aws_endpoints
 
 
 class _Sent(Exception):
@@ -36,7 +36,7 @@ def request_of(session, region):
 
 
 def test_the_cut_is_current_for_the_installed_botocore():
-    # make layer-requirements (or python -m tokensmith.aws_endpoints) regenerates it
+    # make layer-requirements (or python -m tokensmith.aws.endpoints) regenerates it
     assert aws_endpoints.DATA_FILE.exists()
     import json
 

@@ -5,7 +5,7 @@ import socket
 import threading
 import time
 
-from tokensmith import egress
+from tokensmith.webhooks import egress
 
 
 def trickling_receiver(seconds: float) -> tuple[int, threading.Thread]:

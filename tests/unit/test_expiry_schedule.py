@@ -1,4 +1,4 @@
-from tokensmith.expiry import WAKE_SHARDS, next_wake, shard_of, wake_attributes
+from tokensmith.expiry.schedule import WAKE_SHARDS, next_wake, shard_of, wake_attributes
 
 DAY = 86400
 EXPIRES = 1_800_000_000

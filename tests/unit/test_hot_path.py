@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support import ROOT, LambdaContext, http_event, load_function
-from tokensmith import token_format
+from tokensmith.tokens import format as token_format
 
 PROBE = """
 import importlib.util, json, sys
@@ -31,7 +31,7 @@ def test_the_authorizer_imports_no_pydantic_no_powertools_and_no_boto3():
 
     # Then nothing heavy is loaded before the first request (botocore comes with the first call)
     assert not roots & {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore", "jmespath"}
-    assert {"tokensmith.service", "tokensmith.http", "tokensmith.models"}.isdisjoint(modules)
+    assert {"tokensmith.tokens.service", "tokensmith.http", "tokensmith.models"}.isdisjoint(modules)
 
 
 class CountingClient:
@@ -57,7 +57,7 @@ class CountingClient:
 
 @pytest.fixture
 def token():
-    from tokensmith.repository import to_item
+    from tokensmith.aws.dynamodb import to_item
 
     token_id = str(uuid.uuid4())
     secret = token_format.generate("tks", token_id)
@@ -76,9 +76,10 @@ def token():
 
 
 def use_client(client, monkeypatch):
-    from tokensmith import repository
+    from tokensmith.aws import clients
+    from tokensmith.tokens import repository
 
-    monkeypatch.setattr(repository, "dynamodb_client", lambda endpoint_url=None: client)
+    monkeypatch.setattr(clients, "client", lambda service, endpoint_url=None: client)
     repository.default_repository.cache_clear()
 
 
@@ -147,7 +148,7 @@ spec = importlib.util.spec_from_file_location("authorizer_app", "functions/autho
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 before = set(sys.modules)
-from tokensmith import sessions  # what the cookie branch imports on its first use
+from tokensmith.sessions import check
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
@@ -158,7 +159,7 @@ def test_the_bearer_path_does_not_load_the_cookie_path_and_the_cookie_path_loads
     added = json.loads(result.stdout)
 
     # Then the session module was not there before its first cookie, and brings nothing heavy
-    assert "tokensmith.sessions" in added
+    assert "tokensmith.sessions.check" in added
     roots = {name.split(".")[0] for name in added}
     assert not roots & {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore", "jmespath"}
 

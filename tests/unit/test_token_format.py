@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from tokensmith import token_format
+from tokensmith.tokens import format as token_format
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import argparse
 import sys
 from dataclasses import replace
 
-from tokensmith.repository import TokenRepository
-from tokensmith.service import TokenService
 from tokensmith.settings import Settings
+from tokensmith.tokens.repository import TokenRepository
+from tokensmith.tokens.service import TokenService
 
 
 def create_admin_token(

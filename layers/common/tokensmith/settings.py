@@ -6,16 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-SERVICE_SCOPES: tuple[str, ...] = (
-    "tokens:read",
-    "tokens:write",
-    "tokens:verify",
-    "webhooks:read",
-    "webhooks:write",
-    "console",
-    "admin",
-)
-ADMIN_SCOPE = "admin"
+from tokensmith.auth import SERVICE_SCOPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +25,7 @@ class Settings:
     session_idle_seconds: int = 30 * 60  # a console session dies after this long without a request
     session_lifetime_seconds: int = 12 * 3600  # ... and this long after sign-in, whatever happens
     session_refresh_seconds: int = 60  # the idle deadline is pushed back at most once per interval
-    # Webhooks (see webhooks.py): where deliveries wait, the key that encrypts signing secrets, the
+    # Webhooks (see the webhooks package): where deliveries wait, the key that encrypts signing secrets, the
     # retry schedule (seconds after each failed attempt) and whether http://127.0.0.1 may be a target.
     webhook_queue_url: str | None = None
     webhook_dead_letter_queue_url: str | None = None

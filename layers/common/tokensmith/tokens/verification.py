@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tokensmith import clock, token_format
-from tokensmith.repository import TokenRepository
-from tokensmith.settings import ADMIN_SCOPE, SERVICE_SCOPES, Settings
-from tokensmith.views import effective_status
+from tokensmith import clock
+from tokensmith.auth import grants
+from tokensmith.settings import Settings
+from tokensmith.tokens import format as token_format
+from tokensmith.tokens.lifecycle import effective_status
+from tokensmith.tokens.repository import TokenRepository
 
 VALID = "VALID"
 NOT_FOUND = "NOT_FOUND"
@@ -33,11 +35,6 @@ class Verification:
     @property
     def valid(self) -> bool:
         return self.code == VALID
-
-
-def grants(scopes: list[str] | tuple[str, ...] | frozenset[str], required: str) -> bool:
-    """``admin`` stands for every service scope; the deploying team's own scopes must be explicit."""
-    return required in scopes or (ADMIN_SCOPE in scopes and required in SERVICE_SCOPES)
 
 
 def verify_secret(

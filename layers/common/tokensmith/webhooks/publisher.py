@@ -7,34 +7,21 @@ item that DynamoDB's TTL deletes (a ``REMOVE`` by the service principal ``dynamo
 becomes ``token.purged``. The Lambda event source mapping filters the stream to exactly these two
 kinds of records, so last-use updates and token modifications never invoke the function.
 
-No event carries a secret or a digest: ``data`` is built from the allow-lists of ``views.py``.
+No event carries a secret or a digest: ``data`` is built from the allow-lists of ``tokens/views.py``.
+Every type it emits is in ``webhooks/event_types.py``.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
-from tokensmith.repository import from_item
-from tokensmith.views import event_view, token_view
+from tokensmith import table
+from tokensmith.aws import clients
+from tokensmith.aws.dynamodb import from_item
+from tokensmith.tokens.views import event_view, token_view
 
 SOURCE = "tokensmith"
-# Every detail-type the publisher emits (and so every event type a webhook endpoint may subscribe to).
-EVENT_TYPES: tuple[str, ...] = (
-    "token.created",
-    "token.updated",
-    "token.disabled",
-    "token.enabled",
-    "token.revoked",
-    "token.rotated",
-    "token.expiring",
-    "token.expired",
-    "token.deleted",
-    "token.purged",
-    "session.created",  # a console sign-in with the token
-    "session.ended",  # a console sign-out
-)
 
 
 class PublishFailed(RuntimeError):
@@ -55,13 +42,13 @@ def detail_of(record: dict[str, Any]) -> dict[str, Any] | None:
     change = record.get("dynamodb") or {}
     if record.get("eventName") == "INSERT":
         item = from_item(change.get("NewImage") or {})
-        if not str(item.get("sk", "")).startswith("EVENT#"):
+        if not table.is_event_item(item):
             return None
         view = event_view(item)
         return {"type": view["type"], "timestamp": view["occurred_at"], "data": view}
     if is_ttl_removal(record):
         item = from_item(change.get("OldImage") or {})
-        if item.get("sk") != "TOKEN":
+        if not table.is_token_item(item):
             return None
         when = change.get("ApproximateCreationDateTime")
         timestamp = _iso(when) if when else item.get("modified_at")
@@ -87,22 +74,11 @@ def publish(record: dict[str, Any], bus_name: str, client: Any = None) -> dict[s
     detail = detail_of(record)
     if detail is None:
         return None
-    response = (client or events_client()).put_events(Entries=[entry_of(detail, bus_name)])
+    response = (client or clients.client("events")).put_events(Entries=[entry_of(detail, bus_name)])
     if response.get("FailedEntryCount"):
         failure = response["Entries"][0]
         raise PublishFailed(f"{failure.get('ErrorCode')}: {failure.get('ErrorMessage')}")
     return detail
-
-
-@lru_cache(maxsize=1)
-def events_client() -> Any:
-    """Created once, on the session with the cut endpoint data (``aws_endpoints``)."""
-    from botocore.config import Config
-
-    from tokensmith.aws_endpoints import session
-
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, read_timeout=2)
-    return session().create_client("events", config=config)
 
 
 def _iso(epoch: float | int) -> str:

@@ -40,10 +40,12 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from tokensmith import clock, egress, signing_keys
+from tokensmith import clock
+from tokensmith.aws import clients
 from tokensmith.observability import count, logger
 from tokensmith.settings import Settings, get_settings
-from tokensmith.webhook_repository import WebhookRepository
+from tokensmith.webhooks import egress, signing_keys
+from tokensmith.webhooks.repository import WebhookRepository, default_webhook_repository
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
 MAX_VISIBILITY_SECONDS = 43_200  # SQS visibility timeout
@@ -120,7 +122,7 @@ class WebhookDeliverer:
     @property
     def sqs(self) -> Any:
         if self._sqs is None:
-            self._sqs = sqs_client()
+            self._sqs = clients.client("sqs")
         return self._sqs
 
     def handle(self, body: dict[str, Any], receipt_handle: str | None = None) -> None:
@@ -257,18 +259,5 @@ class WebhookDeliverer:
 
 
 @lru_cache(maxsize=1)
-def sqs_client() -> Any:
-    """Created once, on the session with the cut endpoint data (``aws_endpoints``)."""
-    from botocore.config import Config
-
-    from tokensmith.aws_endpoints import session
-
-    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=3)
-    return session().create_client("sqs", config=config)
-
-
-@lru_cache(maxsize=1)
 def default_deliverer() -> WebhookDeliverer:
-    settings = get_settings()
-    repository = WebhookRepository(settings.table_name, endpoint_url=settings.dynamodb_endpoint_url)
-    return WebhookDeliverer(repository, settings)
+    return WebhookDeliverer(default_webhook_repository(), get_settings())

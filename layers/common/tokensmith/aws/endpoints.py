@@ -12,7 +12,7 @@ Nothing changes but the size of what is parsed: the data is botocore's own for t
 reported as built-in data, as it is; the cut file is used only with the botocore version it was cut
 from, and only when botocore would otherwise read its built-in file (no ``AWS_DATA_PATH`` or
 ``~/.aws/models`` override). In any other case the client is created the ordinary way.
-``python -m tokensmith.aws_endpoints`` regenerates the file (``make layer-requirements`` does);
+``python -m tokensmith.aws.endpoints`` regenerates the file (``make layer-requirements`` does);
 a test fails while it is stale.
 """
 

@@ -1,4 +1,5 @@
-"""Expiry: the wake-up schedule of a token and the sweep that stamps ``expired``.
+"""The expiry sweep: it stamps ``expired`` and writes the expiring-soon notices (``expiry/schedule.py``
+says when each token is due).
 
 A live token with an expiry carries ``wake_pk = WAKE#<shard>`` and ``wake_at`` = the next instant
 the sweep must look at it: the next expiring-soon threshold not yet noticed (``expires_at`` minus
@@ -20,45 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tokensmith import clock
-from tokensmith.repository import (
-    TokenChange,
-    TokenRepository,
-    VersionConflict,
-    audit_event_item,
-    name_guard_pk,
-    wake_partition,
-)
+from tokensmith import audit, clock, table
+from tokensmith.auth import SYSTEM
+from tokensmith.aws.dynamodb import VersionConflict
+from tokensmith.expiry.schedule import WAKE_ATTRIBUTES, WAKE_SHARDS, next_wake
 from tokensmith.settings import Settings
-
-WAKE_SHARDS = 4  # fixed: changing it would strand tokens in shards the sweep no longer reads
-_DAY = 86400
-_LIVE = ("active", "disabled")
-_WAKE_ATTRIBUTES = ("wake_pk", "wake_at", "notified_days")
-
-
-def shard_of(token_id: str) -> int:
-    return int(token_id.replace("-", "")[:8], 16) % WAKE_SHARDS
-
-
-def next_wake(expires_epoch: int, notified_days: list[int] | tuple[int, ...], notice_days: tuple[int, ...]) -> int:
-    """The earliest pending instant: a threshold not yet noticed, else the expiry itself."""
-    pending = [expires_epoch - days * _DAY for days in notice_days if days not in notified_days]
-    return min([expires_epoch, *pending])
-
-
-def wake_attributes(item: dict[str, Any], notice_days: tuple[int, ...]) -> dict[str, Any]:
-    """``wake_pk``/``wake_at``/``notified_days`` for ``item``; ``None`` values mean "remove": a
-    terminal token or one without expiry is not in the index."""
-    expires = item.get("expires_epoch")
-    if item["status"] not in _LIVE or expires is None:
-        return dict.fromkeys(_WAKE_ATTRIBUTES)
-    notified = list(item.get("notified_days") or [])
-    return {
-        "wake_pk": wake_partition(shard_of(item["id"])),
-        "wake_at": next_wake(expires, notified, notice_days),
-        "notified_days": notified or None,
-    }
+from tokensmith.tokens.repository import TokenChange, TokenRepository
 
 
 @dataclass
@@ -138,7 +106,7 @@ class ExpirySweeper:
         at = clock.to_iso(now)
         # The end of life is expires_at, not the moment of the stamp: the token and the events written
         # before it (purged at expires_at + retention) go together.
-        purge_at = seen["expires_epoch"] + self.settings.retention_days * _DAY
+        purge_at = audit.purge_after(self.settings, seen["expires_epoch"])
         change = TokenChange(
             token_id=seen["id"],
             expected_version=None,
@@ -152,8 +120,8 @@ class ExpirySweeper:
                 "purge_at": purge_at,
                 "audit.updated": {"at": at, "by": "system"},
             },
-            remove=_WAKE_ATTRIBUTES,
-            release_name=name_guard_pk(seen["organization_id"], seen.get("owner"), seen["name"]),
+            remove=WAKE_ATTRIBUTES,
+            release_name=table.name_guard_pk(seen["organization_id"], seen.get("owner"), seen["name"]),
         )
         changes = {"status": {"from": seen["status"], "to": "expired"}}
         self.repository.update_token(change, self._event(seen, "token.expired", now, purge_at, changes=changes))
@@ -162,7 +130,7 @@ class ExpirySweeper:
         now_epoch = clock.epoch(now)
         notice_days = self.settings.expiry_notice_days
         notified = list(seen.get("notified_days") or [])
-        due = [d for d in notice_days if d not in notified and seen["expires_epoch"] - d * _DAY <= now_epoch]
+        due = [d for d in notice_days if d not in notified and seen["expires_epoch"] - d * audit.DAY <= now_epoch]
         notified = sorted({*notified, *due}, reverse=True)
         change = TokenChange(
             token_id=seen["id"],
@@ -171,7 +139,7 @@ class ExpirySweeper:
             set_values={"wake_at": next_wake(seen["expires_epoch"], notified, notice_days), "notified_days": notified},
         )
         details = {"days_before": min(due) if due else None, "expires_at": seen["expires_at"]}
-        purge_at = seen["expires_epoch"] + self.settings.retention_days * _DAY
+        purge_at = audit.purge_after(self.settings, seen["expires_epoch"])
         self.repository.update_token(change, self._event(seen, "token.expiring", now, purge_at, details=details))
 
     def _event(
@@ -183,7 +151,4 @@ class ExpirySweeper:
         changes: dict[str, Any] | None = None,
         details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        actor = {"system": "tokensmith"}
-        return audit_event_item(
-            seen, event_type, clock.to_iso(now), actor, purge_at, changes=changes or {}, details=details
-        )
+        return audit.audit_event(seen, event_type, now, SYSTEM.actor, purge_at, changes=changes or {}, details=details)

@@ -14,16 +14,25 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from tokensmith import clock, egress, signing_keys
-from tokensmith.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from tokensmith.models import CreateWebhookRequest, UpdateWebhookRequest
+from tokensmith import clock, table
+from tokensmith.auth import (
+    WEBHOOKS_READ,
+    WEBHOOKS_WRITE,
+    Principal,
+    RequestMeta,
+    created_in,
+    listed_organization,
+    requires,
+    sees_organization,
+)
+from tokensmith.aws.dynamodb import VersionConflict
+from tokensmith.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from tokensmith.observability import count
-from tokensmith.publisher import EVENT_TYPES
-from tokensmith.repository import InvalidCursor, VersionConflict
-from tokensmith.service import Principal, RequestMeta, _is_uuid
 from tokensmith.settings import Settings, get_settings
-from tokensmith.verification import grants
-from tokensmith.webhook_repository import WebhookRepository, webhooks_partition
+from tokensmith.webhooks import egress, signing_keys
+from tokensmith.webhooks.event_types import EVENT_TYPES
+from tokensmith.webhooks.models import CreateWebhookRequest, UpdateWebhookRequest
+from tokensmith.webhooks.repository import WebhookRepository, default_webhook_repository
 
 
 class WebhookService:
@@ -41,53 +50,36 @@ class WebhookService:
 
     # --- reads ---------------------------------------------------------------------------------------
 
+    @requires(WEBHOOKS_READ)
     def get_webhook(self, principal: Principal, webhook_id: str) -> dict[str, Any]:
-        self._require(principal, "webhooks:read")
         return self._load_visible(principal, webhook_id)
 
+    @requires(WEBHOOKS_READ)
     def list_webhooks(
         self, principal: Principal, limit: int = 50, cursor: str | None = None, organization_id: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        self._require(principal, "webhooks:read")
-        organization = organization_id or principal.organization_id
-        if organization != principal.organization_id and not principal.is_admin:
-            raise NotFound(f"organization {organization!r} not found")
-        try:
-            return self.repository.list_webhooks(organization, limit, cursor)
-        except InvalidCursor:
-            raise _invalid_cursor() from None
+        organization = listed_organization(principal, organization_id)
+        return self.repository.list_webhooks(organization, limit, cursor)
 
+    @requires(WEBHOOKS_READ)
     def list_deliveries(
         self, principal: Principal, webhook_id: str, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        self._require(principal, "webhooks:read")
         self._load_visible(principal, webhook_id)
-        try:
-            return self.repository.list_deliveries(webhook_id, limit, cursor)
-        except InvalidCursor:
-            raise _invalid_cursor() from None
+        return self.repository.list_deliveries(webhook_id, limit, cursor)
 
     # --- changes -------------------------------------------------------------------------------------
 
+    @requires(WEBHOOKS_WRITE)
     def create_webhook(
         self, principal: Principal, request: CreateWebhookRequest, meta: RequestMeta
     ) -> tuple[dict[str, Any], str]:
-        self._require(principal, "webhooks:write")
-        organization = request.organization_id or principal.organization_id
-        if organization != principal.organization_id and not principal.is_admin:
-            raise Forbidden(
-                "only an admin token can create webhooks in another organization",
-                [FieldError("organization_id", "must be your own organization")],
-            )
+        organization = created_in(principal, request.organization_id, "webhooks")
         self._check_url(request.url)
         webhook_id = str(uuid.uuid4())
         secret = signing_keys.new_secret()
         at = clock.to_iso(self._now())
         item = {
-            "pk": f"WEBHOOK#{webhook_id}",
-            "sk": "WEBHOOK",
-            "org_pk": webhooks_partition(organization),
-            "org_sk": f"{at}#{webhook_id}",
             "id": webhook_id,
             "organization_id": organization,
             "url": request.url,
@@ -104,10 +96,10 @@ class WebhookService:
         count("webhook.created")
         return item, secret
 
+    @requires(WEBHOOKS_WRITE)
     def update_webhook(
         self, principal: Principal, webhook_id: str, request: UpdateWebhookRequest, meta: RequestMeta
     ) -> dict[str, Any]:
-        self._require(principal, "webhooks:write")
         item = self._load_for_change(principal, webhook_id, meta)
         values: dict[str, Any] = {}
         remove: tuple[str, ...] = ()
@@ -129,12 +121,12 @@ class WebhookService:
             return item
         return self._write(item, changed, remove, meta)
 
+    @requires(WEBHOOKS_WRITE)
     def rotate_secret(
         self, principal: Principal, webhook_id: str, grace_period_seconds: int, meta: RequestMeta
     ) -> tuple[dict[str, Any], str]:
         """A new signing secret for every delivery from now on; for ``grace_period_seconds`` deliveries
         carry a second signature made with the old one, so receivers can switch without losing any."""
-        self._require(principal, "webhooks:write")
         item = self._load_for_change(principal, webhook_id, meta)
         secret = signing_keys.new_secret()
         now = self._now()
@@ -151,10 +143,10 @@ class WebhookService:
         count("webhook.secret_rotated")
         return updated, secret
 
+    @requires(WEBHOOKS_WRITE)
     def delete_webhook(self, principal: Principal, webhook_id: str, meta: RequestMeta) -> None:
         """Deleted at once; pending retries find no endpoint and are dropped; its delivery log is left
         to TTL."""
-        self._require(principal, "webhooks:write")
         item = self._load_for_change(principal, webhook_id, meta)
         try:
             self.repository.delete_webhook(item["id"], item["version"])
@@ -164,14 +156,10 @@ class WebhookService:
 
     # --- rules ---------------------------------------------------------------------------------------
 
-    def _require(self, principal: Principal, scope: str) -> None:
-        if not grants(principal.scopes, scope):
-            raise Forbidden(f"this token lacks the scope {scope!r}")
-
     def _load_visible(self, principal: Principal, webhook_id: str) -> dict[str, Any]:
         """The endpoint if this caller may see it; another tenant's endpoint is a 404, never a 403."""
-        item = self.repository.get_webhook(webhook_id) if _is_uuid(webhook_id) else None
-        if item is None or not (principal.is_admin or item["organization_id"] == principal.organization_id):
+        item = self.repository.get_webhook(webhook_id) if table.is_uuid(webhook_id) else None
+        if item is None or not sees_organization(principal, item["organization_id"]):
             raise NotFound(f"webhook {webhook_id} not found")
         return item
 
@@ -225,12 +213,7 @@ def _ordered(event_types: Any) -> list[str]:
     return [t for t in EVENT_TYPES if t in chosen]
 
 
-def _invalid_cursor() -> ValidationFailed:
-    return ValidationFailed("the cursor is not one this listing produced", [FieldError("cursor", "invalid cursor")])
-
-
 @lru_cache(maxsize=1)
 def webhook_service() -> WebhookService:
     """The process-wide service over the configured table."""
-    settings = get_settings()
-    return WebhookService(WebhookRepository(settings.table_name, endpoint_url=settings.dynamodb_endpoint_url), settings)
+    return WebhookService(default_webhook_repository(), get_settings())

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import secrets
-from functools import lru_cache
 from typing import Any
+
+from tokensmith.aws import clients
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -29,25 +30,14 @@ def _context(webhook_id: str, organization_id: str) -> dict[str, str]:
 
 
 def encrypt(secret: str, webhook_id: str, organization_id: str, key_id: str, client: Any = None) -> str:
-    response = (client or kms_client()).encrypt(
+    response = (client or clients.client("kms")).encrypt(
         KeyId=key_id, Plaintext=secret.encode("ascii"), EncryptionContext=_context(webhook_id, organization_id)
     )
     return base64.b64encode(response["CiphertextBlob"]).decode("ascii")
 
 
 def decrypt(ciphertext: str, webhook_id: str, organization_id: str, client: Any = None) -> str:
-    response = (client or kms_client()).decrypt(
+    response = (client or clients.client("kms")).decrypt(
         CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=_context(webhook_id, organization_id)
     )
     return bytes(response["Plaintext"]).decode("ascii")
-
-
-@lru_cache(maxsize=1)
-def kms_client() -> Any:
-    """Created once, on the session with the cut endpoint data (``aws_endpoints``)."""
-    from botocore.config import Config
-
-    from tokensmith.aws_endpoints import session
-
-    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=1, read_timeout=2)
-    return session().create_client("kms", config=config)

@@ -23,7 +23,6 @@ PAYLOAD_BYTES = 16 + 32
 PAYLOAD_CHARS = 65  # 62**65 > 2**384
 CHECKSUM_CHARS = 6  # 62**6 > 2**32
 START_CHARS = 8  # characters of the payload kept for display, after the prefix
-MAX_SECRET_LENGTH = 128
 
 
 class InvalidSecret(ValueError):

@@ -1,0 +1,107 @@
+"""The resolver of every API function: its factory (each error answers problem+json, each route's
+body and query parameters are bound from its signature) and :func:`operation`, the route's OpenAPI
+description (its answers, problems and the scope it needs, read from the service operation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
+
+from tokensmith.auth import ADMIN, required_scope
+from tokensmith.errors import NotFound, TokensmithError
+from tokensmith.http.binding import bind_request
+from tokensmith.http.problems import as_problem, problem_response
+from tokensmith.models import GatewayError, Problem
+from tokensmith.tokens.models import Token, TokenWithSecret
+from tokensmith.webhooks.models import Webhook, WebhookWithSecret
+
+_PROBLEMS = {
+    400: "Malformed request: invalid JSON, invalid UTF-8 or base64",
+    401: "Not authenticated: no verified caller on the request, or a sign-in token that is not valid",
+    403: (
+        "The authorizer refused the request (API Gateway): no credentials, a token or console session that is "
+        "not valid, or a session request without its X-CSRF-Token; or the token lacks the scope this route needs"
+    ),
+    404: "No such token or webhook (or it belongs to another organization)",
+    409: "Conflicts with the token's state or another token's name, or with a concurrent change",
+    412: "If-Match names a version that is no longer current",
+    413: "The body is larger than the route allows",
+    415: "The body is not JSON",
+    422: "A field, query parameter or scope is not acceptable",
+    429: "Throttled by API Gateway",
+    503: "DynamoDB is throttling or unavailable; retry after Retry-After seconds",
+}
+
+
+def create_router() -> APIGatewayHttpRouter:
+    """Each function declares its route on a router; ``devtools.openapi`` includes every function's
+    router into one resolver to build the one OpenAPI document."""
+    return APIGatewayHttpRouter()
+
+
+def operation(
+    success: int,
+    model: type[BaseModel] | None,
+    problems: tuple[int, ...],
+    serves: Callable[..., Any],
+    description: str,
+    public: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Route keyword arguments for the OpenAPI document: the success answer (with its ``ETag`` when
+    it is a token), the problem answers, API Gateway's own answers, the security requirement (none
+    for a ``public`` route), and the scope the route needs: the one its service operation ``serves``
+    declares with ``auth.requires``, so the document and the check cannot disagree."""
+    scope = required_scope(serves)
+    summary = description.strip().splitlines()[0]
+    success_response: dict[str, Any] = {"description": summary}
+    # No model: no body (204); an empty content map, else Powertools documents a JSON body.
+    success_response["content"] = {"application/json": {"model": model}} if model is not None else {}
+    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret):
+        subject = "webhook" if model in (Webhook, WebhookWithSecret) else "token"
+        success_response["headers"] = {
+            "ETag": {"description": f"The {subject}'s version", "schema": {"type": "string"}}
+        }
+    problem = {"application/problem+json": {"model": Problem}}
+    gateway = {"application/json": {"model": GatewayError}}
+    statuses = {*problems, 429, 503} | (set() if public else {401, 403})
+    responses: dict[int, Any] = {success: success_response}
+    for status in sorted(statuses):
+        content = gateway if status == 429 else {**problem, **gateway} if status in (401, 403) else problem
+        responses[status] = {"description": _PROBLEMS[status], "content": content}
+    needs = "Needs no token." if public else f"Needs the `{scope}` scope." if scope else "Needs any valid token."
+    return {
+        "summary": summary,
+        "description": f"{description.strip()}\n\n{needs}",
+        "responses": responses,
+        "security": [] if public else [{"bearerAuth": []}],
+        "tags": ["admin" if scope == ADMIN else "webhooks" if (scope or "").startswith("webhooks") else "tokens"],
+        **extra,
+    }
+
+
+def create_app(router: APIGatewayHttpRouter | None = None) -> APIGatewayHttpResolver:
+    """A resolver whose every error, ours or the framework's, answers problem+json, and whose
+    routes get their JSON body and query parameters bound (and checked) from their signature."""
+    app = APIGatewayHttpResolver()
+    app.use([bind_request])
+    if router is not None:
+        app.include_router(router)
+
+    @app.exception_handler(TokensmithError)
+    def handle_domain_error(error: TokensmithError) -> Response:
+        return problem_response(error, app)
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        return problem_response(as_problem(error), app)
+
+    @app.not_found
+    def handle_not_found(_: Exception) -> Response:
+        return problem_response(NotFound("no such route"), app)
+
+    return app

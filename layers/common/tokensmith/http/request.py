@@ -1,0 +1,75 @@
+"""What a function reads of its request besides the body: the caller the authorizer verified, the
+client's address and user agent, ``If-Match``, the console's session cookie, a bearer secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from tokensmith.auth import Principal, RequestMeta
+from tokensmith.errors import Unauthorized
+from tokensmith.sessions.cookies import SessionCookie, cookie_from_event
+
+
+def principal_of(app: APIGatewayHttpResolver) -> Principal:
+    """The caller as the authorizer described it in ``requestContext.authorizer.lambda``."""
+    return principal_from_event(app.current_event.raw_event)
+
+
+def principal_from_event(event: dict[str, Any]) -> Principal:
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = context.get("lambda") or {}
+    if not claims.get("token_id") or not claims.get("organization_id"):
+        raise Unauthorized("no verified token on this request")
+    return Principal(
+        token_id=claims["token_id"],
+        organization_id=claims["organization_id"],
+        owner=claims.get("owner") or None,
+        scopes=frozenset(str(claims.get("scopes") or "").split()),
+    )
+
+
+def request_meta(app: APIGatewayHttpResolver) -> RequestMeta:
+    return request_meta_from_event(app.current_event.raw_event)
+
+
+def request_meta_from_event(event: dict[str, Any]) -> RequestMeta:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return RequestMeta(
+        ip=http.get("sourceIp"),
+        user_agent=(http.get("userAgent") or None) and http["userAgent"][:512],
+        if_match=_if_match(event_header(event, "if-match")),
+    )
+
+
+def session_cookie_of(app: APIGatewayHttpResolver) -> SessionCookie | None:
+    """The console session cookie of this request, if it carries one."""
+    return cookie_from_event(app.current_event.raw_event.get("cookies"))
+
+
+def bearer_of(app: APIGatewayHttpResolver) -> str | None:
+    """The secret of ``Authorization: Bearer <secret>``, if any."""
+    scheme, _, secret = (header(app, "authorization") or "").strip().partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+    return event_header(app.current_event.raw_event, name)
+
+
+def event_header(event: dict[str, Any], name: str) -> str | None:
+    headers = event.get("headers") or {}
+    return headers.get(name) or headers.get(name.title())
+
+
+def _if_match(value: str | None) -> frozenset[int] | None:
+    """``If-Match: "3"`` (or ``W/"3"``, or a list) → {3}; ``*`` or absent → no precondition. An
+    entity tag that is not one of ours can never match: the request then fails with 412."""
+    if value is None or value.strip() in ("", "*"):
+        return None
+    versions = set()
+    for tag in value.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        versions.add(int(tag) if tag.isdigit() else -1)
+    return frozenset(versions)

@@ -1,0 +1,126 @@
+"""Console sign-in and sign-out: a token with the ``console`` scope exchanged for a session cookie
+and a CSRF token (``sessions/cookies.py``), checked on every request by the authorizer
+(``sessions/check.py``). Sign-in and sign-out are ``session.created`` / ``session.ended`` events in
+the token's audit trail.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from tokensmith import audit, clock
+from tokensmith.auth import CONSOLE
+from tokensmith.errors import Forbidden, NotFound, Unauthorized
+from tokensmith.sessions.check import check_session
+from tokensmith.sessions.cookies import SessionCookie, new_cookie
+from tokensmith.sessions.repository import SessionRepository, default_session_repository
+from tokensmith.settings import Settings, get_settings
+from tokensmith.tokens import format as token_format
+from tokensmith.tokens.verification import EXPIRED, INSUFFICIENT_SCOPES, NOT_FOUND, record_use, verify_secret
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: dict[str, Any]
+    session: dict[str, Any]
+    cookie: SessionCookie
+
+
+class SessionService:
+    def __init__(self, repository: SessionRepository, settings: Settings) -> None:
+        self.repository = repository
+        self.settings = settings
+
+    def sign_in(self, secret: str, ip: str | None, user_agent: str | None, now: datetime | None = None) -> SignedIn:
+        """A new session for a live token that holds ``console`` (``admin`` implies it)."""
+        now = now or clock.now()
+        result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), (CONSOLE,))
+        if result.code == NOT_FOUND:
+            raise Unauthorized("the token is not valid")
+        if not result.valid and result.code != INSUFFICIENT_SCOPES:
+            state = "expired" if result.code == EXPIRED else result.code.lower()
+            raise Unauthorized(f"the token is {state}")
+        if not result.valid:
+            raise Forbidden(f"the token lacks the `{CONSOLE}` scope needed to open a console session")
+        token = result.item
+        assert token is not None
+        try:
+            record_use(self.repository, self.settings, token, now, ip, user_agent)
+        except Exception:  # noqa: BLE001 - bookkeeping only, as in the authorizer
+            pass
+        cookie = new_cookie(token["id"])
+        at = clock.epoch(now)
+        lifetime = self.settings.session_lifetime_seconds
+        idle = self.settings.session_idle_seconds
+        session = {
+            "session_digest": cookie.digest,
+            "token_id": token["id"],
+            "token_digest": token_format.digest(secret),  # the secret signed in with (never shown or logged)
+            "organization_id": token["organization_id"],
+            "created_at": clock.to_iso(now),
+            "expires_at": clock.to_iso(now + timedelta(seconds=lifetime)),
+            "expires_epoch": at + lifetime,
+            "idle_seconds": idle,
+            "last_seen_epoch": at,
+            "purge_at": at + min(idle, lifetime),
+            "ip": ip,
+            "user_agent": user_agent,
+        }
+        self.repository.create_session(session, self._event(token, "session.created", now, ip, user_agent))
+        return SignedIn(token, session, cookie)
+
+    def current(self, cookie: SessionCookie | None, caller_token_id: str, now: datetime | None = None) -> SignedIn:
+        """The session of this request and its token, checked as the authorizer checks it, and only
+        when the request was authorized as that session's token: a bearer token with someone else's
+        cookie spliced in learns nothing."""
+        if cookie is None:
+            raise NotFound("this request carries no console session (sign in with POST /v1/sessions)")
+        if not hmac.compare_digest(cookie.token_id.encode(), caller_token_id.encode()):
+            raise NotFound("this request's console session belongs to another token than its caller")
+        check = check_session(self.repository, cookie, "GET", None, clock.epoch(now or clock.now()))
+        if not check.valid:
+            raise NotFound("the console session is over")
+        return SignedIn(check.token, check.session, cookie)  # type: ignore[arg-type]
+
+    def sign_out(
+        self, cookie: SessionCookie | None, ip: str | None, user_agent: str | None, now: datetime | None = None
+    ) -> None:
+        """End the request's session (the authorizer has checked it), with a ``session.ended`` event."""
+        if cookie is None:
+            return
+        now = now or clock.now()
+        session = self.repository.get_session(cookie.digest)
+        if session is None or session.get("token_id") != cookie.token_id:
+            return
+        token = {"id": session["token_id"], "organization_id": session["organization_id"]}
+        self.repository.delete_session(cookie.digest, self._event(token, "session.ended", now, ip, user_agent))
+
+    def _event(
+        self, token: dict[str, Any], event_type: str, now: datetime, ip: str | None, user_agent: str | None
+    ) -> dict[str, Any]:
+        """A console sign-in or sign-out, in the token's audit trail (never the session id)."""
+        actor = {"token_id": token["id"], "organization_id": token["organization_id"], "owner": token.get("owner")}
+        return audit.audit_event(
+            token,
+            event_type,
+            now,
+            actor,
+            audit.event_purge_at(self.settings, token, now),
+            ip=ip,
+            user_agent=user_agent,
+            changes={},  # the token did not change (TokenEvent.changes is an object, never null)
+            details={"via": "console"},
+        )
+
+    def cookie_max_age(self) -> int:
+        return self.settings.session_lifetime_seconds
+
+
+@lru_cache(maxsize=1)
+def session_service() -> SessionService:
+    """The process-wide session service over the configured table."""
+    return SessionService(default_session_repository(), get_settings())

@@ -1,0 +1,247 @@
+"""The change machinery of tokens: read → check → one transaction.
+
+An operation hands :meth:`TokenChanges.change_with_retries` a function that turns the token as read
+into a :class:`TokenChangePlan` (what to write, which event, which name guards) or None (nothing to
+do). The machinery derives everything else (``version``, ``modified_at``, ``audit.updated``,
+``purge_at``, the wake-up time of the expiry sweep, the audit event's diff, the name-guard claim and
+release) and writes it all in one transaction conditioned on the ``version`` it read. A change that
+lost a race is read and planned again (three attempts) unless the caller pinned a version with
+``If-Match``, which then answers 412.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tokensmith import audit, clock, table
+from tokensmith.auth import Principal, RequestMeta, sees_organization
+from tokensmith.aws.dynamodb import NameTaken, VersionConflict
+from tokensmith.errors import Conflict, NotFound, PreconditionFailed
+from tokensmith.expiry.schedule import wake_attributes
+from tokensmith.observability import count
+from tokensmith.settings import Settings
+from tokensmith.tokens import format as token_format
+from tokensmith.tokens import lifecycle
+from tokensmith.tokens.repository import NameClaim, TokenChange, TokenRepository
+from tokensmith.tokens.rules import name_conflict
+
+AUDITED_FIELDS = ("name", "description", "icon", "scopes", "expires_at", "owner", "status", "revoked_reason", "start")
+MAX_ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class TokenChangePlan:
+    """What one change writes: the new attribute values, the removals, the event and the guards."""
+
+    event_type: str
+    set_values: dict[str, Any]
+    remove: tuple[str, ...] = ()
+    claim_name: bool = False
+    release_name: bool = False
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Planner = Callable[[dict[str, Any], datetime], TokenChangePlan | None]
+
+
+class TokenChanges:
+    """Reads, creates and changes tokens for the operations of ``TokenService``."""
+
+    def __init__(
+        self, repository: TokenRepository, settings: Settings, now: Callable[[], datetime] = clock.now
+    ) -> None:
+        self.repository = repository
+        self.settings = settings
+        self._now = now
+
+    def load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
+        """The token if this caller may see it; another tenant's token is a 404, never a 403."""
+        item = self.repository.get_token(token_id) if table.is_uuid(token_id) else None
+        if (
+            item is None
+            or not sees_organization(principal, item["organization_id"])
+            or (item["status"] == "deleted" and not include_deleted)
+        ):
+            raise NotFound(f"token {token_id} not found")
+        return item
+
+    # --- create --------------------------------------------------------------------------------------
+
+    def create(
+        self, principal: Principal, meta: RequestMeta, now: datetime, **fields: Any
+    ) -> tuple[dict[str, Any], str]:
+        """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
+        expires_at, status) with its secret, its ``token.created`` event and its name guard."""
+        token_id = str(uuid.uuid4())
+        secret = token_format.generate(self.settings.token_prefix, token_id)
+        at = clock.to_iso(now)
+        expires_at = fields.pop("expires_at")
+        stamp = {"at": at, "by": principal.stamp}
+        item: dict[str, Any] = {
+            "id": token_id,
+            **fields,
+            "start": token_format.start_of(secret),
+            "secret_digest": token_format.digest(secret),
+            "created_at": at,
+            "modified_at": at,
+            "expires_at": clock.to_iso(expires_at) if expires_at else None,
+            "expires_epoch": clock.epoch(expires_at) if expires_at else None,
+            "created_ip": meta.ip,
+            "user_agent": meta.user_agent,
+            "audit": {"created": stamp, "updated": stamp},
+            "version": 1,
+        }
+        item["purge_at"] = lifecycle.purge_at(self.settings, item, now)
+        item.update(wake_attributes(item, self.settings.expiry_notice_days))
+        changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
+        event = self._event(item, "token.created", principal, meta, now, changes)
+        try:
+            self.repository.create_token(item, event, self._claim(item, now))
+        except NameTaken:
+            raise name_conflict(item["name"]) from None
+        except VersionConflict:
+            # The id exists: only our own write can have put it there (a retried request whose first
+            # attempt landed; DynamoDB's ClientRequestToken covers botocore's retries, this covers
+            # stores and paths without it). Anything else is a genuine conflict.
+            existing = self.repository.get_token(token_id)
+            if existing is None or existing.get("secret_digest") != item["secret_digest"]:
+                raise Conflict("the token could not be created; retry") from None
+        count("token.created")
+        return item, secret
+
+    # --- change --------------------------------------------------------------------------------------
+
+    def change_with_retries(
+        self, principal: Principal, token_id: str, meta: RequestMeta, make_plan: Planner
+    ) -> dict[str, Any]:
+        """Read the token, plan, write; again on a lost race. Answers the token as it now is."""
+        for attempt in range(MAX_ATTEMPTS):
+            item = self.load_visible(principal, token_id)
+            if meta.if_match is not None and item["version"] not in meta.if_match:
+                raise PreconditionFailed(
+                    f"the token is at version {item['version']}, not the one in If-Match; fetch it again",
+                    headers={"ETag": f'"{item["version"]}"'},
+                )
+            now = self._now()
+            plan = make_plan(item, now)
+            if plan is None:
+                return item
+            try:
+                return self._write_change(principal, item, plan, meta, now)
+            except VersionConflict:
+                if meta.if_match is not None:
+                    raise PreconditionFailed(
+                        "the token changed while this request was applied; fetch it again"
+                    ) from None
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise Conflict("the token is being changed by another request; retry") from None
+                time.sleep(0.02 * (attempt + 1) + secrets.randbelow(20) / 1000)
+            except NameTaken:
+                raise name_conflict(plan.set_values.get("name", item["name"])) from None
+        raise AssertionError("unreachable")
+
+    def _write_change(
+        self, principal: Principal, item: dict[str, Any], plan: TokenChangePlan, meta: RequestMeta, now: datetime
+    ) -> dict[str, Any]:
+        at = clock.to_iso(now)
+        updated = {**item, **plan.set_values}
+        for key in plan.remove:
+            updated.pop(key, None)
+        if "purge_at" not in plan.set_values:
+            updated["purge_at"] = lifecycle.purge_at(self.settings, updated, now)
+        if item.get("expires_epoch") != updated.get("expires_epoch"):
+            updated.pop("notified_days", None)  # a new expiry earns its notices again
+        updated.update(wake_attributes(updated, self.settings.expiry_notice_days))
+        updated["version"] = item["version"] + 1
+        updated["modified_at"] = at
+        updated["audit"] = {**item.get("audit", {}), "updated": {"at": at, "by": principal.stamp}}
+        updated = {k: v for k, v in updated.items() if v is not None}
+        set_values = {k: v for k, v in updated.items() if item.get(k) != v}
+        removed = tuple(sorted(k for k in item if k not in updated))
+
+        old_guard, new_guard = guard_of(item), guard_of(updated)
+        holds_name = updated["status"] in lifecycle.LIVE_STATUSES
+        expiry_moved = "expires_epoch" in set_values or "expires_epoch" in removed
+        claim = holds_name and (plan.claim_name or old_guard != new_guard or expiry_moved)
+        release = (plan.release_name or old_guard != new_guard) and not (claim and old_guard == new_guard)
+
+        changes = {
+            key: {"from": item.get(key), "to": updated.get(key)}
+            for key in AUDITED_FIELDS
+            if item.get(key) != updated.get(key)
+        }
+        event = self._event(updated, plan.event_type, principal, meta, now, changes, plan.reason, plan.details)
+        change = TokenChange(
+            token_id=item["id"],
+            expected_version=item["version"],
+            set_values=set_values,
+            remove=removed,
+            claim_name=self._claim(updated, now) if claim else None,
+            release_name=old_guard if release else None,
+        )
+        self.repository.update_token(change, event)
+        count(plan.event_type)
+        return updated
+
+    # --- plans ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def edit_plan(
+        item: dict[str, Any], values: dict[str, Any], event_type: str = "token.updated"
+    ) -> TokenChangePlan | None:
+        """Write the ``values`` that differ from the token's; None when none does (no write, no event)."""
+        changed = {k: v for k, v in values.items() if item.get(k) != v}
+        if not changed:
+            return None
+        return TokenChangePlan(event_type, changed)
+
+    def revoke_plan(self, now: datetime, reason: str) -> TokenChangePlan:
+        values = {
+            "status": "revoked",
+            "revoked_at": clock.to_iso(now),
+            "revoked_reason": reason,
+            "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
+        }
+        remove = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")
+        return TokenChangePlan("token.revoked", values, remove, release_name=True, reason=reason)
+
+    # --- derived -------------------------------------------------------------------------------------
+
+    def _claim(self, item: dict[str, Any], now: datetime) -> NameClaim:
+        return NameClaim(guard_of(item), item["id"], item.get("expires_epoch"), clock.epoch(now))
+
+    def _event(
+        self,
+        item: dict[str, Any],
+        event_type: str,
+        principal: Principal,
+        meta: RequestMeta,
+        now: datetime,
+        changes: dict[str, Any],
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The audit event: who did what, when, from where. Never a secret or a digest."""
+        return audit.audit_event(
+            item,
+            event_type,
+            now,
+            principal.actor,
+            audit.event_purge_at(self.settings, item, now),
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            changes=changes,
+            reason=reason,
+            details=details or None,
+        )
+
+
+def guard_of(item: dict[str, Any]) -> str:
+    return table.name_guard_pk(item["organization_id"], item.get("owner"), item["name"])

@@ -1,0 +1,157 @@
+"""The request and response models of the token routes (pydantic v2; shared types in ``models``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, StrictBool, StringConstraints
+
+from tokensmith.models import (
+    Description,
+    Icon,
+    Name,
+    OrganizationId,
+    Owner,
+    Reason,
+    RequestBody,
+    ResponseBody,
+    Scopes,
+    Seconds,
+    Timestamp,
+)
+
+
+class CreateTokenRequest(RequestBody):
+    name: Name
+    description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
+    icon: Icon | None = None
+    scopes: Scopes = Field(default_factory=list)
+    expires_at: Timestamp | None = None
+    owner: Owner | None = Field(default=None, validation_alias=AliasChoices("owner", "owner_email"))
+    revoked: StrictBool = False
+    organization_id: OrganizationId | None = None
+
+
+class UpdateTokenRequest(RequestBody):
+    """PATCH: an omitted or ``null`` field is left unchanged; a list replaces the list."""
+
+    name: Name | None = None
+    description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
+    icon: Icon | None = None
+    scopes: Scopes | None = None
+    expires_at: Timestamp | None = None
+
+
+class ReplaceTokenRequest(RequestBody):
+    """PUT: every editable field; omitted ``description``/``icon`` are cleared, an omitted
+    ``expires_at`` keeps the current expiry (a token never loses its expiry by omission)."""
+
+    name: Name
+    description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
+    icon: Icon | None = None
+    scopes: Scopes
+    expires_at: Timestamp | None = None
+
+
+class RevokeTokenRequest(RequestBody):
+    reason: Reason
+
+
+class RotateTokenRequest(RequestBody):
+    grace_period_seconds: Seconds = Field(default=0, ge=0, le=7 * 24 * 3600)
+
+
+# The bodies that carry raw secrets keep them out of repr(): Powertools' debug logging prints the
+# route's arguments.
+class VerifyTokenRequest(RequestBody):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=512)] = Field(repr=False)
+    scopes: Scopes = Field(default_factory=list)
+
+
+class AdminUpdateTokenRequest(RequestBody):
+    status: Literal["active", "disabled", "revoked", "expired"] | None = None
+    expires_at: Timestamp | None = None
+    revoked: StrictBool | None = None
+    revoked_reason: Reason | None = None
+    owner: Owner | None = Field(default=None, validation_alias=AliasChoices("owner", "owner_email"))
+
+
+class RevokeLeakedRequest(RequestBody):
+    tokens: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=512)]],
+        Field(min_length=1, max_length=1000, repr=False),
+    ]
+
+
+class AuditStamp(ResponseBody):
+    at: str
+    by: str
+
+
+class Audit(ResponseBody):
+    created: AuditStamp
+    updated: AuditStamp
+
+
+class Token(ResponseBody):
+    id: str
+    organization_id: str
+    owner: str | None
+    name: str
+    description: str | None
+    icon: str | None
+    scopes: list[str]
+    status: Literal["active", "disabled", "revoked", "expired", "deleted"]
+    active: bool
+    start: str
+    created_at: str
+    modified_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+    created_ip: str | None
+    user_agent: str | None
+    revoked_at: str | None
+    revoked_reason: str | None
+    audit: Audit
+    version: int
+
+
+class TokenWithSecret(ResponseBody):
+    token: Token
+    secret: str = Field(description="The token's secret. Shown this once: store it now.")
+
+
+class TokenPage(ResponseBody):
+    items: list[Token]
+    next_cursor: str | None = Field(description="Pass back as ?cursor= for the next page; null on the last page.")
+
+
+class TokenEvent(ResponseBody):
+    id: str
+    type: str
+    token_id: str
+    organization_id: str
+    occurred_at: str
+    actor: dict[str, str | None]
+    ip: str | None
+    user_agent: str | None
+    changes: dict[str, dict[str, object]]
+    reason: str | None
+    details: dict[str, object] | None
+
+
+class TokenEventPage(ResponseBody):
+    items: list[TokenEvent]
+    next_cursor: str | None
+
+
+class VerifyResult(ResponseBody):
+    valid: bool
+    code: Literal["VALID", "NOT_FOUND", "DISABLED", "REVOKED", "EXPIRED", "DELETED", "INSUFFICIENT_SCOPES"]
+    token: Token | None
+
+
+class RevokeLeakedResult(ResponseBody):
+    received: int = Field(description="How many strings were received; says nothing about which were real tokens.")

@@ -1,0 +1,321 @@
+"""Every DynamoDB call of tokens and their audit events: keys from ``table``, every index and
+condition expression here (the rules are the service's).
+
+Token items carry ``org_pk``/``org_sk`` (the ``by-organization`` index, newest first) and, while
+live with an expiry, ``wake_pk``/``wake_at`` (the sparse ``due`` index of the expiry sweep).
+
+This module imports botocore lazily and nothing of pydantic: it is on the authorizer's hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from tokensmith import table
+from tokensmith.aws.dynamodb import (
+    GuardReleaseFailed,
+    TableRepository,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    to_attribute,
+    to_item,
+)
+
+
+@lru_cache(maxsize=1)
+def default_repository() -> TokenRepository:
+    """The process-wide repository over the configured table (tests clear this cache)."""
+    from tokensmith.settings import get_settings
+
+    settings = get_settings()
+    return TokenRepository(settings.table_name, endpoint_url=settings.dynamodb_endpoint_url)
+
+
+@dataclass(frozen=True, slots=True)
+class NameClaim:
+    """Take the name guard for ``token_id``: succeeds when the guard is free, already ours, or held
+    by a token whose life ended (``live_until`` in the past)."""
+
+    pk: str
+    token_id: str
+    live_until: int | None  # epoch seconds; None = the token never expires
+    now: int  # epoch seconds: a guard whose live_until is before this is free
+
+
+@dataclass(frozen=True, slots=True)
+class TokenChange:
+    """A conditional update of one token, written together with its audit event.
+
+    The condition is ``version = expected_version`` (API changes, which read the token first) or,
+    for the sweep, which works from the ``due`` index, equality with the attributes it saw
+    (``expect``) plus ``expires_epoch <= due_by`` when given."""
+
+    token_id: str
+    expected_version: int | None
+    set_values: dict[str, Any]
+    remove: tuple[str, ...] = ()
+    claim_name: NameClaim | None = None
+    release_name: str | None = None  # guard pk to delete if it is still ours
+    expect: dict[str, Any] = field(default_factory=dict)
+    due_by: int | None = None
+    increment_version: bool = False
+
+
+class TokenRepository(TableRepository):
+    def __init__(self, table_name: str, client: Any = None, endpoint_url: str | None = None) -> None:
+        super().__init__(table_name, client, endpoint_url)
+        self.consumed_read_units = 0.0  # by the sweep's index queries (for metrics and the benchmark)
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def get_token(self, token_id: str) -> dict[str, Any] | None:
+        """One strongly consistent ``GetItem`` (a token disabled a moment ago must not verify)."""
+        return self._get(table.token_key(token_id))
+
+    def get_tokens(self, token_ids: list[str]) -> list[dict[str, Any]]:
+        """Many tokens by id, strongly consistent, 100 per ``BatchGetItem``; missing ids are skipped."""
+        unique = list(dict.fromkeys(token_ids))
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(unique), 100):
+            found.extend(self._batch_get([table.token_key(i) for i in unique[start : start + 100]], 5, 0.05))
+        return found
+
+    def list_tokens(
+        self,
+        organization_id: str,
+        limit: int,
+        cursor: str | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        now_epoch: int = 0,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the organization's tokens, newest first, filtered by effective status and owner.
+
+        Pages through the index until ``limit`` matching items (plus one to know whether more exist)
+        or the end, so a filtered page is never short by accident."""
+        partition = table.org_partition(organization_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": table.ORG_INDEX,
+            "KeyConditionExpression": "org_pk = :org",
+            "ExpressionAttributeValues": {":org": {"S": partition}},
+            "ScanIndexForward": False,
+        }
+        filters, names = [], {}
+        if status is not None:
+            expression = _STATUS_FILTERS[status]
+            filters.append(expression)
+            names["#st"] = "status"
+            values = query["ExpressionAttributeValues"]
+            for placeholder in ("active", "disabled", "expired", "revoked"):
+                if f":{placeholder}" in expression:
+                    values[f":{placeholder}"] = {"S": placeholder}
+            if ":now" in expression:
+                values[":now"] = {"N": str(now_epoch)}
+        if owner is not None:
+            filters.append("#owner = :owner")
+            names["#owner"] = "owner"
+            query["ExpressionAttributeValues"][":owner"] = {"S": owner}
+        if filters:
+            query["FilterExpression"] = " AND ".join(f"({f})" for f in filters)
+            query["ExpressionAttributeNames"] = names
+        start = decode_cursor(cursor, {"org_pk": partition}) if cursor else None
+        found: list[dict[str, Any]] = []
+        while len(found) <= limit:
+            wanted = limit + 1 - len(found)
+            query["Limit"] = 100 if filters else wanted
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self.client.query(**query)
+            found.extend(response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        if len(found) > limit:
+            last = found[limit - 1]
+            next_cursor = encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS})
+            return [from_item(i) for i in found[:limit]], next_cursor
+        return [from_item(i) for i in found], None
+
+    def list_events(
+        self, token_id: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the token's audit events, newest first: one ``Query`` on its partition."""
+        partition = table.token_partition(token_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :events)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":events": {"S": table.EVENT_PREFIX}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = decode_cursor(cursor, {"pk": partition})
+        response = self.client.query(**query)
+        last = response.get("LastEvaluatedKey")
+        items = [from_item(i) for i in response.get("Items", [])]
+        if last and len(items) == limit:
+            # Peek so that the last page says next_cursor = null instead of leading to an empty page.
+            peek = dict(query, ExclusiveStartKey=last, Limit=1)
+            if not self.client.query(**peek).get("Items"):
+                last = None
+        return items, (encode_cursor(last) if last else None)
+
+    def due_tokens(
+        self, shard: int, now_epoch: int, start: dict[str, Any] | None = None, page_size: int = 100
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of the tokens of one shard of the sparse ``due`` index whose wake-up time has come.
+        Only due items are read: the cost follows the number of due tokens, not the table size."""
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": table.DUE_INDEX,
+            "KeyConditionExpression": "wake_pk = :shard AND wake_at <= :now",
+            "ExpressionAttributeValues": {
+                ":shard": {"S": table.wake_partition(shard)},
+                ":now": {"N": str(now_epoch)},
+            },
+            "Limit": page_size,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self.client.query(**query)
+        self.consumed_read_units += response.get("ConsumedCapacity", {}).get("CapacityUnits", 0)
+        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def create_token(self, item: dict[str, Any], event: dict[str, Any], claim_name: NameClaim | None) -> None:
+        """The token (its keys made here), its first audit event and its name guard: all or nothing."""
+        keys = {
+            **table.token_key(item["id"]),
+            **table.token_index_keys(item["organization_id"], item["created_at"], item["id"]),
+        }
+        actions = [self._put_action({**item, **keys}, "attribute_not_exists(pk)"), self._put_action(event)]
+        if claim_name:
+            actions.append(self._claim_action(claim_name))
+        self._transact(actions, name_claim_index=2 if claim_name else None)
+
+    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
+        """Apply ``change`` if the token still has ``expected_version``, with its audit event; take and
+        release name guards in the same transaction. A release of a guard that another token has
+        since taken over is dropped rather than failing the change."""
+        actions = [self._update_action(change), self._put_action(event)]
+        claim_index = release_index = None
+        if change.claim_name:
+            claim_index = len(actions)
+            actions.append(self._claim_action(change.claim_name))
+        if change.release_name:
+            release_index = len(actions)
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": to_item(table.name_guard_key(change.release_name)),
+                        "ConditionExpression": "attribute_not_exists(pk) OR token_id = :me",
+                        "ExpressionAttributeValues": {":me": {"S": change.token_id}},
+                    }
+                }
+            )
+        try:
+            self._transact(actions, name_claim_index=claim_index, release_index=release_index)
+        except GuardReleaseFailed:
+            del actions[release_index]  # type: ignore[arg-type]
+            self._transact(actions, name_claim_index=claim_index)
+
+    def record_last_use(
+        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+    ) -> bool:
+        """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
+        no ``version`` bump (that would break every client's ``If-Match``). True when written."""
+        values = {":at": {"S": at}, ":stale": {"S": stale_before}}
+        assignments = ["last_used_at = :at"]
+        removals = []
+        for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
+            if value:
+                assignments.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = {"S": value[:512]}
+            else:
+                removals.append(attribute)
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.token_key(token_id)),
+            UpdateExpression=expression,
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)"
+            ),
+            ExpressionAttributeValues=values,
+        )
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _update_action(self, change: TokenChange) -> dict[str, Any]:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+
+        def placeholder(path: str, prefix: str) -> str:
+            parts = []
+            for part in path.split("."):
+                key = f"#{prefix}{len(names)}"
+                names[key] = part
+                parts.append(key)
+            return ".".join(parts)
+
+        assignments = []
+        for index, (attribute, value) in enumerate(sorted(change.set_values.items())):
+            values[f":s{index}"] = to_attribute(value)
+            assignments.append(f"{placeholder(attribute, 's')} = :s{index}")
+        if change.increment_version:
+            values[":one"] = {"N": "1"}
+            assignments.append(f"{placeholder('version', 'v')} = {placeholder('version', 'v')} + :one")
+        expression = "SET " + ", ".join(assignments)
+        if change.remove:
+            expression += " REMOVE " + ", ".join(placeholder(attribute, "r") for attribute in change.remove)
+        conditions = ["attribute_exists(pk)"]
+        if change.expected_version is not None:
+            values[":expected"] = {"N": str(change.expected_version)}
+            conditions.append(f"{placeholder('version', 'c')} = :expected")
+        for index, (attribute, value) in enumerate(sorted(change.expect.items())):
+            values[f":e{index}"] = to_attribute(value)
+            conditions.append(f"{placeholder(attribute, 'c')} = :e{index}")
+        if change.due_by is not None:
+            values[":due_by"] = {"N": str(change.due_by)}
+            conditions.append(f"{placeholder('expires_epoch', 'c')} <= :due_by")
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_item(table.token_key(change.token_id)),
+                "UpdateExpression": expression,
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _claim_action(self, claim: NameClaim) -> dict[str, Any]:
+        guard = {**table.name_guard_key(claim.pk), "token_id": claim.token_id, "live_until": claim.live_until}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item(guard),
+                "ConditionExpression": "attribute_not_exists(pk) OR token_id = :me OR live_until < :now",
+                "ExpressionAttributeValues": {
+                    ":me": {"S": claim.token_id},
+                    ":now": {"N": str(claim.now)},
+                },
+            }
+        }
+
+
+_LIVE = "(#st = :active OR #st = :disabled)"
+_NOT_PAST = "(attribute_not_exists(expires_epoch) OR expires_epoch > :now)"
+_STATUS_FILTERS = {
+    "active": f"#st = :active AND {_NOT_PAST}",
+    "disabled": f"#st = :disabled AND {_NOT_PAST}",
+    "expired": f"#st = :expired OR ({_LIVE} AND expires_epoch <= :now)",
+    "revoked": "#st = :revoked",
+}

@@ -1,0 +1,88 @@
+"""The checks a token change must pass, as plain functions of the settings and the request: scopes
+exist and are not stronger than the caller's, an expiry is in the future and within the ceiling, a
+token is live, a name is free. Each raises the domain error the caller sees."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tokensmith import clock
+from tokensmith.auth import Principal, grants
+from tokensmith.errors import Conflict, FieldError, ValidationFailed
+from tokensmith.settings import Settings
+from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
+
+
+def check_catalog(settings: Settings, scopes: list[str], field_name: str) -> None:
+    """Every scope is a service scope or one of the deploying team's catalog (422 naming the others)."""
+    unknown = sorted(set(scopes) - settings.scope_catalog)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown scopes: {', '.join(unknown)}",
+            [FieldError(field_name, f"unknown scope {scope!r}") for scope in unknown],
+        )
+
+
+def check_grantable(
+    settings: Settings, principal: Principal, scopes: list[str], field_name: str, subject: str = "a token"
+) -> None:
+    """Scopes must exist, and a caller never grants what it does not hold (admins hold all)."""
+    check_catalog(settings, scopes, field_name)
+    if principal.is_admin:
+        return
+    missing = sorted(scope for scope in scopes if not grants(principal.scopes, scope))
+    if missing:
+        raise ValidationFailed(
+            f"cannot give {subject} scopes the calling token does not have: {', '.join(missing)}",
+            [FieldError(field_name, f"scope {scope!r} exceeds the calling token's scopes") for scope in missing],
+        )
+
+
+def check_expiry(
+    settings: Settings, expires_at: datetime | None, now: datetime, default_to_max: bool
+) -> datetime | None:
+    """``expires_at`` in the future and within ``MaxTokenLifetimeDays``; absent: the ceiling when
+    ``default_to_max`` (a new token), else None (no change)."""
+    max_days = settings.max_token_lifetime_days
+    ceiling = now + timedelta(days=max_days) if max_days else None
+    if expires_at is None:
+        return ceiling if default_to_max else None
+    if expires_at <= now:
+        raise ValidationFailed("expires_at must be in the future", [FieldError("expires_at", "must be in the future")])
+    if ceiling is not None and expires_at > ceiling:
+        raise ValidationFailed(
+            f"expires_at is beyond the maximum token lifetime of {max_days} days ({clock.to_iso(ceiling)})",
+            [FieldError("expires_at", f"must be at most {max_days} days ahead")],
+        )
+    return expires_at
+
+
+def require_live(item: dict[str, Any], now: datetime, verb: str) -> None:
+    status = effective_status(item, clock.epoch(now))
+    if status not in LIVE_STATUSES:
+        raise Conflict(f"cannot {verb} a token that is {status}")
+
+
+def editable_values(settings: Settings, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Request fields → stored attribute values (``""`` clears a text field; an expiry is checked)."""
+    values: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in ("description", "icon"):
+            values[key] = value or None
+        elif key == "scopes":
+            values[key] = sorted(value)
+        elif key == "expires_at":
+            expires = check_expiry(settings, value, now, default_to_max=False)
+            values["expires_at"] = clock.to_iso(expires) if expires else None
+            values["expires_epoch"] = clock.epoch(expires) if expires else None
+        else:
+            values[key] = value
+    return values
+
+
+def name_conflict(name: str) -> Conflict:
+    return Conflict(
+        f"a live token named {name!r} already exists for this organization and owner",
+        [FieldError("name", "already in use")],
+    )

@@ -1,0 +1,277 @@
+"""The operations on tokens, one method per route: scopes (declared with ``@requires``), tenancy,
+lifecycle, no escalation, expiry. The writing itself is ``TokenChanges``'s (``tokens/changes.py``);
+the checks are ``tokens/rules.py``'s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from tokensmith import audit, clock, table
+from tokensmith.auth import (
+    SERVICE_SCOPES,
+    SYSTEM,
+    TOKENS_READ,
+    TOKENS_VERIFY,
+    TOKENS_WRITE,
+    Principal,
+    RequestMeta,
+    created_in,
+    listed_organization,
+    requires,
+    sees_organization,
+)
+from tokensmith.errors import Conflict, NotFound
+from tokensmith.observability import count
+from tokensmith.settings import get_settings
+from tokensmith.tokens import format as token_format
+from tokensmith.tokens import rules
+from tokensmith.tokens.changes import TokenChangePlan, TokenChanges
+from tokensmith.tokens.lifecycle import is_live
+from tokensmith.tokens.models import (
+    CreateTokenRequest,
+    ReplaceTokenRequest,
+    UpdateTokenRequest,
+)
+from tokensmith.tokens.repository import default_repository
+from tokensmith.tokens.verification import Verification, record_use, secret_matches, verify_secret
+
+_GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")
+
+
+class TokenService(TokenChanges):
+    # --- reads ---------------------------------------------------------------------------------------
+
+    @requires(TOKENS_READ)
+    def get_token(self, principal: Principal, token_id: str) -> dict[str, Any]:
+        return self.load_visible(principal, token_id)
+
+    def get_self(self, principal: Principal) -> dict[str, Any]:
+        return self.load_visible(principal, principal.token_id)
+
+    @requires(TOKENS_READ)
+    def list_tokens(
+        self,
+        principal: Principal,
+        limit: int = 50,
+        cursor: str | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        organization_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        organization = listed_organization(principal, organization_id)
+        now_epoch = clock.epoch(self._now())
+        return self.repository.list_tokens(organization, limit, cursor, status, owner, now_epoch)
+
+    @requires(TOKENS_READ)
+    def list_events(
+        self, principal: Principal, token_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self.load_visible(principal, token_id, include_deleted=True)
+        return self.repository.list_events(token_id, limit, cursor)
+
+    @requires(TOKENS_VERIFY)
+    def verify(self, principal: Principal, secret: str, scopes: list[str], meta: RequestMeta) -> Verification:
+        """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins."""
+        rules.check_catalog(self.settings, scopes, "scopes")
+        now = self._now()
+        result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), scopes)
+        if result.item is not None and not sees_organization(principal, result.item["organization_id"]):
+            return Verification("NOT_FOUND")
+        if result.valid:
+            try:
+                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
+            except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
+                count("last_use.not_recorded")
+        return result
+
+    def revoke_leaked(self, leaked: list[str], meta: RequestMeta) -> int:
+        """Revoke, with reason ``leaked``, every live token whose secret (or whose rotated-out secret,
+        still in its grace period) is in ``leaked``. Needs no caller: holding a secret is proof
+        enough that it leaked. Returns how many tokens were revoked, for metrics only: the HTTP answer
+        must not tell which strings were real."""
+        now = self._now()
+        by_id: dict[str, list[str]] = {}
+        for secret in set(leaked):
+            try:
+                by_id.setdefault(token_format.parse(secret, self.settings.token_prefix), []).append(secret)
+            except token_format.InvalidSecret:
+                continue
+        revoked = 0
+        for item in self.repository.get_tokens(list(by_id)):
+            if not is_live(item, clock.epoch(now)):
+                continue
+            if not any(secret_matches(item, secret, clock.epoch(now)) for secret in by_id[item["id"]]):
+                continue
+
+            def plan(current: dict[str, Any], at: datetime) -> TokenChangePlan | None:
+                if not is_live(current, clock.epoch(at)):
+                    return None  # revoked or expired meanwhile: nothing left to do
+                return self.revoke_plan(at, "leaked")
+
+            try:
+                self.change_with_retries(SYSTEM, item["id"], meta, plan)
+            except (NotFound, Conflict):
+                continue  # deleted, or changed by others three times in a row: nothing we can add
+            revoked += 1
+        count("token.leaked", revoked)
+        return revoked
+
+    # --- create --------------------------------------------------------------------------------------
+
+    @requires(TOKENS_WRITE)
+    def create_token(
+        self, principal: Principal, request: CreateTokenRequest, meta: RequestMeta
+    ) -> tuple[dict[str, Any], str]:
+        organization = created_in(principal, request.organization_id, "tokens")
+        rules.check_grantable(self.settings, principal, request.scopes, "scopes")
+        now = self._now()
+        return self.create(
+            principal,
+            meta,
+            now,
+            organization_id=organization,
+            owner=request.owner if request.owner is not None else principal.owner,
+            name=request.name,
+            description=request.description or None,
+            icon=request.icon or None,
+            scopes=sorted(request.scopes),
+            expires_at=rules.check_expiry(self.settings, request.expires_at, now, default_to_max=True),
+            status="disabled" if request.revoked else "active",
+        )
+
+    def bootstrap_admin(
+        self, organization_id: str, name: str, scopes: tuple[str, ...] = SERVICE_SCOPES
+    ) -> tuple[dict[str, Any], str]:
+        """The first admin token, written straight to the table (IAM is the root of trust)."""
+        now = self._now()
+        return self.create(
+            SYSTEM,
+            RequestMeta(user_agent="tokensmith-bootstrap"),
+            now,
+            organization_id=organization_id,
+            owner=None,
+            name=name,
+            description="Created by the bootstrap command",
+            icon=None,
+            scopes=sorted(scopes),
+            expires_at=rules.check_expiry(self.settings, None, now, default_to_max=True),
+            status="active",
+        )
+
+    # --- changes -------------------------------------------------------------------------------------
+
+    @requires(TOKENS_WRITE)
+    def update_token(
+        self, principal: Principal, token_id: str, request: UpdateTokenRequest, meta: RequestMeta
+    ) -> dict[str, Any]:
+        fields = request.model_dump(exclude_none=True)
+        if "scopes" in fields:
+            rules.check_grantable(self.settings, principal, request.scopes or [], "scopes")
+
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+            rules.require_live(item, now, "update")
+            return self.edit_plan(item, rules.editable_values(self.settings, fields, now))
+
+        return self.change_with_retries(principal, token_id, meta, plan)
+
+    @requires(TOKENS_WRITE)
+    def replace_token(
+        self, principal: Principal, token_id: str, request: ReplaceTokenRequest, meta: RequestMeta
+    ) -> dict[str, Any]:
+        rules.check_grantable(self.settings, principal, request.scopes, "scopes")
+        fields: dict[str, Any] = {
+            "name": request.name,
+            "description": request.description or "",
+            "icon": request.icon or "",
+            "scopes": request.scopes,
+        }
+        if request.expires_at is not None:
+            fields["expires_at"] = request.expires_at
+
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+            rules.require_live(item, now, "replace")
+            return self.edit_plan(item, rules.editable_values(self.settings, fields, now))
+
+        return self.change_with_retries(principal, token_id, meta, plan)
+
+    @requires(TOKENS_WRITE)
+    def disable_token(self, principal: Principal, token_id: str, meta: RequestMeta) -> dict[str, Any]:
+        return self._set_live_status(principal, token_id, meta, "disabled")
+
+    @requires(TOKENS_WRITE)
+    def enable_token(self, principal: Principal, token_id: str, meta: RequestMeta) -> dict[str, Any]:
+        return self._set_live_status(principal, token_id, meta, "active")
+
+    @requires(TOKENS_WRITE)
+    def revoke_token(self, principal: Principal, token_id: str, reason: str, meta: RequestMeta) -> dict[str, Any]:
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan:
+            rules.require_live(item, now, "revoke")
+            return self.revoke_plan(now, reason)
+
+        return self.change_with_retries(principal, token_id, meta, plan)
+
+    @requires(TOKENS_WRITE)
+    def rotate_token(
+        self, principal: Principal, token_id: str, grace_period_seconds: int, meta: RequestMeta
+    ) -> tuple[dict[str, Any], str]:
+        if not table.is_uuid(token_id):  # the secret carries the id: only a token's id can have one
+            raise NotFound(f"token {token_id} not found")
+        new_secret = token_format.generate(self.settings.token_prefix, token_id)
+
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan:
+            rules.require_live(item, now, "rotate")
+            # A rotation hands the caller a working secret: it must not be a way to a stronger token.
+            rules.check_grantable(self.settings, principal, item.get("scopes") or [], "scopes", "this token")
+            values: dict[str, Any] = {
+                "secret_digest": token_format.digest(new_secret),
+                "start": token_format.start_of(new_secret),
+                "rotated_at": clock.to_iso(now),
+            }
+            remove: tuple[str, ...] = ()
+            if grace_period_seconds > 0:
+                until = now + timedelta(seconds=grace_period_seconds)
+                values.update(
+                    previous_secret_digest=item["secret_digest"],
+                    previous_valid_until=clock.to_iso(until),
+                    previous_valid_epoch=clock.epoch(until),
+                )
+            else:
+                remove = _GRACE_ATTRIBUTES
+            grace = {"grace_period_seconds": grace_period_seconds}
+            return TokenChangePlan("token.rotated", values, remove, details=grace)
+
+        item = self.change_with_retries(principal, token_id, meta, plan)
+        return item, new_secret
+
+    @requires(TOKENS_WRITE)
+    def delete_token(self, principal: Principal, token_id: str, meta: RequestMeta) -> None:
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan:
+            at = clock.to_iso(now)
+            values = {
+                "status": "deleted",
+                "deleted_at": at,
+                "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
+            }
+            return TokenChangePlan("token.deleted", values, ("org_pk", "org_sk"), release_name=True)
+
+        self.change_with_retries(principal, token_id, meta, plan)
+
+    def _set_live_status(self, principal: Principal, token_id: str, meta: RequestMeta, target: str) -> dict[str, Any]:
+        verb = "disable" if target == "disabled" else "enable"
+
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+            rules.require_live(item, now, verb)
+            if item["status"] == target:
+                return None  # idempotent: no write, no event, no new version
+            return TokenChangePlan(f"token.{verb}d", {"status": target, f"{verb}d_at": clock.to_iso(now)})
+
+        return self.change_with_retries(principal, token_id, meta, plan)
+
+
+@lru_cache(maxsize=1)
+def token_service() -> TokenService:
+    """The process-wide service over the configured table."""
+    return TokenService(default_repository(), get_settings())

@@ -1,0 +1,20 @@
+"""Every event type Tokensmith emits: the EventBridge ``detail-type`` of each audit event, and so
+every type a webhook endpoint may subscribe to. Adding one: append it here (the request models, the
+OpenAPI document and the delivery fan-out follow), and write it with ``audit.audit_event``."""
+
+from __future__ import annotations
+
+EVENT_TYPES: tuple[str, ...] = (
+    "token.created",
+    "token.updated",
+    "token.disabled",
+    "token.enabled",
+    "token.revoked",
+    "token.rotated",
+    "token.expiring",
+    "token.expired",
+    "token.deleted",
+    "token.purged",
+    "session.created",  # a console sign-in with the token
+    "session.ended",  # a console sign-out
+)
