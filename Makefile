@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
 
-.PHONY: runtime-tests chromium run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template checkov build layer-requirements bootstrap clean
+.PHONY: runtime-tests chromium run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template checkov build deploy layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,7 +48,10 @@ sweep:
 test: venv lint lint-template checkov chromium
 	$(UV) run --frozen pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) runtime-tests
-	$(MAKE) build
+	@if [ -z "$(PY313)" ] && [ -z "$$CI" ]; then \
+		echo "WARNING: ******** no Python 3.13: make build runs with ALLOW_NO_BYTECODE=1 (a layer for tests only, not to deploy) ********" >&2; \
+	fi
+	$(MAKE) build $(if $(PY313),,$(if $(CI),,ALLOW_NO_BYTECODE=1))
 
 ## Lambda runs Python 3.13; the suites above run on this host's Python. make runtime-tests runs the
 ## unit and integration suites again on 3.13 (python3.13 on PATH, else pyenv's), in .venv-py313.
@@ -109,9 +112,15 @@ checkov: .venv-iac/.synced
 	.venv-iac/bin/python -m devtools.checkov_template --output .aws-sam/checkov/template.json
 	.venv-iac/bin/checkov -f .aws-sam/checkov/template.json --framework cloudformation --compact --quiet --skip-download
 
-## sam build, without Docker: the layer's Makefile installs arm64 wheels
-build: $(SAM)
+## sam build, without Docker: the layer's Makefile installs arm64 wheels with uv and compiles them with
+## Python 3.13 (it refuses without one unless ALLOW_NO_BYTECODE=1); then every module must have its bytecode
+build: $(SAM) $(UV)
 	$(SAM) build --parallel
+	$(PYTHON) -m devtools.layer_bytecode .aws-sam/build/CommonLayer
+
+## make deploy: make build, then sam deploy with samconfig.toml's answers (GUIDED=1 asks for them and saves them)
+deploy: build
+	$(SAM) deploy $(if $(GUIDED),--guided) $(DEPLOY_ARGS)
 
 ## regenerate the layer's pinned requirements from uv.lock, and the DynamoDB cut of botocore's endpoint data
 layer-requirements: $(UV) venv
