@@ -6,12 +6,12 @@ returns the values `!Ref`/`!GetAtt` give for them, so the functions' environment
 EventBridge then delivers the rule's matches into the queue by itself.
 
 `EventSourcePump` plays Lambda's event source mappings, for every function of the template with a
-`DynamoDB` or `SQS` event: it polls the table's stream (moto and DynamoDB Local both keep one) and the
-queues, applies the mapping's `FilterCriteria`, and invokes the function with the records in Lambda's
-shape, through the gateway's invoke (one invocation at a time, as every local function). Failures are
-handled as the mappings say: a stream record reported in `batchItemFailures` is retried (up to
-`MaximumRetryAttempts`), an SQS message so reported is left for its visibility timeout, every other
-message is deleted.
+`DynamoDB` or `SQS` event or an `AWS::Lambda::EventSourceMapping`: it polls the table's stream (moto
+and DynamoDB Local both keep one) and the queues, applies the mapping's `FilterCriteria`, and invokes the
+function with the records in Lambda's shape, through the gateway's invoke (one invocation at a time, as
+every local function). Failures are handled as the mappings say: a stream record reported in
+`batchItemFailures` is retried (up to `MaximumRetryAttempts`), an SQS message so reported is left for its
+visibility timeout, every other message is deleted.
 
 Not emulated: batching windows, bisecting, on-failure destinations, shard splits, concurrency.
 """
@@ -139,7 +139,9 @@ class EventSource:
 
 
 def event_sources(template: dict[str, Any], refs: dict[str, str]) -> list[EventSource]:
-    """Every DynamoDB and SQS event of every function, with `!GetAtt` resolved through `refs`."""
+    """Every DynamoDB and SQS event source of every function, with `!GetAtt` resolved through `refs`: a
+    function's `DynamoDB`/`SQS` events, and the `AWS::Lambda::EventSourceMapping` resources written out
+    (the template writes them out, so that SAM attaches no AWS-managed policy with a wildcard resource)."""
     resolver = _Resolver(template, {}, refs)
     sources = []
     for function_id in resources_of_type(template, SERVERLESS_FUNCTION):
@@ -149,31 +151,81 @@ def event_sources(template: dict[str, Any], refs: dict[str, str]) -> list[EventS
             if kind not in ("DynamoDB", "SQS"):
                 continue
             event_properties = event.get("Properties") or {}
-            where = f"{function_id}.Events.{event_id}"
             raw = event_properties["Stream" if kind == "DynamoDB" else "Queue"]
-            target = raw.get("Fn::GetAtt", [None])[0] if isinstance(raw, dict) else None
-            filters = [
-                json.loads(resolver.resolve(f["Pattern"], where))
-                for f in (event_properties.get("FilterCriteria") or {}).get("Filters") or []
-            ]
-            source = EventSource(
-                function_id=function_id,
-                code_uri=str(properties["CodeUri"]),
-                handler=str(properties["Handler"]),
-                kind=kind,
-                source=target or "",
-                batch_size=int(event_properties.get("BatchSize", 100 if kind == "DynamoDB" else 10)),
-                filters=filters,
-                max_retries=int(event_properties.get("MaximumRetryAttempts", 3)),
-                timeout_seconds=float(properties.get("Timeout", 3)),
-                memory_mb=int(properties.get("MemorySize", 128)),
+            sources.append(
+                _event_source(
+                    resolver,
+                    refs,
+                    function_id,
+                    properties,
+                    kind,
+                    raw,
+                    event_properties,
+                    where=f"{function_id}.Events.{event_id}",
+                )
             )
-            if kind == "SQS":
-                if target not in refs:
-                    raise TemplateError(f"{where}: the queue {target!r} was not provisioned")
-                source.queue_url = refs[target]
-            sources.append(source)
+    resources = template.get("Resources") or {}
+    for logical_id, mapping in resources_of_type(template, EVENT_SOURCE_MAPPING).items():
+        mapping_properties = mapping.get("Properties") or {}
+        function_id = _target(mapping_properties.get("FunctionName"))
+        raw = mapping_properties.get("EventSourceArn")
+        source_type = (resources.get(_target(raw) or "") or {}).get("Type")
+        kind = {"AWS::DynamoDB::Table": "DynamoDB", "AWS::SQS::Queue": "SQS"}.get(str(source_type))
+        if function_id is None or kind is None:
+            raise TemplateError(
+                f"{logical_id}: FunctionName must be !Ref <Function>, EventSourceArn a table's stream or a queue"
+            )
+        properties = function_properties(template, function_id)
+        sources.append(
+            _event_source(resolver, refs, function_id, properties, kind, raw, mapping_properties, where=logical_id)
+        )
     return sources
+
+
+EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
+
+
+def _target(value: Any) -> str | None:
+    """The logical id of `!Ref X` or `!GetAtt X.Attr`."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _event_source(
+    resolver: _Resolver,
+    refs: dict[str, str],
+    function_id: str,
+    properties: dict[str, Any],
+    kind: str,
+    raw: Any,
+    event_properties: dict[str, Any],
+    where: str,
+) -> EventSource:
+    target = raw.get("Fn::GetAtt", [None])[0] if isinstance(raw, dict) else None
+    filters = [
+        json.loads(resolver.resolve(f["Pattern"], where))
+        for f in (event_properties.get("FilterCriteria") or {}).get("Filters") or []
+    ]
+    source = EventSource(
+        function_id=function_id,
+        code_uri=str(properties["CodeUri"]),
+        handler=str(properties["Handler"]),
+        kind=kind,
+        source=target or "",
+        batch_size=int(event_properties.get("BatchSize", 100 if kind == "DynamoDB" else 10)),
+        filters=filters,
+        max_retries=int(event_properties.get("MaximumRetryAttempts", 3)),
+        timeout_seconds=float(properties.get("Timeout", 3)),
+        memory_mb=int(properties.get("MemorySize", 128)),
+    )
+    if kind == "SQS":
+        if target not in refs:
+            raise TemplateError(f"{where}: the queue {target!r} was not provisioned")
+        source.queue_url = refs[target]
+    return source
 
 
 def matches(pattern: Any, value: Any) -> bool:

@@ -1,6 +1,7 @@
 """The template and the code agree: every HttpApi route has a function that serves exactly that
 route, every function folder is in the template, and the layer ships what uv.lock pins."""
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -100,3 +101,257 @@ def test_the_layer_ships_the_locked_runtime_versions():
 def test_every_function_has_a_sample_event():
     for folder in (ROOT / "functions").iterdir():
         assert (ROOT / "events" / f"{folder.name}.json").exists(), folder.name
+
+
+# --- operations: alarms, logs, least privilege (README, "Operating Tokensmith") -------------------------------
+
+ALARMS = {k: r for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+FUNCTIONS = [k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+QUEUES = [k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::SQS::Queue"]
+
+
+def _target(value) -> str | None:
+    """The logical id named by `!Ref X` / `!GetAtt X.Attr`, else None."""
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0]
+    return None
+
+
+def alarm_metrics(alarm: dict) -> list[tuple[str, str, dict]]:
+    """(namespace, metric name, {dimension: logical id or literal}) of every metric an alarm reads."""
+    properties = alarm["Properties"]
+    stats = [properties] if "MetricName" in properties else []
+    stats += [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+    found = []
+    for stat in stats:
+        namespace = stat["Namespace"]
+        if isinstance(namespace, dict):  # !Sub "Tokensmith/${AWS::StackName}"
+            namespace = namespace["Fn::Sub"]
+        dimensions = {}
+        for dimension in stat.get("Dimensions", []):
+            value = dimension["Value"]
+            dimensions[dimension["Name"]] = _target(value) or (
+                value.get("Fn::Sub") if isinstance(value, dict) else value
+            )
+        found.append((namespace, stat["MetricName"], dimensions))
+    return found
+
+
+def alarms_reading(namespace: str, metric: str, **dimensions: str) -> list[str]:
+    return [
+        name
+        for name, alarm in ALARMS.items()
+        if any(
+            (ns, m) == (namespace, metric) and all(dims.get(k) == v for k, v in dimensions.items())
+            for ns, m, dims in alarm_metrics(alarm)
+        )
+    ]
+
+
+# Every failure mode of issue 17 and the metric that shows it. Adding a failure mode = adding a line here.
+FAILURE_MODES = {
+    "the authorizer fails (fails closed)": ("AWS/Lambda", "Errors", {"FunctionName": "AuthorizerFunction"}),
+    "the authorizer refuses because DynamoDB failed": ("Tokensmith/${AWS::StackName}", "AuthorizerFailures", {}),
+    "the authorizer nears its timeout": ("AWS/Lambda", "Duration", {"FunctionName": "AuthorizerFunction"}),
+    "HTTP API 5xx rate": ("AWS/ApiGateway", "5xx", {"ApiId": "TokensmithApi"}),
+    "HTTP API 4xx spike": ("AWS/ApiGateway", "4xx", {"ApiId": "TokensmithApi"}),
+    "DynamoDB throttles reads": ("AWS/DynamoDB", "ReadThrottleEvents", {"TableName": "TokensTable"}),
+    "DynamoDB throttles writes": ("AWS/DynamoDB", "WriteThrottleEvents", {"TableName": "TokensTable"}),
+    "DynamoDB system errors": ("AWS/DynamoDB", "SystemErrors", {"TableName": "TokensTable"}),
+    "the publisher lags behind the stream": ("AWS/Lambda", "IteratorAge", {"FunctionName": "PublishEventsFunction"}),
+    "publisher dead letters": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "PublisherDeadLetterQueue"},
+    ),
+    "webhook dead letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "WebhookDeadLetterQueue"}),
+    "webhook delivery failure rate": ("Tokensmith", "webhook.retried", {"service": "tokensmith"}),
+    "webhooks dead-lettered by the function": ("Tokensmith", "webhook.dead_lettered", {"service": "tokensmith"}),
+    "the expiry sweep lags": ("Tokensmith", "ExpiryLag", {"service": "tokensmith"}),
+    "the expiry sweep stopped running": ("Tokensmith", "TokensExpired", {"service": "tokensmith"}),
+}
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_every_function_has_an_errors_and_throttles_alarm(function_id):
+    errors = alarms_reading("AWS/Lambda", "Errors", FunctionName=function_id)
+    throttles = alarms_reading("AWS/Lambda", "Throttles", FunctionName=function_id)
+    assert set(errors) & set(throttles), f"{function_id} has no alarm on its Errors and Throttles"
+
+
+@pytest.mark.parametrize("queue_id", QUEUES)
+def test_every_queue_has_an_alarm(queue_id):
+    assert any(
+        ns == "AWS/SQS" and dims.get("QueueName") == queue_id
+        for a in ALARMS.values()
+        for ns, _, dims in alarm_metrics(a)
+    ), f"{queue_id} has no alarm"
+
+
+@pytest.mark.parametrize("mode", FAILURE_MODES)
+def test_every_failure_mode_has_an_alarm(mode):
+    namespace, metric, dimensions = FAILURE_MODES[mode]
+    assert alarms_reading(namespace, metric, **dimensions), f"no alarm for: {mode}"
+
+
+def test_the_sweep_alarm_treats_missing_data_as_breaching():
+    [name] = alarms_reading("Tokensmith", "TokensExpired")
+    assert ALARMS[name]["Properties"]["TreatMissingData"] == "breaching"
+
+
+@pytest.mark.parametrize("alarm_id", ALARMS)
+def test_every_alarm_is_named_described_and_notifies_the_topic(alarm_id):
+    properties = ALARMS[alarm_id]["Properties"]
+    topic = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
+    assert properties["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-")
+    description = properties["AlarmDescription"]
+    description = description.get("Fn::Sub", "") if isinstance(description, dict) else description
+    assert "Runbook: README, Operating Tokensmith" in description
+    assert properties["AlarmActions"] == [topic] and properties["OKActions"] == [topic]
+
+
+def test_every_runbook_line_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for alarm in ALARMS.values():
+        name = alarm["Properties"]["AlarmName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
+        if name.endswith("Function-errors"):
+            name = "<function>-errors"
+        assert f"`{name}`" in readme, f"README, Operating Tokensmith: no runbook entry for {name}"
+
+
+def test_the_alarms_and_the_dashboard_name_metrics_the_code_emits():
+    code = "\n".join(
+        p.read_text() for p in [*(ROOT / "layers/common/tokensmith").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+    )
+    dashboard = TEMPLATE["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    emf = {m for a in ALARMS.values() for ns, m, _ in alarm_metrics(a) if ns == "Tokensmith"}
+    emf |= set(re.findall(r'"Tokensmith", "([\w.]+)"', dashboard))
+    emf |= set(re.findall(r'\[\s*"\.",\s*"([\w.]+)"', dashboard)) & {
+        "TokensExpired",
+        "webhook.retried",
+        "webhook.gone",
+        "webhook.dead_lettered",
+    }
+    assert emf
+    for metric in emf:
+        assert f'"{metric}"' in code, f"{metric}: no code emits it"
+    assert 'Metrics(namespace="Tokensmith", service="tokensmith")' in code
+
+
+def test_every_function_logs_into_a_declared_log_group_with_retention():
+    for function_id in FUNCTIONS:
+        properties = TEMPLATE["Resources"][function_id]["Properties"]
+        group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        assert TEMPLATE["Resources"][group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+def test_the_api_access_log_has_the_fields_and_never_a_header():
+    api = TEMPLATE["Resources"]["TokensmithApi"]["Properties"]["AccessLogSettings"]
+    group = _target(api["DestinationArn"])
+    assert TEMPLATE["Resources"][group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    fields = json.loads(api["Format"])
+    for name in ("requestId", "requestTime", "routeKey", "status", "responseLatency", "sourceIp", "userAgent"):
+        assert name in fields
+    assert fields["authorizerError"] == "$context.authorizer.error"
+    assert fields["integrationError"] == "$context.integration.error"
+    assert "header" not in api["Format"].lower() and "cookie" not in api["Format"].lower()
+
+
+# --- least privilege ----------------------------------------------------------------------------------------
+
+
+def statements(function_id: str) -> list[dict]:
+    properties = TEMPLATE["Resources"][function_id]["Properties"]
+    return [s for policy in properties.get("Policies", []) for s in policy["Statement"]]
+
+
+def test_no_function_gets_an_aws_managed_event_source_policy():
+    # SAM attaches AWSLambdaDynamoDBExecutionRole / AWSLambdaSQSQueueExecutionRole (actions on "*") for
+    # these events: the template writes AWS::Lambda::EventSourceMapping resources and scoped statements.
+    for function_id in FUNCTIONS:
+        events = TEMPLATE["Resources"][function_id]["Properties"].get("Events") or {}
+        assert not {e["Type"] for e in events.values()} & {"DynamoDB", "SQS", "Kinesis", "MSK", "MQ"}, function_id
+        for statement in statements(function_id):
+            assert statement["Resource"] != "*", function_id
+        assert "ManagedPolicyArns" not in TEMPLATE["Resources"][function_id]["Properties"]
+
+
+PARTITIONS = {  # what each function may touch of the table (its key prefixes), from the code
+    "AuthorizerFunction": {"TOKEN#*", "SESSION#*"},
+    "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
+    "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
+    "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},
+    "RevokeLeakedFunction": {"TOKEN#*", "NAME#*"},
+    "ExpireTokensFunction": {"TOKEN#*", "NAME#*"},
+    "DeliverWebhooksFunction": {"WEBHOOK#*"},
+    "CreateWebhookFunction": {"WEBHOOK#*"},
+    "GetWebhookFunction": {"WEBHOOK#*"},
+    "UpdateWebhookFunction": {"WEBHOOK#*"},
+    "DeleteWebhookFunction": {"WEBHOOK#*"},
+    "RotateWebhookSecretFunction": {"WEBHOOK#*"},
+    "ListWebhookDeliveriesFunction": {"WEBHOOK#*"},
+}
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_table_access_is_limited_to_the_partitions_a_function_uses(function_id):
+    table = {"Fn::GetAtt": ["TokensTable", "Arn"]}
+    for statement in statements(function_id):
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if statement["Effect"] != "Allow" or table not in resources:
+            continue
+        leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        if function_id in PARTITIONS:
+            assert set(leading) == PARTITIONS[function_id], function_id
+        else:  # the token routes: tokens (with their audit events) and name guards
+            assert set(leading) <= {"TOKEN#*", "NAME#*"}, function_id
+
+
+@pytest.mark.parametrize("function_id", ["RevokeLeakedFunction", "DeliverWebhooksFunction"])
+def test_internet_facing_functions_cannot_create_tokens(function_id):
+    for statement in statements(function_id):
+        if statement["Effect"] != "Allow" or "dynamodb:PutItem" not in statement["Action"]:
+            continue
+        leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        if "TOKEN#*" in leading:  # it writes audit events beside tokens: then never a secret digest
+            [deny] = [s for s in statements(function_id) if s["Effect"] == "Deny"]
+            assert "dynamodb:PutItem" in deny["Action"] and "dynamodb:UpdateItem" in deny["Action"]
+            assert "secret_digest" in deny["Condition"]["ForAnyValue:StringEquals"]["dynamodb:Attributes"]
+
+
+def test_the_key_policy_names_who_encrypts_and_who_decrypts():
+    key = TEMPLATE["Resources"]["WebhookSecretsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    by_action: dict[str, set[str]] = {}
+    for statement in key:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        principals = statement["Principal"]["AWS"]
+        principals = principals if isinstance(principals, list) else [principals]
+        for action in actions:
+            by_action.setdefault(action, set()).update(_target(p) or "account" for p in principals)
+    assert "kms:*" not in by_action
+    assert by_action["kms:Decrypt"] == {"DeliverWebhooksFunctionRole"}
+    assert by_action["kms:Encrypt"] == {"CreateWebhookFunctionRole", "RotateWebhookSecretFunctionRole"}
+    assert not any(
+        a.startswith(("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt", "kms:GenerateDataKey"))
+        for a in by_action
+        if "account" in by_action[a]
+    )
+
+
+def test_a_deployment_refuses_loopback_webhooks():
+    assertion = TEMPLATE["Rules"]["LoopbackWebhooksOnlyLocally"]["Assertions"][0]["Assert"]
+    assert assertion == {"Fn::Equals": [{"Ref": "AllowLoopbackWebhooks"}, "false"]}
+
+
+def test_the_sweep_schedule_name_is_the_stacks_own():
+    event = TEMPLATE["Resources"]["ExpireTokensFunction"]["Properties"]["Events"]["Sweep"]["Properties"]
+    assert event["Name"] == {"Fn::Sub": "${AWS::StackName}-expiry-sweep"}
+
+
+@pytest.mark.parametrize("queue_id", QUEUES)
+def test_queues_keep_their_messages(queue_id):
+    queue = TEMPLATE["Resources"][queue_id]
+    assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
