@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from devtools.embedded_dynamodb import embedded_dynamodb
-from devtools.local_api import serve_in_thread
+from devtools.local_api.server import serve_in_thread
 from devtools.template import create_table, load_template
 from tokensmith.bootstrap import create_admin_token
 
