@@ -72,6 +72,20 @@ class LambdaAuthorizer:
             identity.append(value)
         return identity
 
+    def event(self, request: IncomingRequest, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The authorizer's event for a request whose function event is `event`; None when the request lacks
+        one of the identity sources (API Gateway answers 401 without calling the authorizer)."""
+        identity = self.identity(request, event)
+        return None if identity is None else build_authorizer_event(request, event, identity)
+
+    def call(self, request: IncomingRequest, event: dict[str, Any]) -> Any:
+        """What the authorizer answers for this request, as it answered (exceptions propagate); for tests
+        that look at the answer itself. A request lacking an identity source is a LookupError."""
+        authorizer_event = self.event(request, event)
+        if authorizer_event is None:
+            raise LookupError("the request lacks an identity source of the authorizer")
+        return self._invoke(self.function, authorizer_event)
+
     def authorize(self, request: IncomingRequest, event: dict[str, Any]) -> GatewayResponse | None:
         """None when the request may go on (with requestContext.authorizer set), else the refusal.
 
@@ -79,10 +93,9 @@ class LambdaAuthorizer:
         parameter) is answered 401 without calling the authorizer; an authorizer without identity sources
         is called for every request."""
         request_id = event["requestContext"]["requestId"]
-        identity = self.identity(request, event)
-        if identity is None:
+        authorizer_event = self.event(request, event)
+        if authorizer_event is None:
             return message_response(401, "Unauthorized", request_id)
-        authorizer_event = build_authorizer_event(request, event, identity)
         try:
             result = self._invoke(self.function, authorizer_event)
             decision = interpret_authorizer_response(result, self.spec.simple_responses, authorizer_event["routeArn"])

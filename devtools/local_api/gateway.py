@@ -11,7 +11,7 @@ from typing import Any
 
 from devtools.local_api.authorizer import LambdaAuthorizer
 from devtools.local_api.docs import DocsRoutes
-from devtools.local_api.events import IncomingRequest, build_http_event
+from devtools.local_api.events import MAX_REQUEST_BYTES, IncomingRequest, build_http_event
 from devtools.local_api.responses import GatewayResponse, map_lambda_response, message_response
 from devtools.local_api.routing import RouteTable
 from devtools.local_api.runtime import LambdaFunction, LambdaRuntime, log
@@ -21,10 +21,12 @@ from devtools.template import ScheduledFunction, default_authorizer, http_routes
 
 
 class Gateway:
-    """Routes, authorizes and invokes; knows nothing about sockets (see `LocalApiServer`).
+    """Routes, authorizes and invokes; knows nothing about sockets (see `LocalApiServer`, and
+    `InProcessClient` for requests from this process).
 
     `self.scheduler` holds the template's scheduled functions; its timers run only once started.
-    `schedule_interval` (seconds) replaces every schedule's own interval.
+    `schedule_interval` (seconds) replaces every schedule's own interval. Constructing a gateway starts
+    nothing: no server, no timer, no event source (`start_event_sources`), no import of a function.
     """
 
     def __init__(
@@ -35,13 +37,15 @@ class Gateway:
         schedule_interval: float | None = None,
         schedule_log: bool = True,
         openapi: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+        runtime: LambdaRuntime | None = None,
     ) -> None:
         """`openapi`: the document to serve on /openapi.json and /docs, or a function that builds it (called
-        once, on the first request for it); None: no such routes."""
+        once, on the first request for it); None: no such routes. `runtime`: the functions' modules and
+        invocation lock, to share them between gateways (default: a runtime of its own)."""
         self.docs = DocsRoutes(openapi) if openapi is not None else None
         self.routes = http_routes(template)
         self.route_table = RouteTable(self.routes)
-        self.runtime = LambdaRuntime(code_root)
+        self.runtime = runtime or LambdaRuntime(code_root)
         self.functions = {
             route.function_id: LambdaFunction.of(template, route.function_id, route.code_uri, route.handler)
             for route in self.routes
@@ -62,6 +66,11 @@ class Gateway:
     def invoke(self, function: LambdaFunction, event: dict[str, Any]) -> Any:
         """Call a handler as Lambda would (exceptions propagate)."""
         return self.runtime.invoke(function, event)
+
+    def invoke_route(self, function: LambdaFunction, event: dict[str, Any]) -> Any:
+        """Call a route's function, once its request is authorized (a subclass may surround it: a test
+        injecting faults past the authorizer)."""
+        return self.invoke(function, event)
 
     def start_event_sources(
         self,
@@ -101,8 +110,12 @@ class Gateway:
         )
         return self.invoke(function, event)
 
-    def handle(self, request: IncomingRequest) -> GatewayResponse:
+    def handle(self, request: IncomingRequest, authorizer_context: dict[str, Any] | None = None) -> GatewayResponse:
+        """The response to `request`. `authorizer_context`: for tests, the context an authorizer has granted;
+        an authorized route then skips its authorizer and gets this context."""
         request_id = str(uuid.uuid4())
+        if len(request.body) > MAX_REQUEST_BYTES:
+            return message_response(413, "Request Entity Too Large", request_id)
         match = self.route_table.match(request.method, request.raw_path)
         if match is None or match.route.path == "$default":  # the template's own routes come first
             local = self._local_route(request, request_id)
@@ -111,14 +124,16 @@ class Gateway:
         if match is None:
             return message_response(404, "Not Found", request_id)
         event = build_http_event(request, match, request_id=request_id)
-        if match.route.authorized:
+        if match.route.authorized and authorizer_context is not None:
+            event["requestContext"]["authorizer"] = {"lambda": dict(authorizer_context)}
+        elif match.route.authorized:
             assert self.authorizer is not None
             denied = self.authorizer.authorize(request, event)
             if denied is not None:
                 return denied
         function = self.functions[match.route.function_id]
         try:
-            result = self.invoke(function, event)
+            result = self.invoke_route(function, event)
             response = map_lambda_response(result)
         except Exception:  # noqa: BLE001 - Lambda errors become API Gateway's 500
             log(f"ERROR {match.route.route_key} ({function.function_id}) failed:\n{traceback.format_exc()}")

@@ -82,31 +82,46 @@ class LambdaFunction:
 
 
 class FunctionLoader:
-    """Imports each handler module once, lazily, from `<code_root>/<CodeUri>/<module>.py`, under a unique name."""
+    """Imports each handler module once, lazily, from `<code_root>/<CodeUri>/<module>.py`, under a unique name.
+
+    One module per source file: a function's handler and `module(code_uri)` (tests calling a handler
+    directly) share it, with its globals (clients, caches), as one warm Lambda instance would."""
 
     _module_numbers = itertools.count(1)
 
     def __init__(self, code_root: Path) -> None:
         self.code_root = code_root
-        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._modules: dict[Path, ModuleType] = {}
+        self._by_name: dict[tuple[str, str], ModuleType] = {}  # ("functions/x/", "app"): its module, found fast
         self._lock = threading.Lock()
 
     def handler(self, function: LambdaFunction) -> Handler:
-        key = (function.code_uri, function.handler)
-        with self._lock:
-            if key not in self._handlers:
-                self._handlers[key] = self._load(function)
-            return self._handlers[key]
-
-    def _load(self, function: LambdaFunction) -> Handler:
         module_path, _, attribute = function.handler.rpartition(".")
         if not module_path:
             raise ValueError(f"{function.function_id}: Handler {function.handler!r} is not <module>.<function>")
-        source = self.code_root / function.code_uri / (module_path.replace(".", "/") + ".py")
-        name = f"_local_lambda_{next(self._module_numbers)}_{function.function_id}"
+        module = self.module(function.code_uri, module_path, function.function_id)
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise AttributeError(f"{function.function_id}: {module.__file__} has no function {attribute!r}")  # noqa: TRY004
+        return cast(Handler, handler)
+
+    def module(self, code_uri: str, module_path: str = "app", label: str | None = None) -> ModuleType:
+        """The module `<code_uri>/<module_path>.py`, imported on first use (`label` names it in sys.modules)."""
+        known = self._by_name.get((code_uri, module_path))
+        if known is not None:
+            return known
+        source = (self.code_root / code_uri / (module_path.replace(".", "/") + ".py")).resolve()
+        with self._lock:
+            if source not in self._modules:
+                self._modules[source] = self._import(source, label or Path(code_uri).name)
+            self._by_name[(code_uri, module_path)] = self._modules[source]
+            return self._modules[source]
+
+    def _import(self, source: Path, label: str) -> ModuleType:
+        name = f"_local_lambda_{next(self._module_numbers)}_{label}"
         spec = importlib.util.spec_from_file_location(name, source)
         if spec is None or spec.loader is None:
-            raise ImportError(f"{function.function_id}: cannot import {source}")
+            raise ImportError(f"{label}: cannot import {source}")
         module: ModuleType = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # pydantic and dataclasses look their module up by name
         try:
@@ -114,19 +129,17 @@ class FunctionLoader:
         except BaseException:
             del sys.modules[name]
             raise
-        handler = getattr(module, attribute, None)
-        if not callable(handler):
-            raise AttributeError(f"{function.function_id}: {source} has no function {attribute!r}")  # noqa: TRY004
-        return cast(Handler, handler)
+        return module
 
 
 class LambdaRuntime:
-    """Invokes functions as Lambda would, their modules imported by `loader`; one invocation at a time."""
-
-    _invoke_lock = threading.Lock()  # one invocation at a time: handlers share process-global state
+    """Invokes functions as Lambda would, their modules imported by `loader`, one invocation at a time: one
+    warm instance of every function, whose handlers share process-global state. Runtimes do not share
+    modules: give a thread a runtime of its own to run requests in parallel (as separate instances)."""
 
     def __init__(self, code_root: Path) -> None:
         self.loader = FunctionLoader(code_root)
+        self._invoke_lock = threading.Lock()
 
     def invoke(self, function: LambdaFunction, event: dict[str, Any]) -> Any:
         """Call a handler as Lambda would (exceptions propagate)."""
