@@ -245,7 +245,6 @@ def test_a_rotated_out_secret_in_its_grace_revokes_the_token(tokens, repository,
     assert repository.tokens[token.id]["status"] == "revoked"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: revoke_leaked applies the request's If-Match to every token (412)")
 def test_a_report_with_an_if_match_header_still_revokes_and_tells_nothing(tokens, repository, token):
     # Given a report that carries a stray If-Match (the route reads it like every route)
     meta = RequestMeta(ip=META.ip, user_agent=META.user_agent, if_match=frozenset({99}))
