@@ -223,7 +223,6 @@ def test_sign_out_with_a_spliced_cookie_ends_no_session(sessions, repository, co
     assert signed_in.cookie.digest in repository.sessions
 
 
-@pytest.mark.xfail(strict=True, reason="bug: session.ended names the token without its owner")
 def test_sign_in_and_sign_out_events_name_the_same_actor(sessions, repository, given_token):
     # Given alice's console token, signed in
     alices = given_token(
