@@ -285,9 +285,14 @@ class RecordingWebhookRepository:
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []
         self.writes: list[WebhookWrite] = []
+        self._lost_races: set[str] = set()
 
     def forget_writes(self) -> None:
         self.writes.clear()
+
+    def changed_elsewhere(self, webhook_id: str) -> None:
+        """Another request changes the endpoint (``version`` + 1) just before the next write of it."""
+        self._lost_races.add(webhook_id)
 
     def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
         item = self.webhooks.get(webhook_id)
@@ -334,6 +339,9 @@ class RecordingWebhookRepository:
         del self.webhooks[webhook_id]
 
     def _current(self, webhook_id: str, expected_version: int) -> dict[str, Any]:
+        if webhook_id in self._lost_races:
+            self._lost_races.discard(webhook_id)
+            self.webhooks[webhook_id]["version"] += 1
         current = self.webhooks.get(webhook_id)
         if current is None or current["version"] != expected_version:
             raise VersionConflict()
