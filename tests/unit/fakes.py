@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,7 +76,8 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class RecordingRepository:
-    """The token and session repository (``TokenRepository``, ``SessionRepository``) in memory.
+    """The token and session repository (``TokenRepository``, ``SessionRepository``) in memory; its
+    methods have the real ones' signatures, on purpose (the services call either).
 
     Every write is appended to :attr:`writes` and applied only when the conditions of the real
     repository hold: a token's ``version`` (``VersionConflict``), a name guard held by another live
@@ -131,24 +133,18 @@ class RecordingRepository:
         owner: str | None = None,
         now_epoch: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
+        def keep(token: dict[str, Any]) -> bool:
+            return (status is None or effective_status(token, now_epoch) == status) and (
+                owner is None or token.get("owner") == owner
+            )
+
         partition = table.org_partition(organization_id)
-        listed = sorted(
-            (t for t in self.tokens.values() if t.get("org_pk") == partition),
-            key=lambda t: t["org_sk"],
-            reverse=True,
-        )
-        if status is not None:
-            listed = [t for t in listed if effective_status(t, now_epoch) == status]
-        if owner is not None:
-            listed = [t for t in listed if t.get("owner") == owner]
-        return _page(listed, limit, cursor, "org_sk", partition)
+        return _page(self.tokens.values(), "org_pk", partition, "org_sk", limit, cursor, keep)
 
     def list_events(
         self, token_id: str, limit: int, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        partition = table.token_partition(token_id)
-        listed = sorted((e for e in self.events if e["pk"] == partition), key=lambda e: e["sk"], reverse=True)
-        return _page(listed, limit, cursor, "sk", partition)
+        return _page(self.events, "pk", table.token_partition(token_id), "sk", limit, cursor)
 
     def due_tokens(
         self, shard: int, now_epoch: int, start: dict[str, Any] | None = None, page_size: int = 100
@@ -302,17 +298,12 @@ class RecordingWebhookRepository:
         self, organization_id: str, limit: int, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         partition = table.webhooks_partition(organization_id)
-        listed = sorted(
-            (w for w in self.webhooks.values() if w.get("org_pk") == partition), key=lambda w: w["org_sk"], reverse=True
-        )
-        return _page(listed, limit, cursor, "org_sk", partition)
+        return _page(self.webhooks.values(), "org_pk", partition, "org_sk", limit, cursor)
 
     def list_deliveries(
         self, webhook_id: str, limit: int, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        partition = table.webhook_partition(webhook_id)
-        listed = sorted((d for d in self.deliveries if d["pk"] == partition), key=lambda d: d["sk"], reverse=True)
-        return _page(listed, limit, cursor, "sk", partition)
+        return _page(self.deliveries, "pk", table.webhook_partition(webhook_id), "sk", limit, cursor)
 
     def create_webhook(self, item: dict[str, Any]) -> None:
         self.writes.append(WebhookWrite("create", item["id"], set_values=copy.deepcopy(item)))
@@ -370,15 +361,25 @@ class FakeKms:
 
 
 def _page(
-    items: list[dict[str, Any]], limit: int, cursor: str | None, sort_key: str, partition: str
+    items: Iterable[dict[str, Any]],
+    partition_key: str,
+    partition: str,
+    sort_key: str,
+    limit: int,
+    cursor: str | None,
+    keep: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of ``items`` (sorted newest first) after ``cursor``; the cursor names its listing, and
-    a cursor of another listing is :class:`InvalidCursor`, as the real repositories' are."""
+    """A page of the ``items`` of one partition (of the table or an index), newest first, that
+    ``keep`` keeps, after ``cursor``. A cursor names its listing: one of another listing is
+    :class:`InvalidCursor`, as the real repositories' are."""
+    listed = sorted(
+        (i for i in items if i.get(partition_key) == partition and keep(i)), key=lambda i: i[sort_key], reverse=True
+    )
     if cursor:
         listing, _, after = cursor.partition("|")
         if listing != partition:
             raise InvalidCursor()
-        items = [i for i in items if i[sort_key] < after]
-    page = [copy.deepcopy(i) for i in items[:limit]]
-    next_cursor = f"{partition}|{page[-1][sort_key]}" if len(items) > limit else None
+        listed = [i for i in listed if i[sort_key] < after]
+    page = [copy.deepcopy(i) for i in listed[:limit]]
+    next_cursor = f"{partition}|{page[-1][sort_key]}" if len(listed) > limit else None
     return page, next_cursor
