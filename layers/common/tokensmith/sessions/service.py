@@ -96,7 +96,11 @@ class SessionService:
         session = self.repository.get_session(cookie.digest)
         if session is None or session.get("token_id") != cookie.token_id:
             return
-        token = {"id": session["token_id"], "organization_id": session["organization_id"]}
+        # The actor is the token as it is now (as for every other event), owner included.
+        token = self.repository.get_token(session["token_id"]) or {
+            "id": session["token_id"],
+            "organization_id": session["organization_id"],
+        }
         self.repository.delete_session(cookie.digest, self._event(token, "session.ended", now, ip, user_agent))
 
     def _event(

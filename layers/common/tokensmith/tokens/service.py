@@ -93,6 +93,9 @@ class TokenService(TokenChanges):
         enough that it leaked. Returns how many tokens were revoked, for metrics only: the HTTP answer
         must not tell which strings were real."""
         now = self._now()
+        # The report's If-Match (if any) names no version of these tokens: a 412 would tell the caller
+        # which strings were real tokens, and would leave a leaked one live.
+        meta = RequestMeta(ip=meta.ip, user_agent=meta.user_agent)
         by_id: dict[str, list[str]] = {}
         for secret in set(leaked):
             try:
