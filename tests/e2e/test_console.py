@@ -146,7 +146,7 @@ def test_sign_in_create_read_the_secret_once_revoke_see_the_event_sign_out(chrom
         page.get_by_label("Token").press("Enter")  # the keyboard is enough
         alert = page.get_by_role("alert")
         alert.wait_for()
-        assert "Unauthorized: the token is not valid" in alert.inner_text()
+        assert "Unauthorized: the token cannot open a console session" in alert.inner_text()
 
         # When the user signs in with a console token
         sign_in(page, base_url, secret)

@@ -43,7 +43,7 @@ from tests.attack import (
     unique_name,
     unknown_secret,
 )
-from tokensmith.auth import ADMIN_SCOPE, SERVICE_SCOPES
+from tokensmith.auth import ADMIN, SERVICE_SCOPES
 from tokensmith.models import READ_ONLY_FIELDS
 from tokensmith.tokens import format as token_format
 
@@ -57,7 +57,7 @@ WITH_ID = [op for op in OPERATIONS if op.takes_id]
 WITH_BODY = [op for op in OPERATIONS if op.body_schema is not None]
 ADMIN_ONLY = [op for op in OPERATIONS if op.admin_only]
 SCOPED = [op for op in AUTHORIZED if op.scope and not op.admin_only]
-NON_ADMIN_SCOPES = [s for s in SERVICE_SCOPES if s != ADMIN_SCOPE]
+NON_ADMIN_SCOPES = [s for s in SERVICE_SCOPES if s != ADMIN]
 PROBLEM = "application/problem+json"
 
 

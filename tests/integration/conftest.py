@@ -47,7 +47,7 @@ def make_tenant(
         body={
             "name": name or f"{organization_id}-{'-'.join(scopes or ['manager'])}",
             "organization_id": organization_id,
-            "scopes": scopes or ["tokens:read", "tokens:write", "tokens:verify", "orders:read"],
+            "scopes": scopes or ["tokens:read", "tokens:write", "tokens:manage", "tokens:verify", "orders:read"],
         },
     )
     assert response.status == 201, response.body

@@ -107,7 +107,7 @@ def every_log_line(request, capfd, monkeypatch):
 def test_a_whole_lifecycle_logs_no_secret_and_no_digest(api, admin, every_log_line, monkeypatch):
     scanner = SecretScanner()
     scanner.add(admin.secret)
-    manager = make_tenant(api, admin, "acme", scopes=["tokens:read", "tokens:write", "tokens:verify"])
+    manager = make_tenant(api, admin, "acme", scopes=["tokens:read", "tokens:write", "tokens:manage", "tokens:verify"])
     scanner.add(manager.secret)
     json_body = {"content-type": "application/json"}
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.unit.fakes import FakeClock, FakeKms, RecordingRepository, RecordingWebhookRepository
 from tokensmith import clock as clock_module
-from tokensmith.auth import ADMIN, TOKENS_READ, TOKENS_VERIFY, TOKENS_WRITE, Principal, RequestMeta
+from tokensmith.auth import ADMIN, TOKENS_MANAGE, TOKENS_READ, TOKENS_VERIFY, TOKENS_WRITE, Principal, RequestMeta
 from tokensmith.settings import Settings
 from tokensmith.tokens.admin import AdminTokenService
 from tokensmith.tokens.models import CreateTokenRequest
@@ -28,8 +28,9 @@ def caller(organization_id: str, *scopes: str, owner: str | None = None) -> Prin
     return Principal(f"{organization_id}-caller", organization_id, owner, frozenset(scopes))
 
 
-ACME = caller("acme", TOKENS_READ, TOKENS_WRITE, TOKENS_VERIFY, "orders:read")
-GLOBEX = caller("globex", TOKENS_READ, TOKENS_WRITE, TOKENS_VERIFY, "orders:read")
+# The organizations' managers: they act for every owner of their organization (tokens:manage).
+ACME = caller("acme", TOKENS_READ, TOKENS_WRITE, TOKENS_MANAGE, TOKENS_VERIFY, "orders:read")
+GLOBEX = caller("globex", TOKENS_READ, TOKENS_WRITE, TOKENS_MANAGE, TOKENS_VERIFY, "orders:read")
 OPERATOR = caller("platform", ADMIN)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from tokensmith import table
 from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
 from tokensmith.tokens.lifecycle import effective_status
-from tokensmith.tokens.repository import NameClaim, TokenChange
+from tokensmith.tokens.repository import OWNERLESS, NameClaim, TokenChange
 
 
 class FakeClock:
@@ -67,6 +67,13 @@ class SessionCreated:
 @dataclass
 class SessionEnded:
     session_digest: str
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventPut:
+    """An audit event written alone (a refused console sign-in)."""
+
     event: dict[str, Any]
 
 
@@ -134,9 +141,8 @@ class RecordingRepository:
         now_epoch: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         def keep(token: dict[str, Any]) -> bool:
-            return (status is None or effective_status(token, now_epoch) == status) and (
-                owner is None or token.get("owner") == owner
-            )
+            owned = owner is None or token.get("owner") == (None if owner == OWNERLESS else owner)
+            return (status is None or effective_status(token, now_epoch) == status) and owned
 
         partition = table.org_partition(organization_id)
         return _page(self.tokens.values(), "org_pk", partition, "org_sk", limit, cursor, keep)
@@ -251,6 +257,10 @@ class RecordingRepository:
             return False
         session.update(last_seen_epoch=seen_epoch, purge_at=purge_at)
         return True
+
+    def put_event(self, event: dict[str, Any]) -> None:
+        self.writes.append(EventPut(copy.deepcopy(event)))
+        self.events.append(_stored(event))
 
     def delete_session(self, session_digest: str, event: dict[str, Any]) -> bool:
         if session_digest not in self.sessions:

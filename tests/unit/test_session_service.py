@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.conftest import ACME, META, NOW, OPERATOR, epoch, in_days, iso
-from tests.unit.fakes import SessionCreated, SessionEnded
+from tests.unit.fakes import EventPut, LastUseRecorded, SessionCreated, SessionEnded
 from tokensmith.errors import Forbidden, NotFound, Unauthorized
 from tokensmith.sessions.cookies import SessionCookie
 from tokensmith.sessions.service import SessionService
 from tokensmith.tokens import format as token_format
 
 IP, AGENT = "198.51.100.4", "Firefox/140"
+UNIFORM = "the token cannot open a console session"  # the one refusal of every sign-in
 
 
 @pytest.fixture
@@ -92,11 +93,26 @@ def test_sign_in_records_the_use_of_the_token(sessions, repository, console_toke
     assert (stored["last_used_at"], stored["last_used_ip"]) == (iso(NOW), IP)
 
 
-def test_sign_in_needs_the_console_scope(sessions, repository, console_user):
-    # When a token without console signs in, Then it is forbidden, naming the scope, and no session is made
-    with pytest.raises(Forbidden, match="console"):
+def test_sign_in_without_the_console_scope_is_the_same_401_as_any_refusal(sessions, repository, console_user):
+    # When a live token without console signs in
+    with pytest.raises(Unauthorized) as refused:
         sign_in(sessions, console_user.secret)
+
+    # Then it gets the one refusal every secret gets (no oracle of a live secret), and no session
+    assert refused.value.detail == UNIFORM
     assert repository.sessions == {}
+
+
+def test_a_refused_sign_in_with_a_live_secret_is_a_use_and_an_audit_event(sessions, repository, console_user):
+    # When a live token without console tries to sign in
+    with pytest.raises(Unauthorized):
+        sign_in(sessions, console_user.secret)
+
+    # Then its token's trail says so, and its last use is recorded (the owner sees the attempt)
+    (put,) = written(repository, EventPut)
+    assert (put.event["type"], put.event["token_id"]) == ("session.refused", console_user.id)
+    assert put.event["details"] == {"via": "console", "reason": "lacks the 'console' scope"}
+    assert [use.token_id for use in written(repository, LastUseRecorded)] == [console_user.id]
 
 
 def test_an_admin_token_may_sign_in(sessions, given_token):
@@ -109,28 +125,31 @@ def test_an_admin_token_may_sign_in(sessions, given_token):
 
 @pytest.mark.parametrize("secret", ["", "tks_garbage", "tks_" + "0" * 71])
 def test_a_string_that_is_no_token_cannot_sign_in(sessions, repository, secret):
-    # When it signs in, Then it is unauthorized, in words
-    with pytest.raises(Unauthorized, match="not valid"):
+    # When it signs in, Then it gets the one refusal, and nothing is written
+    with pytest.raises(Unauthorized) as refused:
         sign_in(sessions, secret)
-    assert repository.sessions == {}
+    assert refused.value.detail == UNIFORM
+    assert repository.sessions == {} and repository.writes == []
 
 
 def test_a_disabled_token_cannot_sign_in(sessions, tokens, console_token):
     # Given the console token is disabled
     tokens.disable_token(OPERATOR, console_token.id, META)
 
-    # When it signs in, Then it is unauthorized, saying why
-    with pytest.raises(Unauthorized, match="disabled"):
+    # When it signs in, Then it gets the one refusal, which does not say why
+    with pytest.raises(Unauthorized) as refused:
         sign_in(sessions, console_token.secret)
+    assert refused.value.detail == UNIFORM
 
 
 def test_a_token_past_its_expiry_cannot_sign_in(sessions, given_token):
     # Given a console token that expired yesterday
     short = given_token(principal=OPERATOR, name="short", scopes=["console"], expires_at=in_days(1))
 
-    # When it signs in two days from now, Then it is unauthorized, saying why
-    with pytest.raises(Unauthorized, match="expired"):
+    # When it signs in two days from now, Then it gets the one refusal, which does not say why
+    with pytest.raises(Unauthorized) as refused:
         sign_in(sessions, short.secret, now=in_days(2))
+    assert refused.value.detail == UNIFORM
 
 
 # --- current ---------------------------------------------------------------------------------------
@@ -188,7 +207,7 @@ def test_sign_out_deletes_the_session_with_a_session_ended_event(sessions, repos
     signed_in = sign_in(sessions, console_token.secret)
 
     # When it signs out
-    sessions.sign_out(signed_in.cookie, IP, AGENT, now=NOW)
+    sessions.sign_out(signed_in.cookie, console_token.id, IP, AGENT, now=NOW)
 
     # Then the session is gone, and the token's audit trail gets session.ended
     (ended,) = written(repository, SessionEnded)
@@ -200,16 +219,16 @@ def test_sign_out_deletes_the_session_with_a_session_ended_event(sessions, repos
 def test_signing_out_twice_writes_one_event(sessions, repository, console_token):
     # Given a session that signed out
     signed_in = sign_in(sessions, console_token.secret)
-    sessions.sign_out(signed_in.cookie, IP, AGENT, now=NOW)
+    sessions.sign_out(signed_in.cookie, console_token.id, IP, AGENT, now=NOW)
 
     # When it signs out again, Then nothing more is written
-    sessions.sign_out(signed_in.cookie, IP, AGENT, now=NOW)
+    sessions.sign_out(signed_in.cookie, console_token.id, IP, AGENT, now=NOW)
     assert len(written(repository, SessionEnded)) == 1
 
 
 def test_signing_out_without_a_cookie_writes_nothing(sessions, repository):
     # When a request without a session cookie signs out, Then nothing is written
-    sessions.sign_out(None, IP, AGENT, now=NOW)
+    sessions.sign_out(None, ACME.token_id, IP, AGENT, now=NOW)
     assert repository.writes == []
 
 
@@ -219,8 +238,21 @@ def test_sign_out_with_a_spliced_cookie_ends_no_session(sessions, repository, co
     spliced = SessionCookie(console_user.id, signed_in.cookie.secret)
 
     # When the spliced cookie signs out, Then the session lives on
-    sessions.sign_out(spliced, IP, AGENT, now=NOW)
+    sessions.sign_out(spliced, console_user.id, IP, AGENT, now=NOW)
     assert signed_in.cookie.digest in repository.sessions
+
+
+def test_a_bearer_token_of_another_token_beside_a_cookie_ends_no_session(sessions, repository, console_token):
+    # Given a session of the console token
+    signed_in = sign_in(sessions, console_token.secret)
+    repository.forget_writes()
+
+    # When a request authorized by another token (a bearer) carries that cookie to sign out
+    with pytest.raises(Forbidden, match="another token"):
+        sessions.sign_out(signed_in.cookie, ACME.token_id, IP, AGENT, now=NOW)
+
+    # Then the session lives on and nothing is written in its token's trail
+    assert signed_in.cookie.digest in repository.sessions and repository.writes == []
 
 
 def test_sign_in_and_sign_out_events_name_the_same_actor(sessions, repository, given_token):
@@ -231,7 +263,7 @@ def test_sign_in_and_sign_out_events_name_the_same_actor(sessions, repository, g
     signed_in = sign_in(sessions, alices.secret)
 
     # When it signs out
-    sessions.sign_out(signed_in.cookie, IP, AGENT, now=NOW)
+    sessions.sign_out(signed_in.cookie, alices.id, IP, AGENT, now=NOW)
 
     # Then both events name alice's token, with its owner
     (created,), (ended,) = written(repository, SessionCreated), written(repository, SessionEnded)

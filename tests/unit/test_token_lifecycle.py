@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.conftest import ACME, DAY, META, NOW, OPERATOR, epoch, in_days, iso
-from tokensmith.errors import Conflict, NotFound, ValidationFailed
+from tokensmith.errors import Conflict, Forbidden, NotFound
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.models import CreateTokenRequest, UpdateTokenRequest
 
@@ -237,7 +237,7 @@ def test_rotate_cannot_hand_out_a_token_stronger_than_the_caller(tokens, reposit
     stronger = given_token(principal=OPERATOR, organization_id="acme", scopes=["orders:write"])
 
     # When acme (without orders:write) rotates it, Then it is refused naming the scope
-    with pytest.raises(ValidationFailed, match="orders:write"):
+    with pytest.raises(Forbidden, match="orders:write"):
         tokens.rotate_token(ACME, stronger.id, 0, META)
     assert repository.writes == []
 

@@ -121,6 +121,8 @@ def parse_body(
         raise BadRequest(
             f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
+    except (ValueError, RecursionError):  # a number of thousands of digits; nesting past Python's stack
+        raise BadRequest("the body is not acceptable JSON: a number too long or nesting too deep") from None
     if not isinstance(document, dict):
         raise ValidationFailed("the body must be a JSON object", [FieldError("body", "must be an object")])
     read_only = sorted(set(document) & (READ_ONLY_FIELDS - set(model.model_fields)))

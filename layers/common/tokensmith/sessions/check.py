@@ -56,6 +56,8 @@ def check_session(
         return SessionCheck(TOKEN_UNUSABLE)
     if not signed_in_with_a_live_secret(session, token, now_epoch):  # rotated out since the sign-in
         return SessionCheck(TOKEN_UNUSABLE)
+    if token.get("disabled_at") and session.get("created_at", "") <= token["disabled_at"]:
+        return SessionCheck(TOKEN_UNUSABLE)  # disabled since the sign-in: a re-enable does not bring it back
     if not grants(token.get("scopes") or [], CONSOLE):
         return SessionCheck(TOKEN_UNUSABLE)
     if method.upper() not in SAFE_METHODS and not hmac.compare_digest(
