@@ -183,13 +183,7 @@ class TokenService(TokenChanges):
         if "scopes" in fields:
             rules.check_grantable(self.settings, principal, request.scopes or [], "scopes")
 
-        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
-            rules.require_live(item, now, "update")
-            values = rules.editable_values(self.settings, fields, now)
-            rules.require_no_self_extension(principal, item, values)
-            return self.edit_plan(item, values)
-
-        return self._change(principal, token_id, meta, plan)
+        return self._edit(principal, token_id, meta, fields, "update")
 
     @requires(TOKENS_WRITE)
     def replace_token(
@@ -205,13 +199,7 @@ class TokenService(TokenChanges):
         if request.expires_at is not None:
             fields["expires_at"] = request.expires_at
 
-        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
-            rules.require_live(item, now, "replace")
-            values = rules.editable_values(self.settings, fields, now)
-            rules.require_no_self_extension(principal, item, values)
-            return self.edit_plan(item, values)
-
-        return self._change(principal, token_id, meta, plan)
+        return self._edit(principal, token_id, meta, fields, "replace")
 
     @requires(TOKENS_WRITE)
     def disable_token(self, principal: Principal, token_id: str, meta: RequestMeta) -> dict[str, Any]:
@@ -274,6 +262,20 @@ class TokenService(TokenChanges):
             return TokenChangePlan("token.deleted", values, ("org_pk", "org_sk"), release_name=True)
 
         self._change(principal, token_id, meta, plan)
+
+    def _edit(
+        self, principal: Principal, token_id: str, meta: RequestMeta, fields: dict[str, Any], verb: str
+    ) -> dict[str, Any]:
+        """PATCH and PUT: the request's editable ``fields`` written to a live token (not its own expiry
+        moved later)."""
+
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+            rules.require_live(item, now, verb)
+            values = rules.editable_values(self.settings, fields, now)
+            rules.require_no_self_extension(principal, item, values)
+            return self.edit_plan(item, values)
+
+        return self._change(principal, token_id, meta, plan)
 
     def _change(self, principal: Principal, token_id: str, meta: RequestMeta, plan: Planner) -> dict[str, Any]:
         """A change on a caller's behalf: never to a token stronger than the caller."""
