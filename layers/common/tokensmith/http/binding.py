@@ -56,7 +56,8 @@ class _Binding:
 @lru_cache(maxsize=64)
 def _binding_of(func: Callable[..., Any]) -> _Binding:
     hints = get_type_hints(func, include_extras=True)
-    body_name, body_model, body_required, query_fields = None, None, True, {}
+    body_name, body_model, body_required = None, None, True
+    query_fields: dict[str, Any] = {}
     for name, parameter in inspect.signature(func).parameters.items():
         hint = hints.get(name)
         if get_origin(hint) is not Annotated:

@@ -7,13 +7,18 @@ import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tokensmith.auth import Principal, RequestMeta
 from tokensmith.errors import BadRequest, Unauthorized
 from tokensmith.sessions.cookies import SessionCookie, cookie_from_event
 
+# What a route reads its request from: its function's resolver, or the router it was declared on
+# (which holds the resolver's current event once the route runs).
+Routing = APIGatewayHttpResolver | APIGatewayHttpRouter
 
-def principal_of(app: APIGatewayHttpResolver) -> Principal:
+
+def principal_of(app: Routing) -> Principal:
     """The caller as the authorizer described it in ``requestContext.authorizer.lambda``."""
     return principal_from_event(app.current_event.raw_event)
 
@@ -31,7 +36,7 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     )
 
 
-def request_meta(app: APIGatewayHttpResolver) -> RequestMeta:
+def request_meta(app: Routing) -> RequestMeta:
     return request_meta_from_event(app.current_event.raw_event)
 
 
@@ -44,18 +49,18 @@ def request_meta_from_event(event: dict[str, Any]) -> RequestMeta:
     )
 
 
-def session_cookie_of(app: APIGatewayHttpResolver) -> SessionCookie | None:
+def session_cookie_of(app: Routing) -> SessionCookie | None:
     """The console session cookie of this request, if it carries one."""
     return cookie_from_event(app.current_event.raw_event.get("cookies"))
 
 
-def bearer_of(app: APIGatewayHttpResolver) -> str | None:
+def bearer_of(app: Routing) -> str | None:
     """The secret of ``Authorization: Bearer <secret>``, if any."""
     scheme, _, secret = (header(app, "authorization") or "").strip().partition(" ")
     return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
 
 
-def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+def header(app: Routing, name: str) -> str | None:
     return event_header(app.current_event.raw_event, name)
 
 

@@ -71,7 +71,7 @@ def signed_in_with_a_live_secret(session: dict[str, Any], token: dict[str, Any],
     """The secret the session was opened with still verifies: it is the token's, or its previous one
     while the rotation grace lasts. Rotating a leaked secret thus also ends the sessions opened with it."""
     digest = session.get("token_digest")
-    return bool(digest) and digest_matches(token, digest, now_epoch)
+    return isinstance(digest, str) and bool(digest) and digest_matches(token, digest, now_epoch)
 
 
 def touch_session(repository: SessionRepository, settings: Settings, session: dict[str, Any], now_epoch: int) -> bool:
