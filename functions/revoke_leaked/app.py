@@ -11,7 +11,7 @@ from tokensmith.http.binding import MAX_BODY_EXTENSION
 from tokensmith.http.request import request_meta
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.leaks import LeakReports, leak_reports
+from tokensmith.tokens.leaks import LeakReports, leak_reports, uniform_answer_time
 from tokensmith.tokens.models import RevokeLeakedRequest, RevokeLeakedResult
 
 router = create_router()
@@ -27,7 +27,8 @@ router = create_router()
         """Report up to 1,000 secrets found in the wild (a public repository, a paste, a log).
 
 The report is queued and answered at once: `202 {"received": n}`, the same body, status and (within
-noise) time whichever strings were real, because nothing is looked up while the caller waits. Within
+noise) time whatever was sent, because nothing is looked up while the caller waits and every answer
+waits for the same floor (250 ms by default). Within
 seconds a worker revokes, with the reason `leaked`, every real, live token among them, including a
 token whose rotated-out secret is still in its grace period; each revocation is in the token's audit
 trail (`token.revoked`, actor the system, with the reporter's address). Strings that are not
@@ -45,4 +46,5 @@ def revoke_leaked(body: Annotated[RevokeLeakedRequest, Body()]):
 
 
 app = create_app(router)
-handler = api_entrypoint(app.resolve)
+answer = api_entrypoint(app.resolve)
+handler = uniform_answer_time(answer)  # one answer time for any input (tokens/leaks.py)

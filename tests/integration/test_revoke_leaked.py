@@ -60,6 +60,26 @@ def test_the_answer_is_the_same_for_real_forged_garbage_and_mixed_reports(api, a
     assert len({tuple(sorted(a.headers.items())) for a in answers}) == 1
 
 
+def test_every_answer_waits_for_the_same_floor(api, monkeypatch):
+    # Given the deployed floor under the answer's time (the suites run without one)
+    import time
+
+    from tests.conftest import clear_singletons
+
+    monkeypatch.setenv("LEAK_REPORT_ANSWER_MS", "250")
+    clear_singletons()
+
+    # When junk, one forged secret and 1,000 of them are reported
+    seconds = []
+    for tokens in (["junk"], [unknown_secret()], [unknown_secret() for _ in range(1000)]):
+        started = time.monotonic()
+        assert api.post("/v1/tokens/revoke-leaked", body={"tokens": tokens}).status == 202
+        seconds.append(time.monotonic() - started)
+
+    # Then none answers sooner than the floor (the times themselves: make bench BENCH=leaked)
+    assert min(seconds) >= 0.25, seconds
+
+
 def test_only_well_formed_secrets_are_queued_as_id_and_digest_never_the_secret(api, acme, leak_queue):
     # Given a real secret and a forged one (both pass the checksum), and two that do not
     token, real = create(api, acme, "leaked")

@@ -20,6 +20,7 @@ from tokensmith.tokens.leaks import (
     message_bodies,
     read_message,
     still_leaked,
+    uniform_answer_time,
 )
 
 AN_ID = "7f3c2a9e-1b4d-4c8e-9f6a-2d5b8e1c3a70"
@@ -168,6 +169,35 @@ def test_a_report_sqs_did_not_take_is_a_503_to_retry():
         LeakReports(SETTINGS, RecordingSqs(failed=1)).report([secret()], META)
 
     assert refused.value.headers == {"Retry-After": "1"}
+
+
+# --- the answer's floor --------------------------------------------------------------------------------
+
+
+def test_an_answer_waits_for_the_floor_also_when_the_handler_fails(monkeypatch):
+    # Given a floor of 50 ms, a handler that answers at once and one that raises
+    import time
+
+    from tokensmith.settings import get_settings
+
+    monkeypatch.setenv("LEAK_REPORT_ANSWER_MS", "50")
+    get_settings.cache_clear()
+
+    def failing(event, context):
+        raise RuntimeError("boom")
+
+    # When each is called
+    started = time.monotonic()
+    answer = uniform_answer_time(lambda event, context: {"statusCode": 202})({}, None)
+    answered = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(RuntimeError):
+        uniform_answer_time(failing)({}, None)
+    failed = time.monotonic() - started
+
+    # Then both took the floor, and the answer is the handler's
+    assert answer == {"statusCode": 202}
+    assert answered >= 0.05 and failed >= 0.05
 
 
 # --- which tokens a reported digest still opens --------------------------------------------------------

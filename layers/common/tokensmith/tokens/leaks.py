@@ -19,7 +19,8 @@ token as read just before its write.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -29,7 +30,7 @@ from tokensmith import clock, table
 from tokensmith.auth import SYSTEM, RequestMeta
 from tokensmith.aws import clients
 from tokensmith.errors import Conflict, NotFound, ServiceUnavailable
-from tokensmith.observability import count
+from tokensmith.observability import count, logger
 from tokensmith.settings import Settings, get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.changes import TokenChangePlan, TokenChanges
@@ -136,12 +137,12 @@ class LeakReports:
         """Queue every well-formed secret among ``reported``; returns how many were queued (for metrics
         only: the answer must not depend on it)."""
         leaks = leaked_secrets(reported, self.settings.token_prefix)
-        # Nothing well-formed: nothing is queued, and the answer comes without the SQS round trip. That
-        # difference in time tells the caller only what it can compute itself: whether a string passes
-        # the checksum, a keyless CRC32 over the secret's own characters (tokens/format.py, public).
-        # Whether a well-formed secret is *real* costs no difference: real and forged ones take the same
-        # path, with the same work and the same message size. A decoy call to SQS to hide the checksum
-        # would cost a request (and a permission) per junk report and hide nothing secret.
+        # Nothing well-formed: nothing is queued (no message, no worker run, for junk). The SQS round trip
+        # it saves, like the work that grows with the number of strings, is hidden by the answer's floor
+        # (uniform_answer_time): the caller sees one time whatever it sent. Even without the floor, that
+        # difference would tell only what the caller can compute itself (whether a string passes a keyless
+        # CRC32 over its own characters: tokens/format.py is public); real and forged secrets take the
+        # same path, with the same work and the same bytes on the queue.
         for batch in chunks(message_bodies(leaks, meta), MESSAGES_PER_BATCH):
             self._send(batch)
         count("token.leak_reported", len(leaks))
@@ -158,6 +159,33 @@ class LeakReports:
             # which the worker skips (already revoked). 503: the caller retries, nothing is lost.
             count("token.leak_report_failed", len(failed))
             raise ServiceUnavailable("the report could not be queued; retry shortly", headers={"Retry-After": "1"})
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def uniform_answer_time(handler: Handler) -> Handler:
+    """``handler``, answering no sooner than ``leak_report_answer_seconds`` after it was called.
+
+    The queue makes a real secret cost what a forged one does; what is left grows with the input (1,000
+    checksums and a 120 KB ``SendMessageBatch`` against one) or shrinks with it (junk: no SQS call), and
+    an unauthenticated route should answer in one time for any input. Sleeping to a floor above the
+    worst case hides both; it costs a fraction of a second of a function throttled to
+    ``LeakedTokensRateLimit`` requests a second. A call slower than the floor is logged, never cut short."""
+
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            return handler(event, context)
+        finally:
+            floor = get_settings().leak_report_answer_seconds
+            elapsed = time.monotonic() - started
+            if elapsed < floor:
+                time.sleep(floor - elapsed)
+            elif floor > 0:
+                logger.warning("leak report answered after its floor", extra={"seconds": round(elapsed, 3)})
+
+    return answer
 
 
 # --- the worker: revoke -----------------------------------------------------------------------------
