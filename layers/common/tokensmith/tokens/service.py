@@ -27,20 +27,19 @@ from tokensmith.auth import (
     requires,
     sees_organization,
 )
-from tokensmith.errors import Conflict, NotFound
+from tokensmith.errors import NotFound
 from tokensmith.observability import count
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
-from tokensmith.tokens.lifecycle import is_live
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
 from tokensmith.tokens.repository import OWNERLESS, default_repository
-from tokensmith.tokens.verification import Verification, record_use, secret_matches, verify_secret
+from tokensmith.tokens.verification import Verification, record_use, verify_secret
 
 
 class TokenService(TokenChanges):
@@ -93,41 +92,6 @@ class TokenService(TokenChanges):
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
                 count("last_use.not_recorded")
         return result
-
-    def revoke_leaked(self, leaked: list[str], meta: RequestMeta) -> int:
-        """Revoke, with reason ``leaked``, every live token whose secret (or whose rotated-out secret,
-        still in its grace period) is in ``leaked``. Needs no caller: holding a secret is proof
-        enough that it leaked. Returns how many tokens were revoked, for metrics only: the HTTP answer
-        must not tell which strings were real."""
-        now = self._now()
-        # The report's If-Match (if any) names no version of these tokens: a 412 would tell the caller
-        # which strings were real tokens, and would leave a leaked one live.
-        meta = RequestMeta(ip=meta.ip, user_agent=meta.user_agent)
-        by_id: dict[str, list[str]] = {}
-        for secret in set(leaked):
-            try:
-                by_id.setdefault(token_format.parse(secret, self.settings.token_prefix), []).append(secret)
-            except token_format.InvalidSecret:
-                continue
-        revoked = 0
-        for item in self.repository.get_tokens(list(by_id)):
-            if not is_live(item, clock.epoch(now)):
-                continue
-            if not any(secret_matches(item, secret, clock.epoch(now)) for secret in by_id[item["id"]]):
-                continue
-
-            def plan(current: dict[str, Any], at: datetime) -> TokenChangePlan | None:
-                if not is_live(current, clock.epoch(at)):
-                    return None  # revoked or expired meanwhile: nothing left to do
-                return self.revoke_plan(at, "leaked")
-
-            try:
-                self.change_with_retries(SYSTEM, item["id"], meta, plan)
-            except (NotFound, Conflict):
-                continue  # deleted, or changed by others three times in a row: nothing we can add
-            revoked += 1
-        count("token.leaked", revoked)
-        return revoked
 
     # --- create --------------------------------------------------------------------------------------
 
