@@ -4,7 +4,18 @@
 // #/sign-in, #/tokens, #/create, #/tokens/<id>. Every text from the API goes into the page as text
 // (textContent), never as HTML.
 
-const SERVICE_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "console", "admin"];
+// The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
+// deployment's own catalog scopes.
+const SERVICE_SCOPES = [
+  "tokens:read",
+  "tokens:write",
+  "tokens:manage",
+  "tokens:verify",
+  "webhooks:read",
+  "webhooks:write",
+  "console",
+  "admin",
+];
 const STATUSES = ["active", "disabled", "revoked", "expired"];
 const PAGE_SIZE = 20;
 
