@@ -398,5 +398,18 @@ def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_ref
         assert offered(page) == set()
         shot(page, "15-refused-in-words")
 
+        # The create form: the owner is hers, fixed; forced to another, the API says no in words
+        page.goto(f"{base_url}/console#/create")
+        page.get_by_role("heading", name="Create a token").wait_for()
+        owner = page.get_by_label("Owner")
+        assert owner.input_value() == "alice" and owner.get_attribute("readonly") is not None
+        assert "own owner, alice, only" in page.locator("#owner-hint").inner_text()
+        shot(page, "16-create-own-owner")
+        page.get_by_label("Name").fill(f"for-bob-{uuid.uuid4().hex[:6]}")
+        owner.evaluate("(input) => { input.readOnly = false; input.value = 'bob'; }")
+        page.get_by_role("button", name="Create token").click()
+        alert.filter(has_text="Forbidden").wait_for()
+        assert "creates tokens for another owner" in alert.inner_text()
+
     after = admin.request("GET", f"/v1/tokens/{weaker['token']['id']}").json()
     assert after["version"] == grown.json()["version"]  # the refused rotation changed nothing

@@ -362,7 +362,17 @@ function lifetimeLimit() {
 function createPage() {
   const name = h("input", { type: "text", id: "name", required: true, maxlength: "256", autocomplete: "off" });
   const description = h("textarea", { id: "description", rows: "2", maxlength: "2048" });
-  const owner = h("input", { type: "text", id: "owner", maxlength: "320", autocomplete: "off" });
+  // Without tokens:manage a token creates tokens for its own owner only (the API answers 403 otherwise).
+  const ownOwner = managesOrganization() ? null : signedIn().owner || "";
+  const owner = h("input", {
+    type: "text",
+    id: "owner",
+    maxlength: "320",
+    autocomplete: "off",
+    value: ownOwner,
+    readonly: ownOwner !== null,
+    "aria-describedby": ownOwner !== null ? "owner-hint" : null,
+  });
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   const limit = lifetimeLimit();
   const expires = h("input", { type: "date", id: "expires", min: tomorrow, max: limit, "aria-describedby": "expires-hint" });
@@ -393,7 +403,21 @@ function createPage() {
       expires,
       h("p", { id: "expires-hint", class: "hint" }, limit ? `Empty: the longest lifetime allowed, ${state.session.max_token_lifetime_days} days. Latest: ${limit}.` : "Empty: never expires."),
     ),
-    h("div", {}, h("label", { for: "owner" }, "Owner ", h("span", { class: "hint" }, "(optional: a user id or e-mail)")), owner),
+    ownOwner === null
+      ? h("div", {}, h("label", { for: "owner" }, "Owner ", h("span", { class: "hint" }, "(optional: a user id or e-mail)")), owner)
+      : h(
+          "div",
+          {},
+          h("label", { for: "owner" }, "Owner"),
+          owner,
+          h(
+            "p",
+            { id: "owner-hint", class: "hint" },
+            ownOwner
+              ? `Your token creates tokens for its own owner, ${ownOwner}, only: another owner needs tokens:manage.`
+              : "Your token has no owner: it creates owner-less tokens only. An owner needs tokens:manage.",
+          ),
+        ),
   ];
   let organization = null;
   if (isAdmin()) {
