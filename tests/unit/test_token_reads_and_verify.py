@@ -9,6 +9,7 @@ from tests.unit.conftest import ACME, DAY, GLOBEX, META, NOW, OPERATOR, caller, 
 from tests.unit.fakes import LastUseRecorded, RecordingRepository
 from tokensmith.auth import TOKENS_VERIFY, Principal, RequestMeta
 from tokensmith.errors import NotFound, ValidationFailed
+from tokensmith.tokens.leaks import LeakedTokenRevoker, leaked_secrets, message_bodies, read_message
 from tokensmith.tokens.models import CreateTokenRequest
 from tokensmith.tokens.service import TokenService
 
@@ -191,15 +192,29 @@ def test_a_last_use_that_cannot_be_written_does_not_change_the_answer(settings, 
     assert tokens.verify(OPERATOR, secret, [], META).valid
 
 
-# --- revoke_leaked ---------------------------------------------------------------------------------
+# --- leaked secrets (tokens/leaks.py: the worker's revocation of queued reports) ----------------------
 
 
-def test_leaked_secrets_of_live_tokens_are_revoked_by_the_system(tokens, repository, token, given_token):
+@pytest.fixture
+def revoker(repository, settings, clock) -> LeakedTokenRevoker:
+    return LeakedTokenRevoker(repository, settings, now=clock)
+
+
+def report(revoker: LeakedTokenRevoker, secrets: list[str], meta: RequestMeta = META) -> int:
+    """A report of ``secrets`` as the route queues it and the worker reads it back, then revoked."""
+    leaks, carried = [], META
+    for body in message_bodies(leaked_secrets(secrets, "tks"), meta):
+        read, carried = read_message(body)
+        leaks += read
+    return revoker.revoke_reported(leaks, carried)
+
+
+def test_leaked_secrets_of_live_tokens_are_revoked_by_the_system(revoker, repository, token, given_token):
     # Given globex's live token too
     theirs = given_token(principal=GLOBEX, name="theirs")
 
     # When both secrets are reported among junk
-    revoked = tokens.revoke_leaked([token.secret, theirs.secret, tampered(token.secret), "hello"], META)
+    revoked = report(revoker, [token.secret, theirs.secret, tampered(token.secret), "hello"])
 
     # Then both tokens are revoked with the reason "leaked", by the system
     assert revoked == 2
@@ -209,48 +224,49 @@ def test_leaked_secrets_of_live_tokens_are_revoked_by_the_system(tokens, reposit
     assert {c.change.token_id for c in repository.changes()} == {token.id, theirs.id}
 
 
-def test_junk_and_tampered_secrets_revoke_nothing(tokens, repository, token):
+def test_junk_and_tampered_secrets_revoke_nothing(revoker, repository, token):
     # When only junk is reported, Then nothing is written
-    assert tokens.revoke_leaked([tampered(token.secret), "hello", "tks_x", ""], META) == 0
+    assert report(revoker, [tampered(token.secret), "hello", "tks_x", ""]) == 0
     assert repository.writes == []
 
 
-def test_a_reported_secret_of_an_ended_token_changes_nothing(tokens, repository, token):
+def test_a_reported_secret_of_an_ended_token_changes_nothing(tokens, revoker, repository, token):
     # Given a revoked token
     tokens.revoke_token(ACME, token.id, "rotated away", META)
     repository.forget_writes()
 
     # When its secret is reported, twice, Then nothing is written: the reason stays
-    assert tokens.revoke_leaked([token.secret, token.secret], META) == 0
+    assert report(revoker, [token.secret, token.secret]) == 0
     assert repository.writes == []
     assert repository.tokens[token.id]["revoked_reason"] == "rotated away"
 
 
-def test_a_reported_secret_of_a_token_past_its_expiry_changes_nothing(tokens, repository, given_token, clock):
+def test_a_reported_secret_of_a_token_past_its_expiry_changes_nothing(revoker, repository, given_token, clock):
     # Given a token past its expiry
     short = given_token(expires_at=in_days(1))
     clock.advance(DAY)
 
     # When its secret is reported, Then nothing is written
-    assert tokens.revoke_leaked([short.secret], META) == 0
+    assert report(revoker, [short.secret]) == 0
     assert repository.writes == []
 
 
-def test_a_rotated_out_secret_in_its_grace_revokes_the_token(tokens, repository, token):
+def test_a_rotated_out_secret_in_its_grace_revokes_the_token(tokens, revoker, repository, token):
     # Given a token rotated with an hour of grace
     tokens.rotate_token(ACME, token.id, 3600, META)
 
     # When the old secret is reported, Then the token is revoked
-    assert tokens.revoke_leaked([token.secret], META) == 1
+    assert report(revoker, [token.secret]) == 1
     assert repository.tokens[token.id]["status"] == "revoked"
 
 
-def test_a_report_with_an_if_match_header_still_revokes_and_tells_nothing(tokens, repository, token):
+def test_a_report_with_an_if_match_header_still_revokes_and_tells_nothing(revoker, repository, token):
     # Given a report that carries a stray If-Match (the route reads it like every route)
     meta = RequestMeta(ip=META.ip, user_agent=META.user_agent, if_match=frozenset({99}))
 
-    # When the real secret is reported, Then the token is revoked as without it, and no 412 tells it is real
-    assert tokens.revoke_leaked([token.secret], meta) == 1
+    # When the real secret is reported, Then the queued message carries no precondition, and it is revoked
+    assert read_message(message_bodies(leaked_secrets([token.secret], "tks"), meta)[0])[1].if_match is None
+    assert report(revoker, [token.secret], meta) == 1
     assert repository.tokens[token.id]["revoked_reason"] == "leaked"
 
 
