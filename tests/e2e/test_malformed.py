@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ import requests
 
 from devtools.template import http_routes, load_template
 from tests.attack import Operation, operations, unique_name
+from tests.conftest import clear_singletons
 
 pytestmark = pytest.mark.e2e
 
@@ -192,13 +193,15 @@ class Targets:
 
 @pytest.fixture(autouse=True)
 def _fresh_singletons():
-    """Speed only, as in test_owasp.py: one server with one environment for the whole module."""
+    """Speed only, as in test_owasp.py: one server with one environment for the whole module (the
+    singletons are dropped once, in ``targets``, when this module's server has started)."""
     yield
 
 
 @pytest.fixture(scope="module")
-def targets(server) -> Targets:
+def targets(server) -> Iterator[Targets]:
     running, admin = server
+    clear_singletons()  # an earlier module (test_owasp.py keeps them too) left clients of its own server
     world = Targets(running.base_url, admin, {})
     first = world.fresh()
     world.fresh()
@@ -208,7 +211,8 @@ def targets(server) -> Targets:
         page = world.call("GET", url, params={"limit": "1"})
         assert page.status_code == 200 and page.json()["next_cursor"], page.text
         world.cursors[listing] = page.json()["next_cursor"]
-    return world
+    yield world
+    clear_singletons()  # nor leave this server's clients to the next module
 
 
 def error_lines(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> list[str]:
