@@ -85,6 +85,7 @@ chromium:
 lint: venv
 	$(UV) run --frozen ruff check layers functions tests devtools bench
 	$(UV) run --frozen ruff format --check layers functions tests devtools bench
+	$(UV) run --frozen mypy layers/common/tokensmith functions devtools
 
 unit: venv
 	$(UV) run --frozen pytest tests/unit $(PYTEST_ARGS)

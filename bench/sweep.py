@@ -43,7 +43,7 @@ from unittest import mock
 
 from bench import RESULTS  # first: it puts layers/common on sys.path
 
-import tokensmith.service
+import tokensmith.tokens.changes
 from devtools.dynamodb_local import NPM_PACKAGE_VERSION, dynamodb_local, ensure_installed
 from devtools.local_aws import dynamodb_client
 from devtools.template import create_table, load_template
@@ -90,8 +90,8 @@ def _seeded_ids(rng: random.Random) -> Iterator[None]:
     """Token ids from ``rng`` instead of os.urandom (still UUID4s), so that the due tokens are the same
     in every table; and no EMF metrics printed for each of 100,000 creations."""
     ids = types.SimpleNamespace(UUID=uuid.UUID, uuid4=lambda: uuid.UUID(int=rng.getrandbits(128), version=4))
-    no_metrics = mock.patch.object(tokensmith.service, "count", lambda _: None)
-    with mock.patch.object(tokensmith.service, "uuid", ids), no_metrics:
+    no_metrics = mock.patch.object(tokensmith.tokens.changes, "count", lambda _: None)
+    with mock.patch.object(tokensmith.tokens.changes, "uuid", ids), no_metrics:
         yield
 
 

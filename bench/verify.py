@@ -45,6 +45,7 @@ from typing import Any
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
 from bench.support import claims_of, environment, local_table, log, mint_token, summary_ms
 from devtools.local_api.runtime import LambdaContext
+from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import token_key
 
 NAME = "verify"
@@ -108,7 +109,7 @@ def measure_latency(table: Any, rounds: int, calls: int) -> dict[str, Any]:
     caller, _ = mint_token(["tokens:verify"])
     item, secret = mint_token(["tokens:read"])
     baseline_client = boto3.client("dynamodb", endpoint_url=table.endpoint_url)
-    key = token_key(item["id"])
+    key = to_item(token_key(item["id"]))
     authorizer = load_handler("functions/authorizer")
     verify = load_handler("functions/verify_token")
     auth_event = authorizer_event(secret)

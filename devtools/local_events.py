@@ -167,17 +167,17 @@ def event_sources(template: dict[str, Any], refs: dict[str, str]) -> list[EventS
     resources = template.get("Resources") or {}
     for logical_id, mapping in resources_of_type(template, EVENT_SOURCE_MAPPING).items():
         mapping_properties = mapping.get("Properties") or {}
-        function_id = _target(mapping_properties.get("FunctionName"))
+        target = _target(mapping_properties.get("FunctionName"))
         raw = mapping_properties.get("EventSourceArn")
         source_type = (resources.get(_target(raw) or "") or {}).get("Type")
         kind = {"AWS::DynamoDB::Table": "DynamoDB", "AWS::SQS::Queue": "SQS"}.get(str(source_type))
-        if function_id is None or kind is None:
+        if target is None or kind is None:
             raise TemplateError(
                 f"{logical_id}: FunctionName must be !Ref <Function>, EventSourceArn a table's stream or a queue"
             )
-        properties = function_properties(template, function_id)
+        properties = function_properties(template, target)
         sources.append(
-            _event_source(resolver, refs, function_id, properties, kind, raw, mapping_properties, where=logical_id)
+            _event_source(resolver, refs, target, properties, kind, raw, mapping_properties, where=logical_id)
         )
     return sources
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the token API, generated from the code.
 
 Every API function declares its route on a Powertools router (``functions/<op>/app.py: router``),
-with its body and query parameters in its signature and its answers in ``tokensmith.http.operation``.
+with its body and query parameters in its signature and its answers in ``tokensmith.http.app.operation``.
 This module includes every router of template.yaml's HttpApi routes into one resolver and asks
 Powertools for the document. ``docs/openapi.json`` is the committed copy; a test fails when the code
 and the file drift.

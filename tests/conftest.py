@@ -22,6 +22,7 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Tokensmith",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
+    "LEAK_REPORT_ANSWER_MS": "0",  # no floor under revoke-leaked's answers, but where a test sets one
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
@@ -33,6 +34,7 @@ def clear_singletons() -> None:
     from tokensmith.sessions import repository as session_repository
     from tokensmith.sessions import service as session_service
     from tokensmith.tokens import admin as token_admin
+    from tokensmith.tokens import leaks
     from tokensmith.tokens import repository as token_repository
     from tokensmith.tokens import service as token_service
     from tokensmith.webhooks import delivery
@@ -47,6 +49,8 @@ def clear_singletons() -> None:
         webhook_repository.default_webhook_repository,
         token_service.token_service,
         token_admin.admin_token_service,
+        leaks.leak_reports,
+        leaks.leaked_token_revoker,
         session_service.session_service,
         webhook_service.webhook_service,
         delivery.default_deliverer,

@@ -167,6 +167,16 @@ FAILURE_MODES = {
         {"QueueName": "PublisherDeadLetterQueue"},
     ),
     "webhook dead letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "WebhookDeadLetterQueue"}),
+    "leak reports dead-lettered": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "LeakedTokensDeadLetterQueue"},
+    ),
+    "leak reports wait for revocation": (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        {"QueueName": "LeakedTokensQueue"},
+    ),
     "webhook delivery failure rate": ("Tokensmith", "webhook.retried", {"service": "tokensmith"}),
     "webhooks dead-lettered by the function": ("Tokensmith", "webhook.dead_lettered", {"service": "tokensmith"}),
     "the expiry sweep lags": ("Tokensmith", "ExpiryLag", {"service": "tokensmith"}),
@@ -284,7 +294,7 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},
-    "RevokeLeakedFunction": {"TOKEN#*", "NAME#*"},
+    "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*"},
     "ExpireTokensFunction": {"TOKEN#*", "NAME#*"},
     "DeliverWebhooksFunction": {"WEBHOOK#*"},
     "CreateWebhookFunction": {"WEBHOOK#*"},
@@ -310,7 +320,7 @@ def test_table_access_is_limited_to_the_partitions_a_function_uses(function_id):
             assert set(leading) <= {"TOKEN#*", "NAME#*"}, function_id
 
 
-@pytest.mark.parametrize("function_id", ["RevokeLeakedFunction", "DeliverWebhooksFunction"])
+@pytest.mark.parametrize("function_id", ["RevokeLeakedWorkerFunction", "DeliverWebhooksFunction"])
 def test_internet_facing_functions_cannot_create_tokens(function_id):
     for statement in statements(function_id):
         if statement["Effect"] != "Allow" or "dynamodb:PutItem" not in statement["Action"]:
@@ -320,6 +330,32 @@ def test_internet_facing_functions_cannot_create_tokens(function_id):
             [deny] = [s for s in statements(function_id) if s["Effect"] == "Deny"]
             assert "dynamodb:PutItem" in deny["Action"] and "dynamodb:UpdateItem" in deny["Action"]
             assert "secret_digest" in deny["Condition"]["ForAnyValue:StringEquals"]["dynamodb:Attributes"]
+
+
+def test_the_public_revoke_leaked_route_only_queues():
+    # Given the unauthenticated route's role: no table at all (its answer cannot depend on which secrets
+    # are real), only SendMessage to its own queue; the worker reads that queue and nothing else does.
+    [statement] = statements("RevokeLeakedFunction")
+    assert statement == {
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage"],
+        "Resource": {"Fn::GetAtt": ["LeakedTokensQueue", "Arn"]},
+    }
+    queue_readers = {
+        function_id
+        for function_id in FUNCTIONS
+        for s in statements(function_id)
+        if s["Resource"] == {"Fn::GetAtt": ["LeakedTokensQueue", "Arn"]} and "sqs:ReceiveMessage" in s["Action"]
+    }
+    assert queue_readers == {"RevokeLeakedWorkerFunction"}
+    mapping = TEMPLATE["Resources"]["RevokeLeakedWorkerQueue"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert _target(mapping["EventSourceArn"]) == "LeakedTokensQueue"
+    queue = TEMPLATE["Resources"]["LeakedTokensQueue"]["Properties"]
+    assert _target(queue["RedrivePolicy"]["deadLetterTargetArn"]) == "LeakedTokensDeadLetterQueue"
+    assert (
+        queue["VisibilityTimeout"] >= 6 * TEMPLATE["Resources"]["RevokeLeakedWorkerFunction"]["Properties"]["Timeout"]
+    )
 
 
 def test_the_key_policy_names_who_encrypts_and_who_decrypts():

@@ -161,3 +161,22 @@ def deliver(messages: list[dict], remaining_millis: int = 60_000) -> dict:
     """The delivery function on an SQS batch, with the time its template Timeout (60 s) leaves."""
     context = LambdaContext(remaining_millis=remaining_millis)
     return load_function("functions/deliver_webhooks").handler(sqs_event(messages), context)
+
+
+def ttl_purge_record(event_id: str = "1") -> dict:
+    """A stream record of DynamoDB's TTL deleting a revoked token "t1" of acme, as Lambda receives it
+    (a REMOVE by the service principal, with the token's old image: a digest the events must drop)."""
+    from tokensmith.aws.dynamodb import to_item
+
+    token = {"pk": "TOKEN#t1", "sk": "TOKEN", "id": "t1", "organization_id": "acme", "name": "old"}
+    token |= {"status": "revoked", "scopes": [], "secret_digest": "ab" * 32, "version": 3}
+    return {
+        "eventID": event_id,
+        "eventName": "REMOVE",
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {
+            "Keys": to_item({"pk": "TOKEN#t1", "sk": "TOKEN"}),
+            "OldImage": to_item(token),
+            "SequenceNumber": event_id,
+        },
+    }

@@ -98,7 +98,8 @@ def authorize_session(event: dict, settings, request_id: str | None) -> dict:
             (event.get("headers") or {}).get(CSRF_HEADER),
             clock.epoch(now),
         )
-        if not check.valid:
+        token, session = check.token, check.session
+        if not check.valid or token is None or session is None:
             log("INFO", "session refused", settings.log_level, code=check.code, request_id=request_id)
             return DENY
     except Exception as error:
@@ -112,10 +113,10 @@ def authorize_session(event: dict, settings, request_id: str | None) -> dict:
         )
         return DENY
     try:
-        sessions.touch_session(repository, settings, check.session, clock.epoch(now))
-        record_use(repository, settings, check.token, now, http.get("sourceIp"), http.get("userAgent"))
+        sessions.touch_session(repository, settings, session, clock.epoch(now))
+        record_use(repository, settings, token, now, http.get("sourceIp"), http.get("userAgent"))
     except Exception as error:  # bookkeeping only
         log(
             "WARNING", "session use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id
         )
-    return allow(check.token)
+    return allow(token)

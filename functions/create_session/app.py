@@ -4,14 +4,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tokensmith.errors import Unauthorized
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import bearer_of, request_meta
 from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint, count
 from tokensmith.sessions.cookies import set_cookie
 from tokensmith.sessions.models import CreateSessionRequest, Session
-from tokensmith.sessions.service import SessionService, session_service
+from tokensmith.sessions.service import SessionService, refused, session_service
 
 router = create_router()
 
@@ -21,7 +20,7 @@ router = create_router()
     **operation(
         201,
         Session,
-        (400, 401, 403, 413, 415, 422),
+        (400, 401, 413, 415, 422),
         SessionService.sign_in,
         """Sign in to the console: exchange a token that holds the `console` scope (or `admin`) for a
 session.
@@ -30,15 +29,18 @@ Give the token as `{"token": "<secret>"}` or as `Authorization: Bearer <secret>`
 cookie `__Host-tokensmith_session` (HttpOnly, Secure, SameSite=Strict) and carries the `csrf_token`
 to send as `X-CSRF-Token` with every unsafe request made with the cookie. The session acts with the
 token's organization and scopes and ends with it, after `SessionIdleMinutes` without a request, or
-`SessionMaxHours` after sign-in. 401: the token is not valid (unknown, disabled, revoked, expired);
-403: it lacks the `console` scope.""",
+`SessionMaxHours` after sign-in.
+
+401, one and the same problem, for every secret that cannot open a session: malformed, unknown,
+disabled, revoked, expired, deleted, or lacking `console` (no oracle for a stolen secret). An attempt
+with a live secret is recorded as a use of its token and, when refused, as a `session.refused` event.""",
         public=True,
     ),
 )
 def create_session(body: Annotated[CreateSessionRequest, Body()] = None):
     secret = (body.token if body else None) or bearer_of(router)
     if not secret:
-        raise Unauthorized('give the token as {"token": "..."} or as Authorization: Bearer <token>')
+        raise refused()
     meta = request_meta(router)
     sessions = session_service()
     signed_in = sessions.sign_in(secret, meta.ip, meta.user_agent)

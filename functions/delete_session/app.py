@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 
 from tokensmith.http.app import create_app, create_router, operation
-from tokensmith.http.request import request_meta, session_cookie_of
+from tokensmith.http.request import principal_of, request_meta, session_cookie_of
 from tokensmith.observability import api_entrypoint, count
 from tokensmith.sessions.cookies import expired_cookie
 from tokensmith.sessions.service import SessionService, session_service
@@ -23,12 +23,14 @@ router = create_router()
 The token's audit trail gets a `session.ended` event (and one `session.created` at sign-in).
 
 With the cookie, the request needs the session's `X-CSRF-Token`, like every unsafe request. Idempotent:
-a request without a session cookie (a bearer token) answers 204 too.""",
+a request without a session cookie (a bearer token) answers 204 too. Only the request's own session
+ends: a bearer token of another token sent beside a session cookie is refused (403) and ends nothing.""",
     ),
 )
 def delete_session():
     meta = request_meta(router)
-    session_service().sign_out(session_cookie_of(router), meta.ip, meta.user_agent)
+    caller = principal_of(router)
+    session_service().sign_out(session_cookie_of(router), caller.token_id, meta.ip, meta.user_agent)
     count("session.ended")
     return Response(status_code=204, headers={"Cache-Control": "no-store"}, cookies=[expired_cookie()])
 

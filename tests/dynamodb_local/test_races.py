@@ -181,6 +181,18 @@ class Verifiers:
                 with self._lock:
                     self.verdicts.append(Verdict(secret, started, now_ns(), valid, how))
 
+    def wait_for_verdicts_started_after(self, instant: int, kinds: set[str], seconds: float = 5.0) -> None:
+        """Let the threads run until each kind of verdict (``how``, by its first word) has one that
+        started after ``instant``, or ``seconds`` pass: on a loaded machine one round trip can take
+        longer than a fixed pause."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                seen = {v.how.split()[0] for v in self.verdicts if v.started > instant}
+            if kinds <= seen:
+                return
+            time.sleep(0.01)
+
     def __enter__(self) -> Verifiers:
         for worker in self._workers:
             worker.start()
@@ -261,7 +273,7 @@ def test_no_verification_answers_valid_once_a_disable_has_returned(live):
             started = now_ns()
             disabled = disabler.post(f"{path}/disable", secret=live.manager_secret)
             returned = now_ns()
-            time.sleep(0.05)
+            verifiers.wait_for_verdicts_started_after(returned, {"authorizer", "/verify"})
 
         assert disabled.status == 200 and disabled.body["status"] == "disabled", disabled.body
         late = [v for v in verifiers.verdicts if v.started > returned]

@@ -19,7 +19,9 @@ from tokensmith.tokens.service import TokenService
 
 pytestmark = pytest.mark.dynamodb_local
 
-MANAGER = Principal("caller", "acme", None, frozenset({"tokens:read", "tokens:write", "tokens:verify"}))
+MANAGER = Principal(
+    "caller", "acme", None, frozenset({"tokens:read", "tokens:write", "tokens:manage", "tokens:verify"})
+)
 
 
 @pytest.fixture

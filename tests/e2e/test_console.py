@@ -14,6 +14,7 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -146,7 +147,7 @@ def test_sign_in_create_read_the_secret_once_revoke_see_the_event_sign_out(chrom
         page.get_by_label("Token").press("Enter")  # the keyboard is enough
         alert = page.get_by_role("alert")
         alert.wait_for()
-        assert "Unauthorized: the token is not valid" in alert.inner_text()
+        assert "Unauthorized: the token cannot open a console session" in alert.inner_text()
 
         # When the user signs in with a console token
         sign_in(page, base_url, secret)
@@ -312,3 +313,103 @@ def test_the_token_list_pages_forward_and_back(chromium, base_url, server):
         assert page.locator("#tokens tbody tr").all_inner_texts() == first
         shown = {row.split("\t")[0] for row in first + second}
         assert shown == {*names, "pager"}  # every token once, across the two pages
+
+
+# --- who may do what (README, "Security model") -------------------------------------------------------------
+
+ACTIONS = ("Edit", "Disable", "Enable", "Rotate", "Revoke", "Delete")
+
+
+def offered(page) -> set[str]:
+    """The actions the token page offers (the buttons are drawn only for what the API would allow)."""
+    page.locator("#token-fields").wait_for()
+    return {name for name in ACTIONS if page.get_by_role("button", name=name, exact=True).count()}
+
+
+def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_refuses(chromium, base_url, server):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization = f"owners-{uuid.uuid4().hex[:6]}"
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(hour=12, minute=0, second=0, microsecond=0)
+
+    def make(name: str, scopes: list[str], **extra) -> dict:
+        body = {"name": name, "organization_id": organization, "owner": "alice", "scopes": scopes, **extra}
+        created = admin.request("POST", "/v1/tokens", json=body)
+        assert created.status_code == 201, created.text
+        return created.json()
+
+    alice = make("alice", ["tokens:read", "tokens:write", "console"], expires_at=expires.isoformat())
+    stronger = make("alice-manager", ["tokens:read", "tokens:write", "tokens:manage"])
+    weaker = make("alice-ci", ["tokens:read"])
+    bound = make("alice-bound", ["tokens:read"])
+    # the manager disables one of alice's tokens: re-enabling it needs tokens:manage
+    disabled = admin.as_(stronger["secret"]).request("POST", f"/v1/tokens/{bound['token']['id']}/disable")
+    assert disabled.json()["disabled_by"]["authority"] == "tokens:manage", disabled.text
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
+        sign_in(page, base_url, alice["secret"])
+
+        # A stronger token of her own owner: nothing to do, and the page says why
+        page.goto(f"{base_url}/console#/tokens/{stronger['token']['id']}")
+        page.get_by_role("heading", name="alice-manager").wait_for()
+        assert offered(page) == set()
+        assert "scopes your token lacks (tokens:manage)" in page.locator("#token-actions-why").inner_text()
+        shot(page, "12-stronger-token")
+
+        # A token the manager disabled: who did it, and no Enable for her (revoking and deleting stay hers)
+        page.goto(f"{base_url}/console#/tokens/{bound['token']['id']}")
+        page.get_by_role("heading", name="alice-bound").wait_for()
+        by = page.locator("#disabled-by").inner_text()
+        assert by == f"disabled by {stronger['token']['id']} — re-enabling needs tokens:manage"
+        assert offered(page) == {"Revoke", "Delete"}
+        assert "re-enabling needs tokens:manage" in page.locator("#token-actions-why").inner_text()
+        shot(page, "13-disabled-by-a-manager")
+
+        # Her own token: every action, but its expiry only moves earlier
+        page.goto(f"{base_url}/console#/tokens/{alice['token']['id']}")
+        page.get_by_role("heading", name="alice", exact=True).wait_for()
+        assert offered(page) == {"Edit", "Disable", "Rotate", "Revoke", "Delete"}
+        page.get_by_role("button", name="Edit").click()
+        dialog = page.get_by_role("dialog")
+        latest = (expires.date() - timedelta(days=1)).isoformat()  # its own expiry is at noon: the day before
+        assert dialog.get_by_label("Expires on").get_attribute("max") == latest
+        assert "can only move earlier" in dialog.locator("#edit-expires-hint").inner_text()
+        shot(page, "14-own-token-expiry")
+        dialog.get_by_role("button", name="Cancel").click()
+
+        # A weaker token of hers: every action
+        page.goto(f"{base_url}/console#/tokens/{weaker['token']['id']}")
+        page.get_by_role("heading", name="alice-ci").wait_for()
+        assert offered(page) == {"Edit", "Disable", "Rotate", "Revoke", "Delete"}
+        assert page.locator("#token-actions-why").count() == 0
+
+        # When it becomes stronger behind the page's back, the API's refusal is shown in words
+        grown = admin.request(
+            "PATCH", f"/v1/tokens/{weaker['token']['id']}", json={"scopes": ["tokens:read", "tokens:manage"]}
+        )
+        assert grown.status_code == 200, grown.text
+        page.get_by_role("button", name="Rotate").click()
+        page.get_by_role("dialog").get_by_role("button", name="Rotate").click()
+        alert = page.get_by_role("alert")
+        alert.filter(has_text="Forbidden").wait_for()
+        assert "the token holds scopes the calling token lacks: tokens:manage" in alert.inner_text()
+        # and the page, drawn again, now offers nothing
+        page.locator("#token-actions-why").wait_for()
+        assert offered(page) == set()
+        shot(page, "15-refused-in-words")
+
+        # The create form: the owner is hers, fixed; forced to another, the API says no in words
+        page.goto(f"{base_url}/console#/create")
+        page.get_by_role("heading", name="Create a token").wait_for()
+        owner = page.get_by_label("Owner")
+        assert owner.input_value() == "alice" and owner.get_attribute("readonly") is not None
+        assert "own owner, alice, only" in page.locator("#owner-hint").inner_text()
+        shot(page, "16-create-own-owner")
+        page.get_by_label("Name").fill(f"for-bob-{uuid.uuid4().hex[:6]}")
+        owner.evaluate("(input) => { input.readOnly = false; input.value = 'bob'; }")
+        page.get_by_role("button", name="Create token").click()
+        alert.filter(has_text="Forbidden").wait_for()
+        assert "creates tokens for another owner" in alert.inner_text()
+
+    after = admin.request("GET", f"/v1/tokens/{weaker['token']['id']}").json()
+    assert after["version"] == grown.json()["version"]  # the refused rotation changed nothing

@@ -43,7 +43,7 @@ from tests.attack import (
     unique_name,
     unknown_secret,
 )
-from tokensmith.auth import ADMIN_SCOPE, SERVICE_SCOPES
+from tokensmith.auth import ADMIN, SERVICE_SCOPES
 from tokensmith.models import READ_ONLY_FIELDS
 from tokensmith.tokens import format as token_format
 
@@ -57,7 +57,7 @@ WITH_ID = [op for op in OPERATIONS if op.takes_id]
 WITH_BODY = [op for op in OPERATIONS if op.body_schema is not None]
 ADMIN_ONLY = [op for op in OPERATIONS if op.admin_only]
 SCOPED = [op for op in AUTHORIZED if op.scope and not op.admin_only]
-NON_ADMIN_SCOPES = [s for s in SERVICE_SCOPES if s != ADMIN_SCOPE]
+NON_ADMIN_SCOPES = [s for s in SERVICE_SCOPES if s != ADMIN]
 PROBLEM = "application/problem+json"
 
 
@@ -681,6 +681,170 @@ def test_api4_body_values_past_their_bounds_are_4xx(world, operation, name, case
     assert world.untouched(target)
 
 
+# --- inside an organization: who may do what to whose token ------------------------------------------------
+#
+# The rules of README "Security model" / product.md "Authorization inside an organization", written
+# again here as a small table (not read from the product's auth.py): first the route's scope (403),
+# then reach (another owner's token is 404, as another organization's is; tokens:manage and admin
+# reach every token), then strength for every route that changes the token (403 when the target
+# holds a scope the caller lacks; admin holds every service scope). Otherwise the route's 2xx.
+
+READS, CHANGES = "reads", "changes"
+# route → (the scope it needs, what it does, its success status)
+TOKEN_ROUTES: dict[str, tuple[str, str, int]] = {
+    "GET /v1/tokens/{token_id}": ("tokens:read", READS, 200),
+    "PATCH /v1/tokens/{token_id}": ("tokens:write", CHANGES, 200),
+    "PUT /v1/tokens/{token_id}": ("tokens:write", CHANGES, 200),
+    "DELETE /v1/tokens/{token_id}": ("tokens:write", CHANGES, 204),
+    "POST /v1/tokens/{token_id}/disable": ("tokens:write", CHANGES, 200),
+    "POST /v1/tokens/{token_id}/enable": ("tokens:write", CHANGES, 200),
+    "POST /v1/tokens/{token_id}/revoke": ("tokens:write", CHANGES, 200),
+    "POST /v1/tokens/{token_id}/rotate": ("tokens:write", CHANGES, 200),
+    "GET /v1/tokens/{token_id}/events": ("tokens:read", READS, 200),
+    "PATCH /v1/admin/tokens/{token_id}": ("admin", CHANGES, 200),
+}
+ALICE, BOB = "alice@acme.test", "bob@acme.test"
+RW = ("tokens:read", "tokens:write")
+
+
+@dataclass(frozen=True)
+class Who:
+    """A token of the first tenant (``admin``: the platform's admin token, in its own organization)."""
+
+    owner: str | None
+    scopes: tuple[str, ...]
+    admin: bool = False
+
+    def holds(self, scope: str) -> bool:
+        return scope in self.scopes or (self.admin and scope in SERVICE_SCOPES)
+
+    def reaches(self, target: Who) -> bool:
+        return self.admin or self.holds("tokens:manage") or self.owner == target.owner
+
+
+PLATFORM_ADMIN = Who(None, (ADMIN,), admin=True)
+ALICES = Who(ALICE, RW)  # the usual target: alice's token, as strong as alice's own
+ALICES_STRONG = Who(ALICE, (*RW, "webhooks:read"))  # a target holding a scope alice's caller lacks
+# caller kind → (caller, target)
+CALLER_KINDS: dict[str, tuple[Who, Who]] = {
+    "owner": (Who(ALICE, RW), ALICES),
+    "other owner": (Who(BOB, RW), ALICES),
+    "owner-less service token": (Who(None, RW), ALICES),
+    "owner-less service token, owner-less target": (Who(None, RW), Who(None, RW)),
+    "tokens:manage": (Who(None, (*RW, "tokens:manage")), ALICES),
+    "tokens:manage, stronger target": (Who(None, (*RW, "tokens:manage")), ALICES_STRONG),
+    "admin": (PLATFORM_ADMIN, ALICES),
+    "weaker (lacks a scope the target holds)": (Who(ALICE, RW), ALICES_STRONG),
+    "stronger (holds more than the target)": (Who(ALICE, (*RW, "webhooks:read", "webhooks:write")), ALICES_STRONG),
+}
+
+
+def expected_status(route: str, caller: Who, target: Who) -> int:
+    scope, does, success = TOKEN_ROUTES[route]
+    if not caller.holds(scope):
+        return 403
+    if not caller.reaches(target):
+        return 404
+    if does == CHANGES and not all(caller.holds(s) for s in target.scopes):
+        return 403
+    return success
+
+
+INSIDE_ROUTES = [op for op in WITH_ID if op.key in TOKEN_ROUTES]
+INSIDE_CASES = [(op, kind) for kind in CALLER_KINDS for op in INSIDE_ROUTES]
+
+
+def _seeded(call: Any) -> requests.Response:
+    """A seeding or observing request, retried when load alone refused it: on a loaded machine the
+    embedded DynamoDB can answer too slowly, and then the authorizer fails closed (the gateway's own
+    403) or the function answers 503. Never used for the request whose answer the rules decide."""
+    for _ in range(5):
+        response = call()
+        if not (from_the_gateway(response, 403) or response.status_code == 503):
+            return response
+        time.sleep(0.5)
+    return response
+
+
+_CALLERS: dict[tuple[str, Who], str] = {}
+
+
+def _caller(world: World, who: Who) -> str:
+    """The secret of a token of ``who`` (made once: a caller is never the target of the matrix)."""
+    if who.admin:
+        return world.admin
+    if (world.orgs[0], who) not in _CALLERS:
+        _CALLERS[world.orgs[0], who] = _token_of(world, who)[1]
+    return _CALLERS[world.orgs[0], who]
+
+
+def _token_of(world: World, who: Who) -> tuple[str, str]:
+    """(id, secret) of a fresh token of the first tenant, of ``who``'s owner and scopes."""
+    body = {"name": unique_name("inside"), "scopes": list(who.scopes), "organization_id": world.orgs[0]}
+    if who.owner is not None:
+        body["owner"] = who.owner
+    created = _seeded(lambda: world.http.call("POST", "/v1/tokens", world.admin, json=body))
+    assert created.status_code == 201, created.text
+    assert created.json()["token"].get("owner") == who.owner
+    return created.json()["token"]["id"], created.json()["secret"]
+
+
+def _stored(token_id: str) -> dict[str, Any] | None:
+    """The token's item as stored (read straight from the table the local run serves)."""
+    import os
+
+    import boto3
+
+    resource = boto3.resource(
+        "dynamodb",
+        endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    table = resource.Table(os.environ["TABLE_NAME"])
+    return table.get_item(Key={"pk": f"TOKEN#{token_id}", "sk": "TOKEN"}, ConsistentRead=True).get("Item")
+
+
+def _state(world: World, token_id: str) -> tuple[Any, Any, Any]:
+    """What a refusal must leave as it was: the stored item, the admin's view, the audit trail."""
+    path = f"/v1/tokens/{token_id}"
+    view = _seeded(lambda: world.http.call("GET", path, world.admin))
+    events = _seeded(lambda: world.http.call("GET", f"{path}/events", world.admin, params={"limit": "100"}))
+    assert view.status_code == 200 and events.status_code == 200, (view.text, events.text)
+    return _stored(token_id), view.json(), [event["id"] for event in events.json()["items"]]
+
+
+@pytest.mark.parametrize(("operation", "kind"), INSIDE_CASES, ids=[f"{k}-{o}" for o, k in INSIDE_CASES])
+def test_inside_an_organization_every_caller_kind_on_every_token_route(world, operation, kind):
+    caller_who, target_who = CALLER_KINDS[kind]
+    target_id, target_secret = _token_of(world, target_who)
+    caller = _caller(world, caller_who)
+    before = _state(world, target_id)
+    expected = expected_status(operation.key, caller_who, target_who)
+
+    response = world.http.call(
+        operation.method, operation.url(target_id), caller, json=sample_body(operation, secret=target_secret)
+    )
+
+    # a rule's answer is the function's (problem+json), never the gateway's fail-closed 403
+    assert response.status_code == expected, (expected, response.status_code, response.text)
+    if expected >= 400:
+        assert is_problem(response, expected), response.text
+        if expected == 403 and TOKEN_ROUTES[operation.key][0] in caller_who.scopes:
+            missing = sorted(s for s in target_who.scopes if not caller_who.holds(s))
+            assert all(scope in response.json()["detail"] for scope in missing), response.text
+        assert _state(world, target_id) == before, "a refused request changed its target"
+        alive = _seeded(lambda: world.http.call("GET", "/v1/tokens/self", target_secret))
+        assert alive.status_code == 200, alive.text
+
+
+def test_the_caller_matrix_covers_every_token_route():
+    """A new token route must take its place in the rule table (and so in the matrix)."""
+    assert {op.key for op in WITH_ID} == set(TOKEN_ROUTES)
+    assert {op.key: op.scope for op in INSIDE_ROUTES} == {route: row[0] for route, row in TOKEN_ROUTES.items()}
+
+
 # --- the numbers ---------------------------------------------------------------------------------------------
 
 MATRIX = {
@@ -689,6 +853,7 @@ MATRIX = {
     "API3 property level": len(OPERATIONS) + len(PROPERTY_CASES),
     "API5 function level": len(ADMIN_CASES) + len(SCOPED) + len(ESCALATION_CASES),
     "API4 resource consumption": len(SIZE_CASES) + len(QUERY_CASES) + len(BODY_BOUND_CASES),
+    "inside an organization (caller kind × token route)": len(INSIDE_CASES),
 }
 
 

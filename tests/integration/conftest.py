@@ -47,7 +47,7 @@ def make_tenant(
         body={
             "name": name or f"{organization_id}-{'-'.join(scopes or ['manager'])}",
             "organization_id": organization_id,
-            "scopes": scopes or ["tokens:read", "tokens:write", "tokens:verify", "orders:read"],
+            "scopes": scopes or ["tokens:read", "tokens:write", "tokens:manage", "tokens:verify", "orders:read"],
         },
     )
     assert response.status == 201, response.body
@@ -133,3 +133,66 @@ def webhook_world(table, monkeypatch) -> WebhookWorld:
         monkeypatch.setenv(name, value)
     clear_singletons()
     return WebhookWorld(key_id, queue, dead_letters, bus)
+
+
+@dataclass
+class LeakQueue:
+    """The leak-report plumbing of template.yaml in moto: LeakedTokensQueue and its dead-letter queue; the
+    functions' environment points at them. ``run_worker`` plays the event source mapping."""
+
+    queue_url: str
+    dead_letter_queue_url: str
+    sqs: object
+
+    def messages(self) -> list[dict]:
+        """Every message waiting (received and made visible again: the queue is left as it was)."""
+        found: dict[str, dict] = {}
+        for _ in range(20):
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            for message in batch.get("Messages", []):
+                found[message["MessageId"]] = message
+            if not batch.get("Messages"):
+                break
+        return list(found.values())
+
+    def run_worker(self, batch_size: int = 5, redeliver: bool = False) -> list[dict]:
+        """Hand every waiting message to functions/revoke_leaked_worker, ``batch_size`` at a time (its
+        mapping's BatchSize), deleting those it did not report as failed; the failed ones are visible
+        again afterwards, as SQS hands them back. ``redeliver``: delete none (a worker that died after
+        its work), so that every message comes again. Returns the function's answers."""
+        from tests.support import LambdaContext, load_function
+        from tests.webhooks import sqs_event
+
+        answers, back = [], []
+        for _ in range(200):
+            received = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=batch_size)
+            messages = received.get("Messages", [])
+            if not messages:
+                break
+            answer = load_function("functions/revoke_leaked_worker").handler(
+                sqs_event(messages), LambdaContext(remaining_millis=90_000)
+            )
+            answers.append(answer)
+            failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+            for message in messages:
+                if redeliver or message["MessageId"] in failed:
+                    back.append(message["ReceiptHandle"])
+                else:
+                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            raise AssertionError("the leak queue never drained")
+        for handle in back:
+            self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+        return answers
+
+
+@pytest.fixture
+def leak_queue(table, monkeypatch) -> LeakQueue:
+    from tests.conftest import clear_singletons
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    dead_letters = sqs.create_queue(QueueName="leaked-tokens-dlq")["QueueUrl"]
+    queue = sqs.create_queue(QueueName="leaked-tokens")["QueueUrl"]
+    monkeypatch.setenv("LEAKED_TOKENS_QUEUE_URL", queue)
+    clear_singletons()
+    return LeakQueue(queue, dead_letters, sqs)

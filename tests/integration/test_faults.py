@@ -40,7 +40,10 @@ from tokensmith.table import name_guard_pk
 
 THROTTLING_AND_5XX = tuple(FAULTS)  # ProvisionedThroughputExceededException, ThrottlingException, InternalServerError
 ANSWER_WITHIN_SECONDS = 3.0
-MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "webhooks:read", "webhooks:write"]
+MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:manage", "tokens:verify", "webhooks:read", "webhooks:write"]
+# Routes that never touch DynamoDB: revoke-leaked only queues (its worker revokes), so it answers 202 even
+# while DynamoDB fails (and must: its answer may not depend on what the table holds).
+NO_TABLE = {"POST /v1/tokens/revoke-leaked": 202}
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ class World:
 
 
 @pytest.fixture
-def world(api, admin, webhook_world) -> World:
+def world(api, admin, webhook_world, leak_queue) -> World:
     """Written before any fault: a tenant, a token and a webhook endpoint of theirs to act on."""
     acme = make_tenant(api, admin, "acme", scopes=MANAGER_SCOPES)
     created = api.post("/v1/tokens", secret=acme.secret, body={"name": "target", "scopes": ["tokens:read"]})
@@ -98,8 +101,10 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
     return request
 
 
-def problems_of_a_503(response) -> list[str]:
+def problems_of_a_503(response, operation: Operation | None = None) -> list[str]:
     problems = []
+    if operation is not None and operation.key in NO_TABLE:
+        return [] if response.status == NO_TABLE[operation.key] else [f"status {response.status} {response.raw[:200]}"]
     if response.status != 503:
         problems.append(f"status {response.status} {response.raw[:200]}")
         return problems
@@ -129,7 +134,7 @@ def test_every_route_answers_503_with_retry_after_within_3_seconds_when_every_ca
             response = api.request(**request_of(operation, world))
             backoff = ledger.of_this_thread()
             seconds = time.monotonic() - started + sum(backoff)
-            problems = problems_of_a_503(response)
+            problems = problems_of_a_503(response, operation)
             if seconds >= ANSWER_WITHIN_SECONDS:
                 problems.append(
                     f"answered after {seconds:.2f} s: {len(backoff)} retries, back-off {[round(b, 2) for b in backoff]}"
@@ -164,7 +169,7 @@ def test_every_route_answers_503_within_3_seconds_of_real_wall_clock_time(world,
             failures.append(f"{operation}: raised {result!r}")
             continue
         response, seconds = result
-        problems = problems_of_a_503(response)
+        problems = problems_of_a_503(response, operation)
         if seconds >= ANSWER_WITHIN_SECONDS:
             problems.append(f"answered after {seconds:.2f} s of wall-clock time")
         if problems:
@@ -314,6 +319,8 @@ def run_workload(api: IsolatedApi, managers: dict[str, Tenant], admin: Tenant, s
             pass
         elif response.status == 409:
             pass  # a name taken, or a revoked token: the workload provokes both
+        elif response.status == 403 and kind == "enable" and "re-enabling needs" in response.raw:
+            pass  # the admin disabled it: a manager may not re-enable it (issue 13)
         elif response.status in (200, 201, 204):
             if kind == "create":
                 token_body = response.body["token"]

@@ -104,10 +104,10 @@ def every_log_line(request, capfd, monkeypatch):
         logging.getLogger(name).setLevel(level)
 
 
-def test_a_whole_lifecycle_logs_no_secret_and_no_digest(api, admin, every_log_line, monkeypatch):
+def test_a_whole_lifecycle_logs_no_secret_and_no_digest(api, admin, leak_queue, every_log_line, monkeypatch):
     scanner = SecretScanner()
     scanner.add(admin.secret)
-    manager = make_tenant(api, admin, "acme", scopes=["tokens:read", "tokens:write", "tokens:verify"])
+    manager = make_tenant(api, admin, "acme", scopes=["tokens:read", "tokens:write", "tokens:manage", "tokens:verify"])
     scanner.add(manager.secret)
     json_body = {"content-type": "application/json"}
 
@@ -231,6 +231,9 @@ def test_a_whole_lifecycle_logs_no_secret_and_no_digest(api, admin, every_log_li
         scanner.add(leaked.secret)
         reported = api.post("/v1/tokens/revoke-leaked", body={"tokens": [leaked.secret, scanner.add(unknown_secret())]})
         assert reported.status < 500, reported.raw
+        # the worker, which holds the reported digests while it revokes
+        assert leak_queue.run_worker() == [{"batchItemFailures": []}]
+        assert api.get("/v1/tokens/self", secret=leaked.secret).status == 403
 
     # revoke, delete, the audit trail, the expiry sweep
     ok(api.post(f"{path}/revoke", secret=manager.secret, body={"reason": "laptop lost"}))
@@ -254,7 +257,7 @@ def test_a_whole_lifecycle_logs_no_secret_and_no_digest(api, admin, every_log_li
 
 
 @pytest.mark.parametrize("every_log_line", [True], indirect=True, ids=["POWERTOOLS_DEBUG"])
-def test_the_bodies_that_carry_secrets_stay_out_of_powertools_debug_logging(api, admin, every_log_line):
+def test_the_bodies_that_carry_secrets_stay_out_of_powertools_debug_logging(api, admin, leak_queue, every_log_line):
     """Two routes take secrets in their body by design: /verify and /revoke-leaked. Powertools'
     debug logging (POWERTOOLS_DEBUG=true, the switch one flips to troubleshoot in production) prints
     every route's arguments, the parsed body among them: its repr must not show the secrets."""
@@ -273,6 +276,7 @@ def test_the_bodies_that_carry_secrets_stay_out_of_powertools_debug_logging(api,
     if any(op.key == "POST /v1/tokens/revoke-leaked" for op in operations()):
         reported = api.post("/v1/tokens/revoke-leaked", body={"tokens": [secret, scanner.add(unknown_secret())]})
         assert reported.status < 500, reported.raw
+        leak_queue.run_worker()  # and the worker's run, with Powertools' debug lines, shows no digest either
 
     logs = every_log_line()
 

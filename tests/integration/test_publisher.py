@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 from tests.support import LambdaContext, load_function
+from tests.webhooks import ttl_purge_record
 from tokensmith.aws import clients
 from tokensmith.settings import get_settings
 
@@ -91,29 +92,7 @@ def test_every_change_of_a_lifecycle_is_published_without_secrets(api, acme, tab
 
 
 def test_a_ttl_purge_of_a_token_is_published_and_other_removals_are_not(table, bus):
-    from tokensmith.aws.dynamodb import to_item
-
-    token = {
-        "pk": "TOKEN#t1",
-        "sk": "TOKEN",
-        "id": "t1",
-        "organization_id": "acme",
-        "name": "old",
-        "status": "revoked",
-        "scopes": [],
-        "secret_digest": "ab" * 32,
-        "version": 3,
-    }
-    ttl = {
-        "eventID": "1",
-        "eventName": "REMOVE",
-        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
-        "dynamodb": {
-            "Keys": to_item({"pk": "TOKEN#t1", "sk": "TOKEN"}),
-            "OldImage": to_item(token),
-            "SequenceNumber": "1",
-        },
-    }
+    ttl = ttl_purge_record("1")
     by_hand = {**ttl, "eventID": "2", "userIdentity": None, "dynamodb": {**ttl["dynamodb"], "SequenceNumber": "2"}}
 
     assert publish([ttl, by_hand]) == {"batchItemFailures": []}

@@ -11,9 +11,8 @@ import standardwebhooks.webhooks
 
 from tests.conftest import FAKE_DNS, clear_singletons
 from tests.integration.conftest import make_tenant
-from tests.webhooks import Pipeline, deliver, webhook_receiver
+from tests.webhooks import Pipeline, deliver, ttl_purge_record, webhook_receiver
 from tokensmith import clock
-from tokensmith.aws.dynamodb import to_item
 from tokensmith.settings import Settings
 from tokensmith.webhooks import delivery, egress
 from tokensmith.webhooks.delivery import WebhookDeliverer
@@ -201,18 +200,7 @@ def test_post_connects_to_the_checked_address_not_to_a_new_lookup(receiver, monk
 
 def test_a_ttl_purge_is_delivered_as_token_purged(api, acme_hooks, pipeline, receiver):
     webhook_id, whsec = register(api, acme_hooks, receiver.url("/purged"), event_types=["token.purged"])
-    token = {"pk": "TOKEN#t1", "sk": "TOKEN", "id": "t1", "organization_id": "acme", "name": "old"}
-    token |= {"status": "revoked", "scopes": [], "secret_digest": "ab" * 32, "version": 3}
-    record = {
-        "eventID": "1",
-        "eventName": "REMOVE",
-        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
-        "dynamodb": {
-            "Keys": to_item({"pk": "TOKEN#t1", "sk": "TOKEN"}),
-            "OldImage": to_item(token),
-            "SequenceNumber": "1",
-        },
-    }
+    record = ttl_purge_record()
     assert pipeline.publish([record]) == {"batchItemFailures": []}
     pipeline.run()
 

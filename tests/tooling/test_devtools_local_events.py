@@ -15,7 +15,8 @@ TEMPLATE = load_template()
 
 
 def test_the_filter_patterns_of_the_template_match_as_lambda_would():
-    [publisher] = [s for s in event_sources(TEMPLATE, {"WebhookQueue": "q"}) if s.kind == "DynamoDB"]
+    queues = {"WebhookQueue": "q", "LeakedTokensQueue": "l"}
+    [publisher] = [s for s in event_sources(TEMPLATE, queues) if s.kind == "DynamoDB"]
     insert_event = {"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "EVENT#2026-11-30T12:00:00Z#ab"}}}}
     insert_token = {"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "TOKEN"}}}}
     modify_token = {"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "TOKEN"}}}}
@@ -35,11 +36,14 @@ def test_the_filter_patterns_of_the_template_match_as_lambda_would():
 
 
 def test_event_sources_come_from_the_template():
-    sources = {s.function_id: s for s in event_sources(TEMPLATE, {"WebhookQueue": "http://queue"})}
-    assert set(sources) == {"PublishEventsFunction", "DeliverWebhooksFunction"}
+    queues = {"WebhookQueue": "http://queue", "LeakedTokensQueue": "http://leaks"}
+    sources = {s.function_id: s for s in event_sources(TEMPLATE, queues)}
+    assert set(sources) == {"PublishEventsFunction", "DeliverWebhooksFunction", "RevokeLeakedWorkerFunction"}
     assert sources["DeliverWebhooksFunction"].queue_url == "http://queue"
     assert sources["DeliverWebhooksFunction"].batch_size == 5
     assert sources["PublishEventsFunction"].max_retries == 10
+    assert sources["RevokeLeakedWorkerFunction"].queue_url == "http://leaks"
+    assert sources["RevokeLeakedWorkerFunction"].timeout_seconds == 90
 
 
 def test_provision_creates_what_the_functions_refer_to(moto_endpoint):

@@ -4,7 +4,18 @@
 // #/sign-in, #/tokens, #/create, #/tokens/<id>. Every text from the API goes into the page as text
 // (textContent), never as HTML.
 
-const SERVICE_SCOPES = ["tokens:read", "tokens:write", "tokens:verify", "console", "admin"];
+// The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
+// deployment's own catalog scopes.
+const SERVICE_SCOPES = [
+  "tokens:read",
+  "tokens:write",
+  "tokens:manage",
+  "tokens:verify",
+  "webhooks:read",
+  "webhooks:write",
+  "console",
+  "admin",
+];
 const STATUSES = ["active", "disabled", "revoked", "expired"];
 const PAGE_SIZE = 20;
 
@@ -141,6 +152,47 @@ function isAdmin() {
 
 function grants(scope) {
   return scopes().includes(scope) || (isAdmin() && SERVICE_SCOPES.includes(scope));
+}
+
+// The API's rules of who may do what (auth.py, the README's security model), so that the console
+// offers only what the signed-in token may do and says why it offers nothing. The API decides:
+// these only hide what it would refuse.
+
+function signedIn() {
+  return state.session?.token || {};
+}
+
+function managesOrganization() {
+  return grants("tokens:manage");
+}
+
+// Why the signed-in token may not change, rotate, disable, enable, revoke or delete `token`; null: it may.
+function whyNotChange(token) {
+  if (!grants("tokens:write")) return "Your token lacks the tokens:write scope: it can read this token, not change it.";
+  const missing = (token.scopes || []).filter((scope) => !grants(scope));
+  if (missing.length) {
+    return `This token holds scopes your token lacks (${missing.join(", ")}): only a token holding them may change, rotate, disable, enable, revoke or delete it.`;
+  }
+  if (!managesOrganization() && (token.owner || null) !== (signedIn().owner || null)) {
+    return "This token belongs to another owner: changing it needs tokens:manage.";
+  }
+  return null;
+}
+
+// Why the signed-in token may not re-enable `token` (a disable binds its authority); null: it may.
+function whyNotEnable(token) {
+  const needed = token.disabled_by?.authority;
+  return needed && !grants(needed) ? `It was disabled by a token holding ${needed}: re-enabling needs ${needed}.` : null;
+}
+
+// The latest day (YYYY-MM-DD, taken as 23:59:59 UTC) a token may give itself: never later than its
+// own expiry (null: no expiry yet, so the deployment's lifetime limit, if any).
+function latestOwnExpiryDay(token) {
+  if (!token.expires_at) return lifetimeLimit();
+  const current = new Date(token.expires_at);
+  const day = current.toISOString().slice(0, 10);
+  if (new Date(`${day}T23:59:59Z`) <= current) return day;
+  return new Date(current.getTime() - 86400000).toISOString().slice(0, 10);
 }
 
 function updateHeader() {
@@ -310,7 +362,17 @@ function lifetimeLimit() {
 function createPage() {
   const name = h("input", { type: "text", id: "name", required: true, maxlength: "256", autocomplete: "off" });
   const description = h("textarea", { id: "description", rows: "2", maxlength: "2048" });
-  const owner = h("input", { type: "text", id: "owner", maxlength: "320", autocomplete: "off" });
+  // Without tokens:manage a token creates tokens for its own owner only (the API answers 403 otherwise).
+  const ownOwner = managesOrganization() ? null : signedIn().owner || "";
+  const owner = h("input", {
+    type: "text",
+    id: "owner",
+    maxlength: "320",
+    autocomplete: "off",
+    value: ownOwner,
+    readonly: ownOwner !== null,
+    "aria-describedby": ownOwner !== null ? "owner-hint" : null,
+  });
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   const limit = lifetimeLimit();
   const expires = h("input", { type: "date", id: "expires", min: tomorrow, max: limit, "aria-describedby": "expires-hint" });
@@ -341,7 +403,21 @@ function createPage() {
       expires,
       h("p", { id: "expires-hint", class: "hint" }, limit ? `Empty: the longest lifetime allowed, ${state.session.max_token_lifetime_days} days. Latest: ${limit}.` : "Empty: never expires."),
     ),
-    h("div", {}, h("label", { for: "owner" }, "Owner ", h("span", { class: "hint" }, "(optional: a user id or e-mail)")), owner),
+    ownOwner === null
+      ? h("div", {}, h("label", { for: "owner" }, "Owner ", h("span", { class: "hint" }, "(optional: a user id or e-mail)")), owner)
+      : h(
+          "div",
+          {},
+          h("label", { for: "owner" }, "Owner"),
+          owner,
+          h(
+            "p",
+            { id: "owner-hint", class: "hint" },
+            ownOwner
+              ? `Your token creates tokens for its own owner, ${ownOwner}, only: another owner needs tokens:manage.`
+              : "Your token has no owner: it creates owner-less tokens only. An owner needs tokens:manage.",
+          ),
+        ),
   ];
   let organization = null;
   if (isAdmin()) {
@@ -404,6 +480,12 @@ function secretPage(title, token, secret) {
   value.select();
 }
 
+// "disabled by <token id> — re-enabling needs tokens:manage": who disabled it, and what undoes it.
+function disabledBy(by) {
+  const needs = by.authority ? ` — re-enabling needs ${by.authority}` : " — any token that may change it can re-enable it";
+  return h("span", { id: "disabled-by" }, "disabled by ", h("span", { class: "mono" }, by.token_id), needs);
+}
+
 function field(label, value) {
   return [h("dt", {}, label), h("dd", {}, value === null || value === undefined || value === "" ? "—" : value)];
 }
@@ -432,14 +514,21 @@ async function tokenPage(id) {
     field("Expires", when(token.expires_at)),
     field("Last used", token.last_used_at ? `${when(token.last_used_at)} from ${token.last_used_ip || "?"}` : null),
     field("Revoked", token.revoked_at ? `${when(token.revoked_at)}: ${token.revoked_reason || ""}` : null),
+    token.status === "disabled" && token.disabled_by ? field("Disabled by", disabledBy(token.disabled_by)) : null,
     field("Version", String(token.version)),
   );
   const actions = h("div", { class: "actions", id: "token-actions" });
   const path = `/v1/tokens/${encodeURIComponent(token.id)}`;
   const act = (label, run, danger = false) => h("button", { type: "button", class: danger ? "danger" : "secondary", onclick: run }, label);
   const live = token.status === "active" || token.status === "disabled";
-  if (grants("tokens:write")) {
+  const own = token.id === signedIn().id;
+  // Why the page offers less than it could: one sentence per rule that hides something.
+  const why = [];
+  const refused = token.status === "deleted" ? null : whyNotChange(token);
+  if (refused) why.push(refused);
+  else {
     if (token.status === "active") {
+      actions.append(act("Edit", () => editToken(token, own, change)));
       actions.append(act("Disable", async () => {
         if (await confirmAction("Disable this token?", `“${token.name}” stops working until it is enabled again.`, [], "Disable")) {
           await change("POST", `${path}/disable`);
@@ -447,9 +536,13 @@ async function tokenPage(id) {
       }));
     }
     if (token.status === "disabled") {
-      actions.append(act("Enable", async () => {
-        if (await confirmAction("Enable this token?", `“${token.name}” works again.`, [], "Enable")) await change("POST", `${path}/enable`);
-      }));
+      const noEnable = whyNotEnable(token);
+      if (noEnable) why.push(`You cannot enable it. ${noEnable}`);
+      else {
+        actions.append(act("Enable", async () => {
+          if (await confirmAction("Enable this token?", `“${token.name}” works again.`, [], "Enable")) await change("POST", `${path}/enable`);
+        }));
+      }
     }
     if (token.status === "active") {
       actions.append(act("Rotate", async () => {
@@ -460,7 +553,7 @@ async function tokenPage(id) {
           const rotated = await api("POST", `${path}/rotate`, { grace_period_seconds: Number(grace.value || 0) });
           secretPage("Secret rotated", rotated.token, rotated.secret);
         } catch (error) {
-          await failed(error);
+          await refusedOrFailed(error);
         }
       }));
     }
@@ -480,36 +573,91 @@ async function tokenPage(id) {
           state.flash = ["The token was deleted.", "info"];
           navigate("#/tokens");
         } catch (error) {
-          await failed(error);
+          await refusedOrFailed(error);
         }
       }, true));
     }
   }
-  const sections = [details, actions];
-  if (isAdmin()) sections.push(adminPanel(token, path));
+  const note = why.length ? h("p", { class: "hint", id: "token-actions-why" }, why.join(" ")) : null;
+  const sections = [details, actions, note];
+  if (isAdmin()) sections.push(adminPanel(token, path, own));
   sections.push(h("h2", { id: "events-heading" }, "Audit events"), eventsTable(events.items));
-  render(token.name, ...sections);
+  render(token.name, ...sections.filter(Boolean));
 
   async function change(method, url, body) {
     try {
       await api(method, url, body);
       await tokenPage(id);
     } catch (error) {
+      await refusedOrFailed(error);
+    }
+  }
+
+  // The API refused (403, 404, 409, 412 problem+json: the token changed since the page was drawn, or
+  // a rule the page does not know): show the token as it is now, and the API's words.
+  async function refusedOrFailed(error) {
+    if (error instanceof ApiError && error.problem.type && [403, 404, 409, 412].includes(error.status)) {
+      await tokenPage(id);
+      showAlert(error.message, error.fieldErrors);
+    } else {
       await failed(error);
     }
   }
 }
 
-function adminPanel(token, path) {
+// Edit a token's name, description and expiry (PATCH). On the signed-in token's own page the expiry
+// only moves earlier: a token never extends its own life (the API answers 403).
+async function editToken(token, own, change) {
+  const name = h("input", { type: "text", id: "edit-name", required: true, maxlength: "256", autocomplete: "off", value: token.name });
+  const description = h("textarea", { id: "edit-description", rows: "2", maxlength: "2048" }, token.description || "");
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  const latest = own ? latestOwnExpiryDay(token) : lifetimeLimit();
+  const expires = h("input", { type: "date", id: "edit-expires", min: tomorrow, max: latest, "aria-describedby": "edit-expires-hint" });
+  let hint = latest ? `Empty: unchanged. Latest: ${latest}.` : "Empty: unchanged.";
+  if (own && token.expires_at) {
+    hint = `This is your own token: its expiry can only move earlier (latest: ${latest}). Extending it takes another token that may manage it.`;
+  }
+  const fields = [
+    h("div", {}, h("label", { for: "edit-name" }, "Name"), name),
+    h("div", {}, h("label", { for: "edit-description" }, "Description"), description),
+    h(
+      "div",
+      {},
+      h("label", { for: "edit-expires" }, "Expires on ", h("span", { class: "hint" }, "(end of day UTC)")),
+      expires,
+      h("p", { id: "edit-expires-hint", class: "hint" }, hint),
+    ),
+  ];
+  if (!(await confirmAction("Edit this token", `Current expiry: ${when(token.expires_at)}.`, fields, "Save"))) return;
+  const body = {};
+  if (name.value !== token.name) body.name = name.value;
+  if (description.value !== (token.description || "")) body.description = description.value;
+  if (expires.value) body.expires_at = `${expires.value}T23:59:59Z`;
+  if (!Object.keys(body).length) {
+    showAlert("Nothing to change.", [], "info");
+    return;
+  }
+  await change("PATCH", `/v1/tokens/${encodeURIComponent(token.id)}`, body);
+}
+
+function adminPanel(token, path, own) {
   const status = h("select", { id: "admin-status" }, h("option", { value: "" }, "(unchanged)"), STATUSES.map((s) => h("option", { value: s }, s)));
-  const expires = h("input", { type: "datetime-local", id: "admin-expires", step: "1" });
+  // A token never extends its own life, an admin's neither: on its own page, no later than now set.
+  const ownLimit = own && token.expires_at ? token.expires_at.slice(0, 19) : null;
+  const expires = h("input", { type: "datetime-local", id: "admin-expires", step: "1", max: ownLimit, "aria-describedby": ownLimit ? "admin-expires-hint" : null });
   const owner = h("input", { type: "text", id: "admin-owner", value: token.owner || "", autocomplete: "off" });
   const reason = h("input", { type: "text", id: "admin-reason", maxlength: "512" });
   const form = h(
     "form",
     { class: "stack", id: "admin-form" },
     h("div", {}, h("label", { for: "admin-status" }, "Status"), status),
-    h("div", {}, h("label", { for: "admin-expires" }, "Expires at ", h("span", { class: "hint" }, "(UTC; empty = unchanged)")), expires),
+    h(
+      "div",
+      {},
+      h("label", { for: "admin-expires" }, "Expires at ", h("span", { class: "hint" }, "(UTC; empty = unchanged)")),
+      expires,
+      ownLimit ? h("p", { id: "admin-expires-hint", class: "hint" }, "This is your own token: its expiry can only move earlier.") : null,
+    ),
     h("div", {}, h("label", { for: "admin-owner" }, "Owner"), owner),
     h("div", {}, h("label", { for: "admin-reason" }, "Revocation reason ", h("span", { class: "hint" }, "(with status revoked)")), reason),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply admin changes")),

@@ -1,5 +1,18 @@
 """Who is calling, and what they may do: the caller (:class:`Principal`), the request's context
-(:class:`RequestMeta`), the service scopes, and the checks every service applies (scopes, tenancy).
+(:class:`RequestMeta`), the service scopes, and every authorization rule the services apply.
+
+- **Tenancy**: a caller sees its own organization only; ``admin`` (the platform operator) sees all.
+  Another organization's item is a 404, never a 403.
+- **Owners act for themselves**: a token with an ``owner`` acts for that person, one without is the
+  organization's own (a service token). Without ``tokens:manage`` a caller reads, creates and
+  manages only tokens of its own owner (an owner-less caller: only owner-less tokens); another
+  owner's token is a 404, as another organization's is. ``tokens:manage`` acts for the whole
+  organization.
+- **Nobody touches a stronger token**: changing, rotating, disabling, enabling, revoking or deleting
+  a token needs every scope it holds (``admin`` holds every service scope; the deploying team's own
+  scopes count as written). Reading is not limited by this.
+- **A disable binds its authority**: a token disabled by a caller holding ``tokens:manage`` or
+  ``admin`` is re-enabled only by a caller holding that scope too.
 
 A route's scope is declared once, on the service operation (``@requires(TOKENS_WRITE)``): the
 decorator enforces it, and ``http.app.operation`` reads it for the OpenAPI document. Plain code: the
@@ -17,6 +30,7 @@ from tokensmith.errors import FieldError, Forbidden, NotFound
 
 TOKENS_READ = "tokens:read"
 TOKENS_WRITE = "tokens:write"
+TOKENS_MANAGE = "tokens:manage"  # acts for the whole organization: every owner's tokens
 TOKENS_VERIFY = "tokens:verify"
 WEBHOOKS_READ = "webhooks:read"
 WEBHOOKS_WRITE = "webhooks:write"
@@ -25,13 +39,13 @@ ADMIN = "admin"  # the platform operator: every service scope, across organizati
 SERVICE_SCOPES: tuple[str, ...] = (
     TOKENS_READ,
     TOKENS_WRITE,
+    TOKENS_MANAGE,
     TOKENS_VERIFY,
     WEBHOOKS_READ,
     WEBHOOKS_WRITE,
     CONSOLE,
     ADMIN,
 )
-ADMIN_SCOPE = ADMIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +143,68 @@ def listed_organization(principal: Principal, organization_id: str | None) -> st
     if not sees_organization(principal, organization):
         raise NotFound(f"organization {organization!r} not found")
     return organization
+
+
+# --- inside an organization ----------------------------------------------------------------------------
+
+
+def manages_organization(principal: Principal) -> bool:
+    """``tokens:manage`` (or ``admin``): acts for every owner of the organization."""
+    return grants(principal.scopes, TOKENS_MANAGE)
+
+
+def acts_for(principal: Principal, owner: str | None) -> bool:
+    """The caller may act for ``owner``: its own owner (owner-less for owner-less), or anyone with
+    ``tokens:manage``."""
+    return manages_organization(principal) or (owner or None) == principal.owner
+
+
+def may_see_token(principal: Principal, item: dict[str, Any]) -> bool:
+    """Tenancy, then ownership: the token is in the caller's reach (else it is a 404 to the caller)."""
+    return sees_organization(principal, item["organization_id"]) and acts_for(principal, item.get("owner"))
+
+
+def require_acts_for(principal: Principal, owner: str | None) -> None:
+    """Creating a token for ``owner``: only for itself, unless the caller holds ``tokens:manage``."""
+    if not acts_for(principal, owner):
+        raise Forbidden(
+            f"only a token with the {TOKENS_MANAGE!r} scope creates tokens for another owner",
+            [FieldError("owner", "must be the calling token's owner")],
+        )
+
+
+def lacking_scopes(principal: Principal, scopes: list[str] | tuple[str, ...]) -> list[str]:
+    """The ``scopes`` the caller does not hold (``admin`` holds every service scope)."""
+    return sorted(scope for scope in scopes if not grants(principal.scopes, scope))
+
+
+def require_not_stronger(principal: Principal, item: dict[str, Any]) -> None:
+    """Nobody changes, rotates, disables, enables, revokes or deletes a token stronger than itself."""
+    missing = lacking_scopes(principal, item.get("scopes") or [])
+    if missing:
+        raise Forbidden(
+            f"the token holds scopes the calling token lacks: {', '.join(missing)}",
+            [FieldError("scopes", f"the calling token lacks {scope!r}") for scope in missing],
+        )
+
+
+def authority(principal: Principal) -> str | None:
+    """The strongest of ``admin`` and ``tokens:manage`` the caller holds (None: neither): what a
+    disable it makes binds."""
+    if principal.is_admin:
+        return ADMIN
+    return TOKENS_MANAGE if manages_organization(principal) else None
+
+
+def outranks(candidate: str | None, recorded: str | None) -> bool:
+    """``candidate`` is a stronger authority than ``recorded``."""
+    rank = {None: 0, TOKENS_MANAGE: 1, ADMIN: 2}
+    return rank.get(candidate, 0) > rank.get(recorded, 0)
+
+
+def require_authority(principal: Principal, item: dict[str, Any]) -> None:
+    """Re-enabling: a disable by a caller holding ``tokens:manage`` or ``admin`` is undone only by a
+    caller holding that scope too."""
+    needed = (item.get("disabled_by") or {}).get("authority")
+    if needed and not grants(principal.scopes, needed):
+        raise Forbidden(f"the token was disabled by a caller with the {needed!r} scope; re-enabling needs it too")

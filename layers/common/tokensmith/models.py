@@ -42,6 +42,7 @@ READ_ONLY_FIELDS = frozenset(
         "secret",
         "secret_digest",
         "disabled_reason",
+        "disabled_by",
     }
 )
 

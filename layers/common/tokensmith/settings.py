@@ -34,6 +34,11 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     webhook_allow_loopback: bool = False
     webhook_log_retention_days: int = 30
+    # Leaked secrets reported to POST /v1/tokens/revoke-leaked wait here, as (token id, digest) pairs,
+    # for the worker that revokes them (tokens/leaks.py).
+    leaked_tokens_queue_url: str | None = None
+    # ... and the route answers no sooner than this after it was called, whatever it was sent (tokens/leaks.py).
+    leak_report_answer_seconds: float = 0.25
 
     @property
     def scope_catalog(self) -> frozenset[str]:
@@ -61,6 +66,8 @@ class Settings:
                 for d in environ.get("WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000,36000").split(",")
                 if d.strip()
             ),
+            leaked_tokens_queue_url=environ.get("LEAKED_TOKENS_QUEUE_URL") or None,
+            leak_report_answer_seconds=int(environ.get("LEAK_REPORT_ANSWER_MS", "250")) / 1000,
             webhook_allow_loopback=environ.get("WEBHOOK_ALLOW_LOOPBACK", "false").strip().lower() == "true",
             expiry_notice_days=tuple(
                 sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)

@@ -111,15 +111,21 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, expected: dict[str, str]) -> dict[str, Any]:
-    """The ``ExclusiveStartKey`` of a cursor, which must hold the ``expected`` values (the listing's
-    partition): a cursor of another listing, or a tampered one, is :class:`InvalidCursor`."""
+def decode_cursor(cursor: str, expected: dict[str, str], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The ``ExclusiveStartKey`` of a cursor: exactly the key attributes ``keys`` of the listing, as
+    non-empty strings of at most 1,024 characters, with the ``expected`` values (the listing's
+    partition). A cursor of another listing, or a tampered one, is :class:`InvalidCursor` (a 422),
+    never a key DynamoDB would refuse (a 500)."""
+    if len(cursor) > 4096:
+        raise InvalidCursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error, RecursionError) as error:
         raise InvalidCursor() from error
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, dict) or set(key) != set(keys):
+        raise InvalidCursor()
+    if not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in key.values()):
         raise InvalidCursor()
     if any(key.get(k) != v for k, v in expected.items()):
         raise InvalidCursor()
@@ -220,7 +226,7 @@ class TableRepository:
         telling whether a next page exists (so the last page says ``next_cursor: null``)."""
         query = {"TableName": self.table_name, "ScanIndexForward": False, **query, "Limit": limit + 1}
         if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, cursor_scope)
+            query["ExclusiveStartKey"] = decode_cursor(cursor, cursor_scope, keys)
         items = self.client.query(**query).get("Items", [])
         if len(items) > limit:
             last = items[limit - 1]

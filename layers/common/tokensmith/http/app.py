@@ -66,8 +66,8 @@ def operation(
         success_response["headers"] = {
             "ETag": {"description": f"The {subject}'s version", "schema": {"type": "string"}}
         }
-    problem = {"application/problem+json": {"model": Problem}}
-    gateway = {"application/json": {"model": GatewayError}}
+    problem: dict[str, dict[str, type[BaseModel]]] = {"application/problem+json": {"model": Problem}}
+    gateway: dict[str, dict[str, type[BaseModel]]] = {"application/json": {"model": GatewayError}}
     statuses = {*problems, 429, 503} | (set() if public else {401, 403})
     responses: dict[int, Any] = {success: success_response}
     for status in sorted(statuses):

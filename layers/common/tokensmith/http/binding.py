@@ -56,7 +56,8 @@ class _Binding:
 @lru_cache(maxsize=64)
 def _binding_of(func: Callable[..., Any]) -> _Binding:
     hints = get_type_hints(func, include_extras=True)
-    body_name, body_model, body_required, query_fields = None, None, True, {}
+    body_name, body_model, body_required = None, None, True
+    query_fields: dict[str, Any] = {}
     for name, parameter in inspect.signature(func).parameters.items():
         hint = hints.get(name)
         if get_origin(hint) is not Annotated:
@@ -121,6 +122,8 @@ def parse_body(
         raise BadRequest(
             f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
+    except (ValueError, RecursionError):  # a number of thousands of digits; nesting past Python's stack
+        raise BadRequest("the body is not acceptable JSON: a number too long or nesting too deep") from None
     if not isinstance(document, dict):
         raise ValidationFailed("the body must be a JSON object", [FieldError("body", "must be an object")])
     read_only = sorted(set(document) & (READ_ONLY_FIELDS - set(model.model_fields)))

@@ -3,16 +3,22 @@ client's address and user agent, ``If-Match``, the console's session cookie, a b
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tokensmith.auth import Principal, RequestMeta
-from tokensmith.errors import Unauthorized
+from tokensmith.errors import BadRequest, Unauthorized
 from tokensmith.sessions.cookies import SessionCookie, cookie_from_event
 
+# What a route reads its request from: its function's resolver, or the router it was declared on
+# (which holds the resolver's current event once the route runs).
+Routing = APIGatewayHttpResolver | APIGatewayHttpRouter
 
-def principal_of(app: APIGatewayHttpResolver) -> Principal:
+
+def principal_of(app: Routing) -> Principal:
     """The caller as the authorizer described it in ``requestContext.authorizer.lambda``."""
     return principal_from_event(app.current_event.raw_event)
 
@@ -30,7 +36,7 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     )
 
 
-def request_meta(app: APIGatewayHttpResolver) -> RequestMeta:
+def request_meta(app: Routing) -> RequestMeta:
     return request_meta_from_event(app.current_event.raw_event)
 
 
@@ -43,18 +49,18 @@ def request_meta_from_event(event: dict[str, Any]) -> RequestMeta:
     )
 
 
-def session_cookie_of(app: APIGatewayHttpResolver) -> SessionCookie | None:
+def session_cookie_of(app: Routing) -> SessionCookie | None:
     """The console session cookie of this request, if it carries one."""
     return cookie_from_event(app.current_event.raw_event.get("cookies"))
 
 
-def bearer_of(app: APIGatewayHttpResolver) -> str | None:
+def bearer_of(app: Routing) -> str | None:
     """The secret of ``Authorization: Bearer <secret>``, if any."""
     scheme, _, secret = (header(app, "authorization") or "").strip().partition(" ")
     return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
 
 
-def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+def header(app: Routing, name: str) -> str | None:
     return event_header(app.current_event.raw_event, name)
 
 
@@ -63,13 +69,22 @@ def event_header(event: dict[str, Any], name: str) -> str | None:
     return headers.get(name) or headers.get(name.title())
 
 
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')  # RFC 9110 entity-tag
+_VERSION = re.compile(r"[0-9]{1,15}")
+NEVER = -1  # a version no item has: an entity tag that is not one of ours
+
+
 def _if_match(value: str | None) -> frozenset[int] | None:
-    """``If-Match: "3"`` (or ``W/"3"``, or a list) → {3}; ``*`` or absent → no precondition. An
-    entity tag that is not one of ours can never match: the request then fails with 412."""
+    """``If-Match: "3"`` (or a list of tags) → {3}; ``*`` or absent → no precondition. Comparison is
+    strong (RFC 9110): a weak tag (``W/"3"``) never matches, nor does a tag that is not one of ours;
+    the request then fails with 412. Anything that is not a list of entity tags is a 400."""
     if value is None or value.strip() in ("", "*"):
         return None
     versions = set()
-    for tag in value.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        versions.add(int(tag) if tag.isdigit() else -1)
+    for part in value.split(","):
+        tag = _ENTITY_TAG.fullmatch(part)
+        if tag is None:
+            raise BadRequest('If-Match must be * or a list of entity tags such as "3"')
+        weak, opaque = tag.groups()
+        versions.add(int(opaque) if not weak and _VERSION.fullmatch(opaque) else NEVER)
     return frozenset(versions)

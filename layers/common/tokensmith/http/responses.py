@@ -62,7 +62,8 @@ def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] 
         "max_token_lifetime_days": settings.max_token_lifetime_days,
     }
     response = json_response(body, status)
-    response.cookies = list(cookies or [])  # Powertools puts them into the payload 2.0 `cookies`
+    # Powertools puts them into the payload 2.0 `cookies` with str(): ours are Set-Cookie values already
+    response.cookies = list(cookies or [])  # type: ignore[arg-type]
     return response
 
 

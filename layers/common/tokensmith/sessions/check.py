@@ -56,6 +56,8 @@ def check_session(
         return SessionCheck(TOKEN_UNUSABLE)
     if not signed_in_with_a_live_secret(session, token, now_epoch):  # rotated out since the sign-in
         return SessionCheck(TOKEN_UNUSABLE)
+    if token.get("disabled_at") and session.get("created_at", "") <= token["disabled_at"]:
+        return SessionCheck(TOKEN_UNUSABLE)  # disabled since the sign-in: a re-enable does not bring it back
     if not grants(token.get("scopes") or [], CONSOLE):
         return SessionCheck(TOKEN_UNUSABLE)
     if method.upper() not in SAFE_METHODS and not hmac.compare_digest(
@@ -69,7 +71,7 @@ def signed_in_with_a_live_secret(session: dict[str, Any], token: dict[str, Any],
     """The secret the session was opened with still verifies: it is the token's, or its previous one
     while the rotation grace lasts. Rotating a leaked secret thus also ends the sessions opened with it."""
     digest = session.get("token_digest")
-    return bool(digest) and digest_matches(token, digest, now_epoch)
+    return isinstance(digest, str) and bool(digest) and digest_matches(token, digest, now_epoch)
 
 
 def touch_session(repository: SessionRepository, settings: Settings, session: dict[str, Any], now_epoch: int) -> bool:

@@ -44,6 +44,10 @@ class SessionRepository(TokenRepository):
         session = {**item, **table.session_key(item["session_digest"])}
         self._transact([self._put_action(session, "attribute_not_exists(pk)"), self._put_action(event)])
 
+    def put_event(self, event: dict[str, Any]) -> None:
+        """An audit event alone (a refused sign-in changes nothing else)."""
+        self.client.put_item(TableName=self.table_name, Item=to_item(event))
+
     def touch_session(self, session_digest: str, seen_epoch: int, purge_at: int, stale_before: int) -> bool:
         """Push the idle deadline back, unless another request did within the interval (or the session
         is gone: a touch never brings a signed-out session back). True when written."""

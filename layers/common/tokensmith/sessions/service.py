@@ -20,7 +20,13 @@ from tokensmith.sessions.cookies import SessionCookie, new_cookie
 from tokensmith.sessions.repository import SessionRepository, default_session_repository
 from tokensmith.settings import Settings, get_settings
 from tokensmith.tokens import format as token_format
-from tokensmith.tokens.verification import EXPIRED, INSUFFICIENT_SCOPES, NOT_FOUND, record_use, verify_secret
+from tokensmith.tokens.lifecycle import LIVE_STATUSES
+from tokensmith.tokens.verification import INSUFFICIENT_SCOPES, record_use, verify_secret
+
+
+def refused() -> Unauthorized:
+    """The one answer of every sign-in that cannot open a session (also when a token lacks `console`)."""
+    return Unauthorized("the token cannot open a console session")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,22 +42,28 @@ class SessionService:
         self.settings = settings
 
     def sign_in(self, secret: str, ip: str | None, user_agent: str | None, now: datetime | None = None) -> SignedIn:
-        """A new session for a live token that holds ``console`` (``admin`` implies it)."""
+        """A new session for a live token that holds ``console`` (``admin`` implies it).
+
+        Sign-in needs no credentials, so it is no oracle: every secret that cannot open a session
+        (malformed, unknown, wrong, disabled, revoked, expired, deleted, lacking ``console``) gets
+        one and the same :func:`refused`. An attempt with a live secret (its token active or
+        disabled) is a use (``last_used_*``, throttled as everywhere) and an audit event: a
+        ``session.refused`` one when it cannot open a session, so a stolen secret tried here shows
+        in its token's trail."""
         now = now or clock.now()
         result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), (CONSOLE,))
-        if result.code == NOT_FOUND:
-            raise Unauthorized("the token is not valid")
-        if not result.valid and result.code != INSUFFICIENT_SCOPES:
-            state = "expired" if result.code == EXPIRED else result.code.lower()
-            raise Unauthorized(f"the token is {state}")
-        if not result.valid:
-            raise Forbidden(f"the token lacks the `{CONSOLE}` scope needed to open a console session")
         token = result.item
-        assert token is not None
+        if token is None or token["status"] not in LIVE_STATUSES:
+            raise refused()
         try:
             record_use(self.repository, self.settings, token, now, ip, user_agent)
         except Exception:  # noqa: BLE001 - bookkeeping only, as in the authorizer
             pass
+        if not result.valid:
+            reason = {INSUFFICIENT_SCOPES: f"lacks the {CONSOLE!r} scope"}.get(result.code, result.code.lower())
+            event = self._event(token, "session.refused", now, ip, user_agent, {"via": "console", "reason": reason})
+            self.repository.put_event(event)
+            raise refused()
         cookie = new_cookie(token["id"])
         at = clock.epoch(now)
         lifetime = self.settings.session_lifetime_seconds
@@ -87,20 +99,36 @@ class SessionService:
         return SignedIn(check.token, check.session, cookie)  # type: ignore[arg-type]
 
     def sign_out(
-        self, cookie: SessionCookie | None, ip: str | None, user_agent: str | None, now: datetime | None = None
+        self,
+        cookie: SessionCookie | None,
+        caller_token_id: str,
+        ip: str | None,
+        user_agent: str | None,
+        now: datetime | None = None,
     ) -> None:
-        """End the request's session (the authorizer has checked it), with a ``session.ended`` event."""
+        """End the request's own session, with a ``session.ended`` event. Only the session of the
+        request's cookie, and only when the request was authorized as that session's token: a bearer
+        token of another token sent beside someone's cookie ends nothing (403)."""
         if cookie is None:
             return
+        if not hmac.compare_digest(cookie.token_id.encode(), caller_token_id.encode()):
+            raise Forbidden("the request's console session belongs to another token than its credentials")
         now = now or clock.now()
-        session = self.repository.get_session(cookie.digest)
+        token, session = self.repository.get_token_and_session(cookie.token_id, cookie.digest)
         if session is None or session.get("token_id") != cookie.token_id:
             return
-        token = {"id": session["token_id"], "organization_id": session["organization_id"]}
-        self.repository.delete_session(cookie.digest, self._event(token, "session.ended", now, ip, user_agent))
+        # The actor is the token as it is now (as for every other event), owner included.
+        subject = token or {"id": session["token_id"], "organization_id": session["organization_id"]}
+        self.repository.delete_session(cookie.digest, self._event(subject, "session.ended", now, ip, user_agent))
 
     def _event(
-        self, token: dict[str, Any], event_type: str, now: datetime, ip: str | None, user_agent: str | None
+        self,
+        token: dict[str, Any],
+        event_type: str,
+        now: datetime,
+        ip: str | None,
+        user_agent: str | None,
+        details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A console sign-in or sign-out, in the token's audit trail (never the session id)."""
         actor = {"token_id": token["id"], "organization_id": token["organization_id"], "owner": token.get("owner")}
@@ -113,7 +141,7 @@ class SessionService:
             ip=ip,
             user_agent=user_agent,
             changes={},  # the token did not change (TokenEvent.changes is an object, never null)
-            details={"via": "console"},
+            details=details or {"via": "console"},
         )
 
     def cookie_max_age(self) -> int:

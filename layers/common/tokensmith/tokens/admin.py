@@ -13,7 +13,7 @@ from tokensmith.auth import ADMIN, Principal, RequestMeta, requires
 from tokensmith.errors import Conflict, FieldError, ValidationFailed
 from tokensmith.settings import get_settings
 from tokensmith.tokens import rules
-from tokensmith.tokens.changes import TokenChangePlan, TokenChanges
+from tokensmith.tokens.changes import TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.models import AdminUpdateTokenRequest
 from tokensmith.tokens.repository import default_repository
 
@@ -44,6 +44,7 @@ class AdminTokenService(TokenChanges):
                 return self.revoke_plan(now, request.revoked_reason or "revoked by an administrator")
             editable = {k: v for k, v in fields.items() if k in ("expires_at", "owner")}
             values = rules.editable_values(self.settings, editable, now)
+            rules.require_no_self_extension(principal, item, values)
             target = request.status or item["status"]
             if target == "expired":
                 return self._admin_expire_plan(item, values, now)
@@ -55,10 +56,20 @@ class AdminTokenService(TokenChanges):
                     [FieldError("expires_at", "required, in the future, to bring back an expired token")],
                 )
             values["status"] = target
+            remove: tuple[str, ...] = ()
+            if target == "disabled" and item["status"] != "disabled":
+                # the same security action as POST .../disable, with the admin's authority
+                disable = disable_plan(principal, item, now)
+                values.update(disable.set_values if disable else {})
+                remove = disable.remove if disable else ()
+            elif target == "active":
+                values["disabled_by"] = None
             event_type = {"disabled": "token.disabled", "active": "token.enabled"}[target]
             if item["status"] == target or item["status"] == "expired":
                 event_type = "token.updated"
             edit = self.edit_plan(item, values, event_type)
+            if edit:
+                edit.remove = remove
             if edit and item["status"] == "expired":
                 edit.claim_name = True
                 edit.remove = ("expired_at",)

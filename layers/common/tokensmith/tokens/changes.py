@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from tokensmith import audit, clock, table
-from tokensmith.auth import Principal, RequestMeta, sees_organization
+from tokensmith.auth import Principal, RequestMeta, authority, may_see_token, outranks
 from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.errors import Conflict, NotFound, PreconditionFailed
 from tokensmith.expiry.schedule import wake_attributes
@@ -33,6 +33,7 @@ from tokensmith.tokens.rules import name_conflict
 
 AUDITED_FIELDS = ("name", "description", "icon", "scopes", "expires_at", "owner", "status", "revoked_reason", "start")
 MAX_ATTEMPTS = 3
+GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")  # rotation grace
 
 
 @dataclass(slots=True)
@@ -62,13 +63,10 @@ class TokenChanges:
         self._now = now
 
     def load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
-        """The token if this caller may see it; another tenant's token is a 404, never a 403."""
+        """The token if this caller may see it: another organization's token, and without
+        ``tokens:manage`` another owner's, is a 404, never a 403."""
         item = self.repository.get_token(token_id) if table.is_uuid(token_id) else None
-        if (
-            item is None
-            or not sees_organization(principal, item["organization_id"])
-            or (item["status"] == "deleted" and not include_deleted)
-        ):
+        if item is None or not may_see_token(principal, item) or (item["status"] == "deleted" and not include_deleted):
             raise NotFound(f"token {token_id} not found")
         return item
 
@@ -209,8 +207,7 @@ class TokenChanges:
             "revoked_reason": reason,
             "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
         }
-        remove = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")
-        return TokenChangePlan("token.revoked", values, remove, release_name=True, reason=reason)
+        return TokenChangePlan("token.revoked", values, GRACE_ATTRIBUTES, release_name=True, reason=reason)
 
     # --- derived -------------------------------------------------------------------------------------
 
@@ -245,3 +242,18 @@ class TokenChanges:
 
 def guard_of(item: dict[str, Any]) -> str:
     return table.name_guard_pk(item["organization_id"], item.get("owner"), item["name"])
+
+
+def disable_plan(principal: Principal, item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+    """Disable is a security action: the token stops verifying, its console sessions end (sessions
+    opened before ``disabled_at`` stay dead after a re-enable) and a running rotation grace ends (the
+    rotated-out secret dies for good). It records the caller's authority (``disabled_by``), which a
+    re-enable then needs. Disabling a disabled token writes nothing, unless the caller's authority
+    is stronger than the recorded one (it then binds the token)."""
+    disabled_by = {"token_id": principal.token_id, "authority": authority(principal)}
+    if item["status"] == "disabled":
+        if not outranks(disabled_by["authority"], (item.get("disabled_by") or {}).get("authority")):
+            return None
+        return TokenChangePlan("token.updated", {"disabled_by": disabled_by})
+    values = {"status": "disabled", "disabled_at": clock.to_iso(now), "disabled_by": disabled_by}
+    return TokenChangePlan("token.disabled", values, GRACE_ATTRIBUTES)

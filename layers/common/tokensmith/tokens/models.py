@@ -93,6 +93,13 @@ class Audit(ResponseBody):
     updated: AuditStamp
 
 
+class DisabledBy(ResponseBody):
+    token_id: str = Field(description="The token that disabled it.")
+    authority: Literal["tokens:manage", "admin"] | None = Field(
+        description="The scope a re-enable needs (the disabler's strongest of tokens:manage and admin); null: none."
+    )
+
+
 class Token(ResponseBody):
     id: str
     organization_id: str
@@ -114,6 +121,7 @@ class Token(ResponseBody):
     user_agent: str | None
     revoked_at: str | None
     revoked_reason: str | None
+    disabled_by: DisabledBy | None = Field(description="Who disabled the token, while it is disabled.")
     audit: Audit
     version: int
 

@@ -24,6 +24,8 @@ from tokensmith.aws.dynamodb import (
     to_item,
 )
 
+OWNERLESS = "#ownerless"  # list_tokens(owner=OWNERLESS): tokens without an owner ('#' is in no owner)
+
 
 @lru_cache(maxsize=1)
 def default_repository() -> TokenRepository:
@@ -115,14 +117,17 @@ class TokenRepository(TableRepository):
                     values[f":{placeholder}"] = {"S": placeholder}
             if ":now" in expression:
                 values[":now"] = {"N": str(now_epoch)}
-        if owner is not None:
+        if owner == OWNERLESS:
+            filters.append("attribute_not_exists(#owner)")
+            names["#owner"] = "owner"
+        elif owner is not None:
             filters.append("#owner = :owner")
             names["#owner"] = "owner"
             query["ExpressionAttributeValues"][":owner"] = {"S": owner}
         if filters:
             query["FilterExpression"] = " AND ".join(f"({f})" for f in filters)
             query["ExpressionAttributeNames"] = names
-        start = decode_cursor(cursor, {"org_pk": partition}) if cursor else None
+        start = decode_cursor(cursor, {"org_pk": partition}, table.ORG_INDEX_KEYS) if cursor else None
         found: list[dict[str, Any]] = []
         while len(found) <= limit:
             wanted = limit + 1 - len(found)
@@ -153,7 +158,7 @@ class TokenRepository(TableRepository):
             "Limit": limit,
         }
         if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, {"pk": partition})
+            query["ExclusiveStartKey"] = decode_cursor(cursor, {"pk": partition}, ("pk", "sk"))
         response = self.client.query(**query)
         last = response.get("LastEvaluatedKey")
         items = [from_item(i) for i in response.get("Items", [])]

@@ -9,7 +9,7 @@ from typing import Any
 
 from tokensmith import clock
 from tokensmith.auth import Principal, grants
-from tokensmith.errors import Conflict, FieldError, ValidationFailed
+from tokensmith.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 
@@ -86,3 +86,16 @@ def name_conflict(name: str) -> Conflict:
         f"a live token named {name!r} already exists for this organization and owner",
         [FieldError("name", "already in use")],
     )
+
+
+def require_no_self_extension(principal: Principal, item: dict[str, Any], values: dict[str, Any]) -> None:
+    """A token never moves its own ``expires_at`` later (it may shorten its life): extending takes
+    another caller that may manage it, so ``MaxTokenLifetimeDays`` stays a ceiling in practice."""
+    if item["id"] != principal.token_id or "expires_epoch" not in values:
+        return
+    current, wanted = item.get("expires_epoch"), values["expires_epoch"]
+    if current is not None and (wanted is None or wanted > current):
+        raise Forbidden(
+            "a token cannot extend its own life; a token that may manage it can",
+            [FieldError("expires_at", "must not be later than the calling token's own expiry")],
+        )

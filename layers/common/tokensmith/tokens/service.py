@@ -20,25 +20,26 @@ from tokensmith.auth import (
     RequestMeta,
     created_in,
     listed_organization,
+    manages_organization,
+    require_acts_for,
+    require_authority,
+    require_not_stronger,
     requires,
     sees_organization,
 )
-from tokensmith.errors import Conflict, NotFound
+from tokensmith.errors import NotFound
 from tokensmith.observability import count
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
-from tokensmith.tokens.changes import TokenChangePlan, TokenChanges
-from tokensmith.tokens.lifecycle import is_live
+from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
-from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import Verification, record_use, secret_matches, verify_secret
-
-_GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")
+from tokensmith.tokens.repository import OWNERLESS, default_repository
+from tokensmith.tokens.verification import Verification, record_use, verify_secret
 
 
 class TokenService(TokenChanges):
@@ -62,6 +63,11 @@ class TokenService(TokenChanges):
         organization_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         organization = listed_organization(principal, organization_id)
+        if not manages_organization(principal):
+            # Owners see their own tokens only: another owner's list is as empty as a stranger's.
+            if owner is not None and owner != principal.owner:
+                return [], None
+            owner = principal.owner or OWNERLESS
         now_epoch = clock.epoch(self._now())
         return self.repository.list_tokens(organization, limit, cursor, status, owner, now_epoch)
 
@@ -87,38 +93,6 @@ class TokenService(TokenChanges):
                 count("last_use.not_recorded")
         return result
 
-    def revoke_leaked(self, leaked: list[str], meta: RequestMeta) -> int:
-        """Revoke, with reason ``leaked``, every live token whose secret (or whose rotated-out secret,
-        still in its grace period) is in ``leaked``. Needs no caller: holding a secret is proof
-        enough that it leaked. Returns how many tokens were revoked, for metrics only: the HTTP answer
-        must not tell which strings were real."""
-        now = self._now()
-        by_id: dict[str, list[str]] = {}
-        for secret in set(leaked):
-            try:
-                by_id.setdefault(token_format.parse(secret, self.settings.token_prefix), []).append(secret)
-            except token_format.InvalidSecret:
-                continue
-        revoked = 0
-        for item in self.repository.get_tokens(list(by_id)):
-            if not is_live(item, clock.epoch(now)):
-                continue
-            if not any(secret_matches(item, secret, clock.epoch(now)) for secret in by_id[item["id"]]):
-                continue
-
-            def plan(current: dict[str, Any], at: datetime) -> TokenChangePlan | None:
-                if not is_live(current, clock.epoch(at)):
-                    return None  # revoked or expired meanwhile: nothing left to do
-                return self.revoke_plan(at, "leaked")
-
-            try:
-                self.change_with_retries(SYSTEM, item["id"], meta, plan)
-            except (NotFound, Conflict):
-                continue  # deleted, or changed by others three times in a row: nothing we can add
-            revoked += 1
-        count("token.leaked", revoked)
-        return revoked
-
     # --- create --------------------------------------------------------------------------------------
 
     @requires(TOKENS_WRITE)
@@ -126,6 +100,8 @@ class TokenService(TokenChanges):
         self, principal: Principal, request: CreateTokenRequest, meta: RequestMeta
     ) -> tuple[dict[str, Any], str]:
         organization = created_in(principal, request.organization_id, "tokens")
+        owner = request.owner if request.owner is not None else principal.owner
+        require_acts_for(principal, owner)
         rules.check_grantable(self.settings, principal, request.scopes, "scopes")
         now = self._now()
         return self.create(
@@ -133,7 +109,7 @@ class TokenService(TokenChanges):
             meta,
             now,
             organization_id=organization,
-            owner=request.owner if request.owner is not None else principal.owner,
+            owner=owner,
             name=request.name,
             description=request.description or None,
             icon=request.icon or None,
@@ -171,11 +147,7 @@ class TokenService(TokenChanges):
         if "scopes" in fields:
             rules.check_grantable(self.settings, principal, request.scopes or [], "scopes")
 
-        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
-            rules.require_live(item, now, "update")
-            return self.edit_plan(item, rules.editable_values(self.settings, fields, now))
-
-        return self.change_with_retries(principal, token_id, meta, plan)
+        return self._edit(principal, token_id, meta, fields, "update")
 
     @requires(TOKENS_WRITE)
     def replace_token(
@@ -191,11 +163,7 @@ class TokenService(TokenChanges):
         if request.expires_at is not None:
             fields["expires_at"] = request.expires_at
 
-        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
-            rules.require_live(item, now, "replace")
-            return self.edit_plan(item, rules.editable_values(self.settings, fields, now))
-
-        return self.change_with_retries(principal, token_id, meta, plan)
+        return self._edit(principal, token_id, meta, fields, "replace")
 
     @requires(TOKENS_WRITE)
     def disable_token(self, principal: Principal, token_id: str, meta: RequestMeta) -> dict[str, Any]:
@@ -211,7 +179,7 @@ class TokenService(TokenChanges):
             rules.require_live(item, now, "revoke")
             return self.revoke_plan(now, reason)
 
-        return self.change_with_retries(principal, token_id, meta, plan)
+        return self._change(principal, token_id, meta, plan)
 
     @requires(TOKENS_WRITE)
     def rotate_token(
@@ -239,11 +207,11 @@ class TokenService(TokenChanges):
                     previous_valid_epoch=clock.epoch(until),
                 )
             else:
-                remove = _GRACE_ATTRIBUTES
+                remove = GRACE_ATTRIBUTES
             grace = {"grace_period_seconds": grace_period_seconds}
             return TokenChangePlan("token.rotated", values, remove, details=grace)
 
-        item = self.change_with_retries(principal, token_id, meta, plan)
+        item = self._change(principal, token_id, meta, plan)
         return item, new_secret
 
     @requires(TOKENS_WRITE)
@@ -257,18 +225,46 @@ class TokenService(TokenChanges):
             }
             return TokenChangePlan("token.deleted", values, ("org_pk", "org_sk"), release_name=True)
 
-        self.change_with_retries(principal, token_id, meta, plan)
+        self._change(principal, token_id, meta, plan)
+
+    def _edit(
+        self, principal: Principal, token_id: str, meta: RequestMeta, fields: dict[str, Any], verb: str
+    ) -> dict[str, Any]:
+        """PATCH and PUT: the request's editable ``fields`` written to a live token (not its own expiry
+        moved later)."""
+
+        def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+            rules.require_live(item, now, verb)
+            values = rules.editable_values(self.settings, fields, now)
+            rules.require_no_self_extension(principal, item, values)
+            return self.edit_plan(item, values)
+
+        return self._change(principal, token_id, meta, plan)
+
+    def _change(self, principal: Principal, token_id: str, meta: RequestMeta, plan: Planner) -> dict[str, Any]:
+        """A change on a caller's behalf: never to a token stronger than the caller."""
+
+        def checked(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
+            require_not_stronger(principal, item)
+            return plan(item, now)
+
+        return self.change_with_retries(principal, token_id, meta, checked)
 
     def _set_live_status(self, principal: Principal, token_id: str, meta: RequestMeta, target: str) -> dict[str, Any]:
         verb = "disable" if target == "disabled" else "enable"
 
         def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             rules.require_live(item, now, verb)
+            if target == "disabled":
+                return disable_plan(principal, item, now)
+            require_authority(principal, item)
             if item["status"] == target:
                 return None  # idempotent: no write, no event, no new version
-            return TokenChangePlan(f"token.{verb}d", {"status": target, f"{verb}d_at": clock.to_iso(now)})
+            return TokenChangePlan(
+                "token.enabled", {"status": "active", "enabled_at": clock.to_iso(now), "disabled_by": None}
+            )
 
-        return self.change_with_retries(principal, token_id, meta, plan)
+        return self._change(principal, token_id, meta, plan)
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ TOKEN_FIELDS = (
     "user_agent",
     "revoked_at",
     "revoked_reason",
+    "disabled_by",
     "audit",
     "version",
 )

@@ -17,4 +17,5 @@ EVENT_TYPES: tuple[str, ...] = (
     "token.purged",
     "session.created",  # a console sign-in with the token
     "session.ended",  # a console sign-out
+    "session.refused",  # a console sign-in with a live secret that may not open a session
 )
