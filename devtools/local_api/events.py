@@ -4,7 +4,6 @@ REQUEST authorizer's event (format 2.0)."""
 from __future__ import annotations
 
 import base64
-import copy
 import secrets
 import time
 import uuid
@@ -168,4 +167,14 @@ def build_authorizer_event(
     event["requestContext"] = function_event["requestContext"]
     if "pathParameters" in function_event:
         event["pathParameters"] = function_event["pathParameters"]
-    return copy.deepcopy(event)  # the authorizer gets its own copy, as it would in AWS
+    return json_copy(event)  # the authorizer gets its own copy, as it would in AWS
+
+
+def json_copy(value: Any) -> Any:
+    """A copy of a JSON-shaped value (dicts, lists, scalars): what copy.deepcopy gives, for an event, at a
+    fraction of its cost (no memo, no reduce protocol)."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) if isinstance(item, (dict, list)) else item for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) if isinstance(item, (dict, list)) else item for item in value]
+    return value

@@ -46,7 +46,7 @@ def content_response(
 def map_lambda_response(result: Any) -> GatewayResponse:
     """Turn a function's return value into an HTTP response, as HTTP API does for payload format 2.0."""
     try:
-        result = json.loads(json.dumps(result))  # what Lambda itself would serialise
+        json.dumps(result)  # Lambda serialises the result: one it cannot is the function's error
     except (TypeError, ValueError) as error:
         raise LambdaResponseError(f"the function's result is not JSON-serialisable: {error}") from error
     if not isinstance(result, dict) or "statusCode" not in result:

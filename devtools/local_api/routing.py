@@ -49,7 +49,12 @@ class RouteTable:
 
     def __init__(self, routes: list[HttpRoute]) -> None:
         self._default = [route for route in routes if route.path == "$default"]
-        self._routes = [_compile(route) for route in routes if route.path != "$default"]
+        compiled = [_compile(route) for route in routes if route.path != "$default"]
+        self._greedy = [route for route in compiled if route.greedy]
+        self._by_length: dict[int, list[_CompiledRoute]] = {}  # the routes a path of n segments may match
+        for route in compiled:
+            if not route.greedy:
+                self._by_length.setdefault(len(route.segments), []).append(route)
 
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
         method = method.upper()
@@ -57,7 +62,7 @@ class RouteTable:
         if raw_path.endswith("/") and raw_path != "/":
             raw_segments.append("")  # "/v1/tokens/" is not "/v1/tokens"
         candidates: list[tuple[tuple[Any, ...], RouteMatch]] = []
-        for compiled in self._routes:
+        for compiled in [*self._by_length.get(len(raw_segments), ()), *self._greedy]:
             if compiled.route.method not in (method, "ANY"):
                 continue
             parameters = _match_segments(compiled, raw_segments)
