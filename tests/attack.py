@@ -272,11 +272,12 @@ class SecretScanner:
 
 
 class _GatewayOfOneInstance(Gateway):
-    """The gateway of template.yaml over a runtime of its own (its own module copies, its own lock);
-    ``around_handler`` surrounds the route's function only, not the authorizer."""
+    """The gateway of template.yaml over a runtime of its own (its own module copies, its own lock),
+    throttling off (races send 50 requests at once); ``around_handler`` surrounds the route's function
+    only, not the authorizer."""
 
     def __init__(self, around_handler: Callable[[], Any] | None) -> None:
-        super().__init__(template(), ROOT, schedule_log=False, runtime=LambdaRuntime(ROOT))
+        super().__init__(template(), ROOT, schedule_log=False, runtime=LambdaRuntime(ROOT), throttling=False)
         self.around_handler = around_handler
 
     def invoke_route(self, function: LambdaFunction, event: dict[str, Any]) -> Any:

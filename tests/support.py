@@ -37,8 +37,10 @@ def shared_runtime() -> runtime.LambdaRuntime:
 
 @lru_cache(maxsize=1)
 def shared_gateway() -> Gateway:
-    """The gateway of template.yaml over the shared runtime; it starts nothing (no server, no timer)."""
-    return Gateway(template(), ROOT, schedule_log=False, runtime=shared_runtime())
+    """The gateway of template.yaml over the shared runtime; it starts nothing (no server, no timer).
+    Throttling off: these suites send many requests in a row (revoke-leaked's burst is 5); the
+    throttles themselves are tested in tests/integration/test_throttling.py."""
+    return Gateway(template(), ROOT, schedule_log=False, runtime=shared_runtime(), throttling=False)
 
 
 def load_function(code_uri: str) -> ModuleType:

@@ -16,8 +16,15 @@ from devtools.local_api.responses import GatewayResponse, map_lambda_response, m
 from devtools.local_api.routing import RouteTable
 from devtools.local_api.runtime import LambdaFunction, LambdaRuntime, log
 from devtools.local_api.schedules import schedules_route
+from devtools.local_api.throttling import RouteThrottling
 from devtools.local_scheduler import LocalScheduler
-from devtools.template import ScheduledFunction, default_authorizer, http_routes, scheduled_functions
+from devtools.template import (
+    ScheduledFunction,
+    default_authorizer,
+    http_routes,
+    route_throttles,
+    scheduled_functions,
+)
 
 
 class Gateway:
@@ -38,14 +45,20 @@ class Gateway:
         schedule_log: bool = True,
         openapi: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
         runtime: LambdaRuntime | None = None,
+        throttling: bool | RouteThrottling = True,
     ) -> None:
         """`openapi`: the document to serve on /openapi.json and /docs, or a function that builds it (called
         once, on the first request for it); None: no such routes. `runtime`: the functions' modules and
-        invocation lock, to share them between gateways (default: a runtime of its own)."""
+        invocation lock, to share them between gateways (default: a runtime of its own). `throttling`: the
+        template's route throttles applied (429), as API Gateway does; False: none (for tests that send
+        many requests at once); or a RouteThrottling of the caller's (its own clock)."""
         self.docs = DocsRoutes(openapi) if openapi is not None else None
         self.routes = http_routes(template)
         self.route_table = RouteTable(self.routes)
         self.runtime = runtime or LambdaRuntime(code_root)
+        if throttling is True:
+            throttling = RouteThrottling(route_throttles(template, parameter_overrides))
+        self.throttling = throttling or None
         self.functions = {
             route.function_id: LambdaFunction.of(template, route.function_id, route.code_uri, route.handler)
             for route in self.routes
@@ -123,6 +136,8 @@ class Gateway:
                 return local
         if match is None:
             return message_response(404, "Not Found", request_id)
+        if self.throttling is not None and not self.throttling.admit(match.route.route_key):
+            return message_response(429, "Too Many Requests", request_id)  # before the authorizer, as in AWS
         event = build_http_event(request, match, request_id=request_id)
         if match.route.authorized and authorizer_context is not None:
             event["requestContext"]["authorizer"] = {"lambda": dict(authorizer_context)}

@@ -203,6 +203,7 @@ def serve_in_thread(
     openapi: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     aws_endpoint_url: str | None = None,
     event_sources: bool = False,
+    throttling: bool = True,
 ) -> Iterator[LocalApiServer]:
     """For tests: serve `template` (default: template.yaml) on a free port; yield the server (`.base_url`).
 
@@ -214,6 +215,7 @@ def serve_in_thread(
     `aws_endpoint_url`: a moto server in which the template's buses, rules, queues and keys are created
     (devtools.local_events) and to which every other AWS client goes; with `event_sources`, the table's
     stream and the queues also feed their functions (`server.gateway.events`), as in `make run`.
+    `throttling`: the template's route throttles (429), as in `make run`; False for a test that opts out.
     """
     if template is None:
         template = load_template(DEFAULT_TEMPLATE)
@@ -237,6 +239,7 @@ def serve_in_thread(
             parameter_overrides,
             schedule_interval=schedule_interval,
             openapi=openapi,
+            throttling=throttling,
         )
         server = LocalApiServer(gateway, host=host, port=port, access_log=access_log)
         server.start()
