@@ -138,7 +138,7 @@ openapi: venv
 	$(UV) run --frozen python -m devtools.openapi --write
 
 ## make bench: the benchmarks (not part of make test); figures land in bench/results/ and docs/
-## make bench BENCH=verify (or sweep, coldstart) runs one; BENCH_ARGS="--help" shows its options
+## make bench BENCH=verify (or sweep, coldstart, leaked, soak) runs one; BENCH_ARGS="--help" shows its options
 BENCH ?=
 BENCH_ARGS ?=
 bench: venv
