@@ -37,10 +37,12 @@ class Client:
 
 
 @contextlib.contextmanager
-def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple[Any, str]]:
+def local_server(admin_name: str, event_sources: bool = False, throttling: bool = True) -> Iterator[tuple[Any, str]]:
     """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
     The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
-    stream and the queues feed their functions (publisher, webhook delivery) as in `make run`.
+    stream and the queues feed their functions (publisher, webhook delivery) as in `make run`. The route
+    throttles apply, as in `make run`, unless `throttling` is False (a suite that sends many requests to
+    one route, e.g. more than revoke-leaked's burst of 5).
 
     Moto keeps its tables in process-wide backends that outlive one embedded server: two modules run
     by the same worker, one after the other, would meet the same table. Each server gets its own."""
@@ -58,14 +60,15 @@ def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple
         create_table(client, load_template(), table)
         _, admin_secret = create_admin_token(table, endpoint_url=endpoint, organization_id="platform", name=admin_name)
         with serve_in_thread(
-            endpoint, table_name=table, aws_endpoint_url=endpoint, event_sources=event_sources
+            endpoint, table_name=table, aws_endpoint_url=endpoint, event_sources=event_sources, throttling=throttling
         ) as running:
             yield running, admin_secret
 
 
 @pytest.fixture(scope="module")
-def server():
-    with local_server("e2e-admin") as started:
+def server(request):
+    """The module's server; a module that sets ``THROTTLING = False`` opts out of the route throttles."""
+    with local_server("e2e-admin", throttling=getattr(request.module, "THROTTLING", True)) as started:
         yield started
 
 
