@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,12 +88,13 @@ class Slices:
         }
 
 
-def timed(session: requests.Session, slices: Slices, method: str, url: str, **kwargs: Any) -> Any:
+def timed(session: requests.Session, slices: Slices, method: str, url: str, body: Callable[[], Any]) -> Any:
     """One request, timed; a 503 (the embedded store slower than the app's 1 s timeout, on a loaded machine)
-    is retried after its Retry-After, as a client would, up to 5 times (counted in `slices.retries`)."""
+    is retried after its Retry-After, as a client would, up to 5 times (counted in `slices.retries`), with
+    a new `body()` (a creation that landed all the same must not make its retry a 409)."""
     for _ in range(6):
         started = time.perf_counter()
-        answer = session.request(method, url, timeout=30, **kwargs)
+        answer = session.request(method, url, timeout=30, json=body())
         elapsed = time.perf_counter() - started
         if answer.status_code != 503:
             break
@@ -120,16 +122,21 @@ def soak(creations: int, verifications: int, every: int) -> dict[str, Any]:
             created = Slices("creations", every)
             secrets = []
             for n in range(creations):
-                body = {
-                    "name": f"soak-{n}-{uuid.uuid4().hex[:6]}",
-                    "scopes": ["tokens:read"],
-                    "organization_id": "acme",
-                }
-                secrets.append(timed(session, created, "POST", f"{server.base_url}/v1/tokens", json=body)["secret"])
+
+                def token(n: int = n) -> dict[str, Any]:
+                    return {
+                        "name": f"soak-{n}-{uuid.uuid4().hex[:6]}",
+                        "scopes": ["tokens:read"],
+                        "organization_id": "acme",
+                    }
+
+                secrets.append(timed(session, created, "POST", f"{server.base_url}/v1/tokens", token)["secret"])
             verified = Slices("verifications", every)
             for n in range(verifications):
-                token = {"token": secrets[n % len(secrets)]}
-                answer = timed(session, verified, "POST", f"{server.base_url}/v1/tokens/verify", json=token)
+                secret = secrets[n % len(secrets)]
+                answer = timed(
+                    session, verified, "POST", f"{server.base_url}/v1/tokens/verify", lambda s=secret: {"token": s}
+                )
                 if not answer.get("valid"):
                     raise RuntimeError(f"a live token did not verify: {answer}")
             events = server.gateway.events
