@@ -73,13 +73,22 @@ def test_the_console_has_no_data_access_and_no_authorizer():
     }
 
 
-def test_the_authorizer_has_no_identity_source_and_cannot_cache():
-    # Without an identity source API Gateway calls the authorizer for every request, so that a
-    # console request carrying only its cookie reaches it; caching needs one, so a Rule forbids it.
+def test_the_authorizer_reads_the_authorization_header_and_cannot_cache():
+    # The Authorization header is the identity source (Bearer, or the console's "Session <csrf>"):
+    # API Gateway answers 401 to a request without it. A cache keyed on it alone would let a
+    # "Session <csrf>" through without its cookie, so a Rule keeps caching off.
     authorizer = TEMPLATE["Resources"]["TokensmithApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
-    assert set(authorizer["Identity"]) == {"ReauthorizeEvery"}
-    assertion = TEMPLATE["Rules"]["AuthorizerCacheNeedsIdentitySources"]["Assertions"][0]["Assert"]
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    assertion = TEMPLATE["Rules"]["AuthorizerCacheStaysOff"]["Assertions"][0]["Assert"]
     assert assertion == {"Fn::Equals": [{"Ref": "AuthorizerCacheTtlSeconds"}, 0]}
+
+
+def test_only_the_current_session_route_is_open_to_the_cookie_alone():
+    # A reloaded console page has its cookie but no CSRF token yet: that one route checks the cookie
+    # itself; every other route without the authorizer takes no credentials at all.
+    open_routes = {(r.method, r.path) for r in ROUTES if not r.authorized}
+    assert ("GET", "/v1/sessions/current") in open_routes
+    assert ("DELETE", "/v1/sessions/current") not in open_routes
 
 
 def test_the_layer_ships_the_locked_runtime_versions():

@@ -230,19 +230,34 @@ def test_a_request_with_the_cookie_but_without_the_csrf_token_is_refused(chromiu
         sign_in(page, base_url, secret)
         create = "(body) => fetch('/v1/tokens', {method: 'POST', headers: {'Content-Type': 'application/json'}, body})"
 
-        # A request from the page itself, with the cookie but no X-CSRF-Token
+        # A request from the page itself, with the cookie but no Authorization: Session <csrf token>
         status = page.evaluate(f"async () => (await ({create})(JSON.stringify({{name: 'csrf', scopes: []}}))).status")
-        # The same through the browser context's cookie jar
+        # The same through the browser context's cookie jar: writes and reads alike
         without = page.context.request.post(f"{base_url}/v1/tokens", data={"name": "csrf-2", "scopes": []})
         read = page.context.request.get(f"{base_url}/v1/tokens")
+        # the one route a reloaded page calls with its cookie alone: it hands the CSRF token back
         csrf = page.context.request.get(f"{base_url}/v1/sessions/current").json()["csrf_token"]
+        session = {"Authorization": f"Session {csrf}"}
+        wrong = page.context.request.get(f"{base_url}/v1/tokens", headers={"Authorization": f"Session {csrf[::-1]}"})
         with_token = page.context.request.post(
-            f"{base_url}/v1/tokens", data={"name": "csrf-ok", "scopes": []}, headers={"X-CSRF-Token": csrf}
+            f"{base_url}/v1/tokens", data={"name": "csrf-ok", "scopes": []}, headers=session
         )
+        read_with_token = page.context.request.get(f"{base_url}/v1/tokens", headers=session)
 
-        assert (status, without.status) == (403, 403)
-        assert read.status == 200  # reads need no CSRF token
-        assert with_token.status == 201
+        # no Authorization header: API Gateway's own 401; the wrong CSRF token: the authorizer's 403
+        assert (status, without.status, read.status) == (401, 401, 401)
+        assert without.json() == {"message": "Unauthorized"}
+        assert wrong.status == 403
+        assert (with_token.status, read_with_token.status) == (201, 200)
+
+
+def test_a_reloaded_page_stays_signed_in(chromium, base_url, console_user):
+    _, secret = console_user
+    with browser_page(chromium) as page:
+        sign_in(page, base_url, secret)
+        page.reload()
+        page.get_by_role("heading", name="Tokens").wait_for()
+        assert page.locator("#tokens tbody tr").count() >= 1
 
 
 def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromium, base_url, server):

@@ -59,10 +59,9 @@ if SEED is not None:  # in pytest's warnings summary, so that a failing random r
 
 # The built-in checks replaced by the narrower ones below; every other built-in check stays on.
 REPLACED_CHECKS = {"unsupported_method", "positive_data_acceptance"}
-# Off: it insists on 401 for a request without Authorization. The authorizer has no identity source
-# (the console's cookie-only requests must reach it), so API Gateway calls it and its refusal is a
-# 403; tests/e2e/test_owasp.py checks that such requests never reach a function.
-DISABLED_CHECKS = {"missing_required_header"}
+# None: a request without Authorization is API Gateway's own 401 (the header is the authorizer's
+# identity source), as `missing_required_header` expects.
+DISABLED_CHECKS: set[str] = set()
 
 
 NEGATIVE_DATA_REJECTED_WITH = [

@@ -1,8 +1,10 @@
 // Tokensmith console: a small single-page app over the token API, same origin, no build step.
 // Signs in with POST /v1/sessions (the session cookie is HttpOnly: this script never sees it) and
-// sends the session's CSRF token as X-CSRF-Token with every unsafe request. Pages are hash routes:
-// #/sign-in, #/tokens, #/create, #/tokens/<id>. Every text from the API goes into the page as text
-// (textContent), never as HTML.
+// sends the session's CSRF token as `Authorization: Session <csrf token>` with every request, beside
+// the cookie (the API's authorizer needs both; API Gateway answers 401 without the header). A reloaded
+// page learns its CSRF token again from GET /v1/sessions/current, the one route that reads the cookie
+// alone. Pages are hash routes: #/sign-in, #/tokens, #/create, #/tokens/<id>. Every text from the API
+// goes into the page as text (textContent), never as HTML.
 
 // The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
 // deployment's own catalog scopes.
@@ -99,7 +101,7 @@ class ApiError extends Error {
 async function api(method, path, body) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (!["GET", "HEAD"].includes(method) && state.session) headers["X-CSRF-Token"] = state.session.csrf_token;
+  if (state.session) headers.Authorization = `Session ${state.session.csrf_token}`;
   const response = await fetch(path, {
     method,
     headers,
@@ -118,9 +120,9 @@ async function api(method, path, body) {
   return data;
 }
 
-// The gateway's own 403 (no problem+json) means the authorizer refused the session: it has ended.
+// The gateway's own 401 or 403 (no problem+json): the session has ended.
 async function failed(error) {
-  if (error instanceof ApiError && error.status === 403 && !error.problem.type) {
+  if (error instanceof ApiError && [401, 403].includes(error.status) && !error.problem.type) {
     const alive = await loadSession();
     if (!alive) {
       state.flash = ["Your session has ended. Sign in again.", "error"];
