@@ -70,7 +70,28 @@ def test_the_console_has_no_data_access_and_no_authorizer():
     assert {(r.method, r.path, r.authorized) for r in ROUTES if r.function_id == "ConsoleFunction"} == {
         ("GET", "/console", False),
         ("GET", "/console/{proxy+}", False),
+        ("GET", "/", False),
+        ("ANY", "$default", False),
     }
+
+
+@pytest.mark.parametrize("path", ["/", "/console/"])
+def test_the_root_and_console_slash_redirect_to_the_console(path):
+    console = load_function("functions/console")
+    route_key = "GET /" if path == "/" else "$default"
+    answer = console.handler(
+        {"rawPath": path, "routeKey": route_key, "requestContext": {"http": {"method": "GET"}}}, None
+    )
+
+    assert (answer["statusCode"], answer["headers"]["Location"]) == (302, "/console")
+
+
+def test_any_other_unmatched_request_is_api_gateways_own_404():
+    console = load_function("functions/console")
+    event = {"rawPath": "/nowhere", "routeKey": "$default", "requestContext": {"http": {"method": "POST"}}}
+    answer = console.handler(event, None)
+
+    assert (answer["statusCode"], answer["body"]) == (404, '{"message":"Not Found"}')
 
 
 def test_the_authorizer_reads_the_authorization_header_and_cannot_cache():

@@ -89,9 +89,10 @@ def undeclared_method(ctx: CheckContext, response: schemathesis.Response, case: 
     """`unsupported_method`, except that API Gateway's own 404 is a right answer.
 
     An HTTP API matches a route on method and path together: a method without a route is no route, and
-    API Gateway answers it 404 {"message": "Not Found"} before any authorizer or function runs (the local
-    gateway does the same). It never answers 405, which is what `unsupported_method` wants for a path
-    without generated path parameters. Anything else (a 2xx, a 5xx, a problem from a function) still fails.
+    API Gateway answers it 404 {"message": "Not Found"} before any authorizer runs (the API's `$default`
+    route, the console's function, gives the very same answer; the local gateway does the same). It
+    never answers 405, which is what `unsupported_method` wants for a path without generated path
+    parameters. Anything else (a 2xx, a 5xx, a problem from a function) still fails.
     """
     try:
         return unsupported_method(ctx, response, case)

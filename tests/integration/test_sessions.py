@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.conftest import make_tenant
 from tokensmith.sessions.cookies import COOKIE_NAME
+from tokensmith.webhooks.event_types import EVENT_TYPES
 
 # Every route behind the authorizer, reads included: each needs "Authorization: Session <csrf token>"
 ROUTES = [
@@ -88,6 +89,7 @@ def test_sign_in_sets_a_host_only_strict_http_only_cookie_and_returns_a_csrf_tok
     assert body["csrf_token"] and body["csrf_token"] not in cookie
     assert body["token"]["id"] == console_user.token_id and body["idle_timeout_seconds"] == 1800
     assert {"tokens:read", "console", "admin", "orders:read"} <= set(body["scope_catalog"])
+    assert body["webhook_event_types"] == list(EVENT_TYPES)  # what the console offers an endpoint
     assert body["max_token_lifetime_days"] == 365
     assert console_user.secret not in response.raw and cookie.split(";")[0].split("=", 1)[1] not in response.raw
 

@@ -28,3 +28,4 @@ class Session(ResponseBody):
     token: Token = Field(description="The token the session acts as: its organization and scopes.")
     scope_catalog: list[str] = Field(description="Every scope a token may hold in this deployment.")
     max_token_lifetime_days: int = Field(description="The longest lifetime a new token may have; 0 = no limit.")
+    webhook_event_types: list[str] = Field(description="Every event type a webhook endpoint may subscribe to.")
