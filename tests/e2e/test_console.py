@@ -316,6 +316,16 @@ def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromiu
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "the page scrolls sideways on a phone"
 
+        # A token's page, its usage and audit trail, and the webhook endpoints fit a phone too
+        page.get_by_role("link", name="Tokens", exact=True).click()
+        page.locator("#tokens a").first.click()
+        page.locator("#events").wait_for()
+        shot(page, "24-phone-token")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the token page scrolls sideways"
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_role("heading", name="Webhook endpoints").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the webhooks page scrolls sideways"
+
 
 def test_an_admin_changes_the_admin_fields(chromium, base_url, server, console_user):
     running, admin_secret = server
