@@ -10,7 +10,7 @@ import pytest
 from tests.unit.conftest import ACME, META, NOW, OPERATOR, epoch, in_days, iso
 from tests.unit.fakes import EventPut, LastUseRecorded, SessionCreated, SessionEnded
 from tokensmith.errors import Forbidden, Unauthorized
-from tokensmith.sessions.cookies import SessionCookie
+from tokensmith.sessions.cookies import SessionCookie, csrf_matches, new_cookie
 from tokensmith.sessions.service import SessionService
 from tokensmith.tokens import format as token_format
 
@@ -188,6 +188,20 @@ def test_a_session_idle_for_thirty_minutes_is_over(sessions, console_token):
     # When it is asked for 30 minutes later, Then it is over
     with pytest.raises(Unauthorized, match="over"):
         sessions.current(signed_in.cookie, now=NOW + timedelta(minutes=30))
+
+
+# --- the CSRF token -----------------------------------------------------------------------------------
+
+
+def test_a_cookies_csrf_token_matches_only_that_cookie():
+    # Given two sessions' cookies
+    mine, other = new_cookie("0f0e0d0c-0000-4000-8000-000000000001"), new_cookie("0f0e0d0c-0000-4000-8000-000000000001")
+
+    # Then only a cookie's own CSRF token matches it; nothing, a prefix or non-ASCII never does
+    assert csrf_matches(mine, mine.csrf_token)
+    assert not csrf_matches(mine, other.csrf_token)
+    assert not csrf_matches(mine, None) and not csrf_matches(mine, "")
+    assert not csrf_matches(mine, mine.csrf_token[:-1]) and not csrf_matches(mine, "é" * 43)
 
 
 # --- sign-out --------------------------------------------------------------------------------------

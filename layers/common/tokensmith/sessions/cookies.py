@@ -21,7 +21,6 @@ import secrets
 from dataclasses import dataclass
 
 COOKIE_NAME = "__Host-tokensmith_session"
-SESSION_SCHEME = "session"  # Authorization: Session <csrf token>, always beside the cookie
 
 _COOKIE_VALUE = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$")
 _CSRF_CONTEXT = b"tokensmith console csrf v1"
@@ -51,12 +50,6 @@ class SessionCookie:
 
 def new_cookie(token_id: str) -> SessionCookie:
     return SessionCookie(token_id, secrets.token_urlsafe(32))
-
-
-def session_credentials(authorization: str | None) -> str | None:
-    """The CSRF token of ``Authorization: Session <csrf token>`` (scheme case-insensitive), if any."""
-    scheme, _, value = (authorization or "").strip().partition(" ")
-    return value.strip() if scheme.lower() == SESSION_SCHEME and value.strip() else None
 
 
 def csrf_matches(cookie: SessionCookie, presented: str | None) -> bool:
