@@ -70,16 +70,46 @@ def test_the_console_has_no_data_access_and_no_authorizer():
     assert {(r.method, r.path, r.authorized) for r in ROUTES if r.function_id == "ConsoleFunction"} == {
         ("GET", "/console", False),
         ("GET", "/console/{proxy+}", False),
+        ("GET", "/", False),
+        ("ANY", "$default", False),
     }
 
 
-def test_the_authorizer_has_no_identity_source_and_cannot_cache():
-    # Without an identity source API Gateway calls the authorizer for every request, so that a
-    # console request carrying only its cookie reaches it; caching needs one, so a Rule forbids it.
+@pytest.mark.parametrize("path", ["/", "/console/"])
+def test_the_root_and_console_slash_redirect_to_the_console(path):
+    console = load_function("functions/console")
+    route_key = "GET /" if path == "/" else "$default"
+    answer = console.handler(
+        {"rawPath": path, "routeKey": route_key, "requestContext": {"http": {"method": "GET"}}}, None
+    )
+
+    assert (answer["statusCode"], answer["headers"]["Location"]) == (302, "/console")
+
+
+def test_any_other_unmatched_request_is_api_gateways_own_404():
+    console = load_function("functions/console")
+    event = {"rawPath": "/nowhere", "routeKey": "$default", "requestContext": {"http": {"method": "POST"}}}
+    answer = console.handler(event, None)
+
+    assert (answer["statusCode"], answer["body"]) == (404, '{"message":"Not Found"}')
+
+
+def test_the_authorizer_reads_the_authorization_header_and_cannot_cache():
+    # The Authorization header is the identity source (Bearer, or the console's "Session <csrf>"):
+    # API Gateway answers 401 to a request without it. A cache keyed on it alone would let a
+    # "Session <csrf>" through without its cookie, so a Rule keeps caching off.
     authorizer = TEMPLATE["Resources"]["TokensmithApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
-    assert set(authorizer["Identity"]) == {"ReauthorizeEvery"}
-    assertion = TEMPLATE["Rules"]["AuthorizerCacheNeedsIdentitySources"]["Assertions"][0]["Assert"]
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    assertion = TEMPLATE["Rules"]["AuthorizerCacheStaysOff"]["Assertions"][0]["Assert"]
     assert assertion == {"Fn::Equals": [{"Ref": "AuthorizerCacheTtlSeconds"}, 0]}
+
+
+def test_only_the_current_session_route_is_open_to_the_cookie_alone():
+    # A reloaded console page has its cookie but no CSRF token yet: that one route checks the cookie
+    # itself; every other route without the authorizer takes no credentials at all.
+    open_routes = {(r.method, r.path) for r in ROUTES if not r.authorized}
+    assert ("GET", "/v1/sessions/current") in open_routes
+    assert ("DELETE", "/v1/sessions/current") not in open_routes
 
 
 def test_the_layer_ships_the_locked_runtime_versions():
