@@ -4,10 +4,16 @@ machinery wrote, with the real repository's key choice)."""
 
 from __future__ import annotations
 
+import base64
+import json
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.unit.conftest import ACME, META, NOW, OPERATOR, caller, epoch, in_days
+from tokensmith import clock
 from tokensmith.auth import TOKENS_READ, TOKENS_WRITE
+from tokensmith.aws.dynamodb import InvalidCursor, decode_cursor, encode_cursor
 from tokensmith.expiry.sweeper import ExpirySweeper, SweepReport
 from tokensmith.tokens.changes import list_attributes
 from tokensmith.tokens.models import AdminUpdateTokenRequest, CreateTokenRequest
@@ -215,11 +221,37 @@ def test_an_item_written_before_nanoseconds_gets_the_current_sort_key_on_its_nex
 )
 def test_the_sub_second_order_never_contradicts_the_second_shown(monkeypatch, present, expected):
     # Given a moment read at the start of second 1,700,000,000 and the present at `present`
-    from datetime import UTC, datetime
-
-    from tokensmith import clock
-
     monkeypatch.setattr(clock.time, "time_ns", lambda: present)
 
     # Then the nanoseconds that order what happened in that second are
     assert clock.nanos_within(datetime.fromtimestamp(1_700_000_000, UTC)) == expected
+
+
+def test_a_token_written_before_the_list_indexes_gets_its_keys_on_its_next_write(tokens, repository, clock):
+    # Given alice's token as the version before the list indexes stored it
+    token_id = create(tokens, clock, "deploy", owner="alice@acme.test")
+    stored = repository.tokens[token_id]
+    for attribute in ("owner_pk", "status_pk", "owner_status_pk", "expiry_pk"):
+        del stored[attribute]
+    stored["org_sk"] = f"{stored['created_at']}#{token_id}"
+    assert names(tokens, repository, owner="alice@acme.test") == []
+
+    # When it is next changed
+    tokens.disable_token(ACME, token_id, META)
+
+    # Then it carries every list key, and the filtered lists find it
+    assert names(tokens, repository, owner="alice@acme.test", status="disabled") == ["deploy"]
+    assert repository.tokens[token_id]["org_sk"] == f"{stored['created_at'][:-1]}.000000000Z#{token_id}"
+
+
+def test_a_cursor_without_the_current_version_is_refused():
+    # Given a cursor as the version before wrote them: the bare key, no version
+    key = {"pk": "TOKEN#1", "sk": "TOKEN", "org_pk": "ORG#acme", "org_sk": "2026-01-02T03:04:05Z#1"}
+    old = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    keys = ("pk", "sk", "org_pk", "org_sk")
+
+    # Then it is refused, and one of this version is taken
+    with pytest.raises(InvalidCursor):
+        decode_cursor(old, {"org_pk": "ORG#acme"}, keys)
+    current = encode_cursor({k: {"S": v} for k, v in key.items()})
+    assert decode_cursor(current, {"org_pk": "ORG#acme"}, keys) == {k: {"S": v} for k, v in key.items()}
