@@ -63,9 +63,12 @@ class TokenListing(TableRepository):
         if status in LIVE_STATUSES:
             query["FilterExpression"] = "attribute_not_exists(expires_epoch) OR expires_epoch > :now"
             query["ExpressionAttributeValues"][":now"] = {"N": str(now_epoch)}
+        # The overdue tokens first: one the sweep stamps meanwhile is then read twice (kept once),
+        # never missed by both reads.
+        overdue = self._overdue(organization_id, owner_key, start, now_epoch) if status == "expired" else []
         found = [from_item(i) for i in self._read_matching(query, limit + 1, start)]
-        if status == "expired":
-            found = self._with_overdue(found, organization_id, owner_key, limit + 1, start, now_epoch)
+        if overdue:
+            found = self._merge_overdue(found, overdue, limit + 1, now_epoch)
         if len(found) <= limit:
             return found, None
         last = found[limit - 1]
@@ -87,18 +90,11 @@ class TokenListing(TableRepository):
                 break
         return found
 
-    def _with_overdue(
-        self,
-        stamped: list[dict[str, Any]],
-        organization_id: str,
-        owner_key: str | None,
-        wanted: int,
-        start: dict[str, Any] | None,
-        now_epoch: int,
+    def _overdue(
+        self, organization_id: str, owner_key: str | None, start: dict[str, Any] | None, now_epoch: int
     ) -> list[dict[str, Any]]:
-        """The first ``wanted`` of the stamped-expired page and the tokens expired but not stamped
-        yet, newest first. ``stamped`` holds the first ``wanted`` of its partition after ``start``, so
-        the merge's first ``wanted`` are the true ones."""
+        """The tokens (keys, ``owner`` and ``org_sk``) that time has expired and the sweep has not
+        stamped yet, of the owner when given, after ``start``: ``by-expiry`` holds only live tokens."""
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": table.EXPIRY_INDEX,
@@ -119,12 +115,21 @@ class TokenListing(TableRepository):
         overdue = [from_item(i) for i in self._read_all(query)]
         if start:
             overdue = [i for i in overdue if i["org_sk"] < start[table.TOKEN_LIST_SORT]["S"]]
-        if not overdue:
-            return stamped
-        merged = sorted([*stamped, *overdue], key=lambda i: i["org_sk"], reverse=True)[:wanted]
+        return overdue
+
+    def _merge_overdue(
+        self, stamped: list[dict[str, Any]], overdue: list[dict[str, Any]], wanted: int, now_epoch: int
+    ) -> list[dict[str, Any]]:
+        """The first ``wanted`` of the stamped-expired page and the overdue tokens, newest first.
+        ``stamped`` holds the first ``wanted`` of its partition after the cursor, so the merge's first
+        ``wanted`` are the true ones. The overdue ones shown are read again, strongly, in one
+        ``BatchGetItem``: a token extended or revoked since the index saw it is left out."""
         from_stamped = {i["pk"] for i in stamped}
+        fresh = [i for i in overdue if i["pk"] not in from_stamped]
+        merged = sorted([*stamped, *fresh], key=lambda i: i["org_sk"], reverse=True)[:wanted]
         keys = [{"pk": i["pk"], "sk": table.TOKEN_SK} for i in merged if i["pk"] not in from_stamped]
-        # Read again, strongly: a token extended or revoked since the index saw it is not expired.
+        if not keys:
+            return merged
         fetched = {i["pk"]: i for i in self._batch_get(keys, 5, 0.05) if effective_status(i, now_epoch) == "expired"}
         return [fetched.get(i["pk"], i) for i in merged if i["pk"] in from_stamped or i["pk"] in fetched]
 

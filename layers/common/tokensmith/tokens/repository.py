@@ -2,8 +2,9 @@
 condition expression here (the rules are the service's).
 
 Token items carry ``org_sk`` and one partition attribute per list index (``org_pk``, ``owner_pk``,
-``status_pk``, ``owner_status_pk``: ``table``), which the change machinery keeps right, and, while live
-with an expiry, ``wake_pk``/``wake_at`` (the sparse ``due`` index of the expiry sweep).
+``status_pk``, ``owner_status_pk``: ``table``) and, while live with an expiry, ``expiry_pk``, which the
+change machinery keeps right (``changes.list_attributes``; the lists are ``listing.py``'s), and
+``wake_pk``/``wake_at`` (the sparse ``due`` index of the expiry sweep).
 
 This module imports botocore lazily and nothing of pydantic: it is on the authorizer's hot path.
 """
@@ -33,7 +34,8 @@ def token_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def token_put_request(item: dict[str, Any]) -> dict[str, Any]:
-    """The ``BatchWriteItem`` request of a token (the benchmark's bulk load, the backfill's shape)."""
+    """The ``BatchWriteItem`` request of a token: the list benchmark's bulk load, item for item what
+    ``create_token`` puts."""
     return {"PutRequest": {"Item": to_item(token_item(item))}}
 
 
