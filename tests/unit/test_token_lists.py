@@ -13,9 +13,10 @@ import pytest
 from tests.unit.conftest import ACME, META, NOW, OPERATOR, caller, epoch, in_days
 from tokensmith import clock
 from tokensmith.auth import TOKENS_READ, TOKENS_WRITE
-from tokensmith.aws.dynamodb import InvalidCursor, decode_cursor, encode_cursor
+from tokensmith.aws.dynamodb import InvalidCursor, decode_cursor, encode_cursor, to_item
 from tokensmith.expiry.sweeper import ExpirySweeper, SweepReport
 from tokensmith.tokens.changes import list_attributes
+from tokensmith.tokens.listing import TokenListing
 from tokensmith.tokens.models import AdminUpdateTokenRequest, CreateTokenRequest
 
 ALICE = caller("acme", TOKENS_READ, TOKENS_WRITE, owner="alice@acme.test")
@@ -255,3 +256,57 @@ def test_a_cursor_without_the_current_version_is_refused():
         decode_cursor(old, {"org_pk": "ORG#acme"}, keys)
     current = encode_cursor({k: {"S": v} for k, v in key.items()})
     assert decode_cursor(current, {"org_pk": "ORG#acme"}, keys) == {k: {"S": v} for k, v in key.items()}
+
+
+class StubClient:
+    """DynamoDB answering the expired list's two reads: the overdue tokens of ``by-expiry`` and the
+    stamped partition of ``by-status``, as given; ``batch_get_item`` answers the tokens by key."""
+
+    def __init__(self, overdue: list[dict], stamped: list[dict], tokens: dict[str, dict]) -> None:
+        self.answers = {"by-expiry": overdue, "by-status": stamped}
+        self.tokens = tokens
+        self.calls: list[str] = []
+
+    def query(self, **request):
+        self.calls.append(request["IndexName"])
+        return {"Items": [to_item(i) for i in self.answers[request["IndexName"]]]}
+
+    def batch_get_item(self, RequestItems):  # noqa: N803
+        ((name, request),) = RequestItems.items()
+        found = [to_item(self.tokens[key["pk"]["S"]]) for key in request["Keys"]]
+        return {"Responses": {name: found}}
+
+
+def test_a_token_stamped_between_the_expired_lists_two_reads_is_listed_once():
+    # Given a token the overdue read saw live and the stamped read then saw stamped, and an older one
+    def token(n: int, status: str) -> dict:
+        return {"pk": f"TOKEN#{n}", "sk": "TOKEN", "org_sk": f"2030-01-15T12:00:0{n}.000000000Z#{n}", "status": status}
+
+    stamped = [token(2, "expired"), token(1, "expired")]
+    client = StubClient(overdue=[token(2, "active")], stamped=stamped, tokens={})
+
+    # When the expired list is read
+    items, _ = TokenListing("unit", client=client).list_tokens("acme", 10, status="expired", now_epoch=epoch(NOW))
+
+    # Then the overdue index was read first, and the token comes once
+    assert client.calls == ["by-expiry", "by-status"]
+    assert [i["pk"] for i in items] == ["TOKEN#2", "TOKEN#1"]
+
+
+def test_an_overdue_token_is_read_again_and_left_out_when_no_longer_expired():
+    # Given two overdue tokens in the index, one of which has been extended since
+    overdue = [
+        {"pk": "TOKEN#2", "sk": "TOKEN", "org_sk": "2030-01-15T12:00:02.000000000Z#2"},
+        {"pk": "TOKEN#1", "sk": "TOKEN", "org_sk": "2030-01-15T12:00:01.000000000Z#1"},
+    ]
+    tokens = {
+        "TOKEN#2": {**overdue[0], "status": "active", "expires_epoch": epoch(NOW) + 3600},
+        "TOKEN#1": {**overdue[1], "status": "active", "expires_epoch": epoch(NOW) - 1},
+    }
+    client = StubClient(overdue=overdue, stamped=[], tokens=tokens)
+
+    # When the expired list is read
+    items, _ = TokenListing("unit", client=client).list_tokens("acme", 10, status="expired", now_epoch=epoch(NOW))
+
+    # Then only the one still past its expiry is listed, as read again
+    assert items == [tokens["TOKEN#1"]]
