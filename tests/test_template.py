@@ -51,7 +51,14 @@ def test_the_table_has_ttl_pitr_streams_and_the_organization_index():
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-organization", "due"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [
+        "by-organization",
+        "by-owner",
+        "by-status",
+        "by-owner-status",
+        "by-expiry",
+        "due",
+    ]
 
 
 def test_read_routes_cannot_write():
@@ -421,3 +428,24 @@ def test_the_sweep_schedule_name_is_the_stacks_own():
 def test_queues_keep_their_messages(queue_id):
     queue = TEMPLATE["Resources"][queue_id]
     assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
+
+
+def test_every_index_of_the_table_is_watched_by_the_throttle_alarm():
+    # Given the table's indexes
+    indexes = {i["IndexName"] for i in TEMPLATE["Resources"]["TokensTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    # When the throttle alarm's metrics are read
+    metrics = TEMPLATE["Resources"]["DynamoDBThrottlesAlarm"]["Properties"]["Metrics"]
+    watched = {
+        d["Value"]
+        for m in metrics
+        if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "GlobalSecondaryIndexName"
+    }
+    used = {m["Id"] for m in metrics if "MetricStat" in m}
+    expression = next(m["Expression"] for m in metrics if "Expression" in m)
+    # Then each index is one of its metrics, each metric counts in the expression, and the alarm
+    # stays within CloudWatch's ten metrics
+    assert watched == indexes
+    assert all(f"FILL({i}, 0)" in expression for i in used)
+    assert len(used) <= 10
