@@ -37,6 +37,7 @@ from tokensmith.errors import BadRequest, FieldError, ValidationFailed
 from tokensmith.observability import count, logger
 from tokensmith.secret_scanning.models import (
     FALSE_POSITIVE,
+    MAX_MATCHES,
     TRUE_POSITIVE,
     SecretScanningMatch,
     SecretScanningMatches,
@@ -62,6 +63,10 @@ def read_matches(body: bytes) -> list[SecretScanningMatch]:
         raise BadRequest("the body is not acceptable JSON: a number too long or nesting too deep") from None
     if not isinstance(document, list):
         raise ValidationFailed("the body must be a JSON array of matches", [FieldError("body", "must be an array")])
+    if len(document) > MAX_MATCHES:  # before validating each one
+        raise ValidationFailed(
+            f"at most {MAX_MATCHES} matches a request, not {len(document)}", [FieldError("body", "too many matches")]
+        )
     try:
         return SecretScanningMatches.model_validate(document).root
     except ValidationError as error:
