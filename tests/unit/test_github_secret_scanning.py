@@ -30,6 +30,7 @@ from tokensmith.tokens.leaks import (
     MalformedLeakMessage,
     message_bodies,
     read_message,
+    send_batches,
 )
 
 SIGNER = GitHubSigner("key-1")
@@ -426,3 +427,20 @@ def test_the_scanner_pattern_finds_our_secrets_and_is_the_one_in_the_readme(toke
     assert re.search(pattern, f'API_KEY="{token.secret}"').group(0) == token.secret
     assert not re.search(pattern, token.secret + "x")
     assert f"`{pattern}`" in (ROOT / "README.md").read_text()
+
+
+def test_messages_with_long_urls_are_sent_in_batches_within_sqs_payload_limit():
+    # Given 1,000 leaks found at 2,000-character URLs (about 215 KB a message of 100)
+    leaks = [
+        LeakedSecret(
+            f"7f3c2a9e-1b4d-4c8e-9f6a-{n:012d}", "a" * 64, "https://github.com/" + "a" * 1981, "content", REPORTER
+        )
+        for n in range(1000)
+    ]
+
+    # When they are grouped into SendMessageBatch calls
+    batches = list(send_batches(message_bodies(leaks, META, REPORTER)))
+
+    # Then every call stays within 256 KiB and 10 messages, and every message is sent once
+    assert all(len(batch) <= 10 and sum(len(b.encode()) for b in batch) <= 256 * 1024 for batch in batches)
+    assert sum(len(batch) for batch in batches) == 10

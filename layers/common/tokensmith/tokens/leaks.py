@@ -45,6 +45,7 @@ from tokensmith.tokens.verification import digest_matches
 LEAKED = "leaked"  # the revocation reason
 LEAKS_PER_MESSAGE = 100  # one message: one BatchGetItem (its limit is 100 keys)
 MESSAGES_PER_BATCH = 10  # SendMessageBatch's limit: 1,000 secrets (the route's maximum) in one call
+BATCH_BYTES = 240 * 1024  # ... and its payload's (256 KiB, all messages together), with a margin
 _DIGEST_CHARS = 64
 MAX_URL_CHARS = 2048  # where a leak was found, as its reporter says (GitHub: a public URL, may be empty)
 MAX_SOURCE_CHARS = 64  # what kind of place (GitHub: content, commit, issue_comment, ...)
@@ -98,6 +99,22 @@ def leaked_secrets(reported: Iterable[str], prefix: str) -> list[LeakedSecret]:
 def chunks(items: list[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def send_batches(bodies: list[str]) -> Iterator[list[str]]:
+    """``bodies`` grouped for ``SendMessageBatch``: at most :data:`MESSAGES_PER_BATCH` messages and
+    :data:`BATCH_BYTES` a call (a message of 100 pairs is 11 KB; with GitHub's URLs, up to 10 times that)."""
+    batch: list[str] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode("utf-8"))
+        if batch and (len(batch) == MESSAGES_PER_BATCH or size + length > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(body)
+        size += length
+    if batch:
+        yield batch
 
 
 def message_bodies(leaks: list[LeakedSecret], meta: RequestMeta, reporter: str | None = None) -> list[str]:
@@ -180,7 +197,7 @@ class LeakReports:
         # difference would tell only what the caller can compute itself (whether a string passes a keyless
         # CRC32 over its own characters: tokens/format.py is public); real and forged secrets take the
         # same path, with the same work and the same bytes on the queue.
-        for batch in chunks(message_bodies(leaks, meta, reporter), MESSAGES_PER_BATCH):
+        for batch in send_batches(message_bodies(leaks, meta, reporter)):
             self._send(batch)
 
     def _send(self, bodies: list[str]) -> None:
