@@ -31,14 +31,12 @@ REQUEST_BODY = {
 }
 
 
-@router.post(
-    "/v1/secret-scanning/github",
-    **operation(
-        200,
-        SecretScanningLabels,
-        (400, 401, 413, 422),
-        GitHubSecretScanning.answer,
-        """GitHub's secret scanning partner endpoint: revoke the tokens GitHub found in public.
+OPERATION = operation(
+    200,
+    SecretScanningLabels,
+    (400, 401, 413, 422),
+    GitHubSecretScanning.answer,
+    """GitHub's secret scanning partner endpoint: revoke the tokens GitHub found in public.
 
 GitHub's [secret scanning partner program](https://docs.github.com/en/code-security/secret-scanning/secret-scanning-partnership-program/secret-scanning-partner-program)
 sends every string matching this deployment's token pattern that it finds in public repositories,
@@ -52,10 +50,19 @@ is revoked within seconds with the reason `leaked`; its `token.revoked` audit ev
 where the token was found (`details: {reporter, url, source}`). The answer labels each match for
 GitHub's false-positive feedback: `token_hash` (hex SHA-256 of the match), `token_type` (its type) and
 `true_positive` when it is a secret this deployment issued, live or not, else `false_positive`.""",
-        public=True,
-        openapi_extensions={MAX_BODY_EXTENSION: MAX_BODY_BYTES, "requestBody": REQUEST_BODY},
-    ),
+    public=True,
+    openapi_extensions={MAX_BODY_EXTENSION: MAX_BODY_BYTES, "requestBody": REQUEST_BODY},
 )
+# This route's 401 is its own: no token is involved, GitHub's signature is.
+OPERATION["responses"][401]["description"] = (
+    "GitHub's signature is missing or malformed, names a key GitHub does not publish, or does not match the raw body"
+)
+OPERATION["responses"][401]["content"] = {
+    "application/problem+json": OPERATION["responses"][401]["content"]["application/problem+json"]
+}
+
+
+@router.post("/v1/secret-scanning/github", **OPERATION)
 def report_github_matches():
     labels = github_secret_scanning().answer(
         raw_body(router, MAX_BODY_BYTES),
