@@ -31,6 +31,7 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 def clear_singletons() -> None:
     from tokensmith import settings
     from tokensmith.aws import clients
+    from tokensmith.secret_scanning import service as secret_scanning
     from tokensmith.sessions import repository as session_repository
     from tokensmith.sessions import service as session_service
     from tokensmith.tokens import admin as token_admin
@@ -51,6 +52,7 @@ def clear_singletons() -> None:
         token_admin.admin_token_service,
         leaks.leak_reports,
         leaks.leaked_token_revoker,
+        secret_scanning.github_secret_scanning,
         session_service.session_service,
         webhook_service.webhook_service,
         delivery.default_deliverer,

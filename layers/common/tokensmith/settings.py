@@ -8,6 +8,8 @@ from functools import lru_cache
 
 from tokensmith.auth import SERVICE_SCOPES
 
+GITHUB_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning"  # GitHub's secret scanning keys
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -39,6 +41,8 @@ class Settings:
     leaked_tokens_queue_url: str | None = None
     # ... and the route answers no sooner than this after it was called, whatever it was sent (tokens/leaks.py).
     leak_report_answer_seconds: float = 0.25
+    # GitHub's secret scanning signing keys (POST /v1/secret-scanning/github, secret_scanning/signature.py).
+    github_keys_url: str = GITHUB_KEYS_URL
 
     @property
     def scope_catalog(self) -> frozenset[str]:
@@ -67,6 +71,7 @@ class Settings:
                 if d.strip()
             ),
             leaked_tokens_queue_url=environ.get("LEAKED_TOKENS_QUEUE_URL") or None,
+            github_keys_url=environ.get("GITHUB_SECRET_SCANNING_KEYS_URL") or GITHUB_KEYS_URL,
             leak_report_answer_seconds=int(environ.get("LEAK_REPORT_ANSWER_MS", "250")) / 1000,
             webhook_allow_loopback=environ.get("WEBHOOK_ALLOW_LOOPBACK", "false").strip().lower() == "true",
             expiry_notice_days=tuple(
