@@ -232,7 +232,7 @@ class LeakedTokenRevoker(TokenChanges):
             planned[:] = [still_leaked(item, digests, clock.epoch(at))]
             return self.revoke_plan(at, LEAKED) if planned[0] else None  # revoked or rotated meanwhile
 
-        self.change_with_retries(SYSTEM, token_id, meta, plan)
+        self.change_with_retries(SYSTEM, token_id, meta, plan, deleted_is_gone=True)
         return planned == [True]
 
 
