@@ -20,7 +20,9 @@ router = create_router()
         """The console session of this request: its CSRF token, its limits, its token, and the scope
 catalog (so that a reloaded page can go on without signing in again).
 
-Needs the session cookie; a request with a bearer token and no cookie has no session (404).""",
+Needs the session cookie. Without any credentials (no cookie, no bearer token) the authorizer refuses
+the request: 403 `{"message": "Forbidden"}`. A request with a bearer token and no cookie (or another
+token's) has no session: 404.""",
     ),
 )
 def get_session():
