@@ -3,13 +3,12 @@ where they carry a token or a webhook, and ``Cache-Control: no-store`` on every 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
 from tokensmith import clock
-from tokensmith.http.problems import COMMON_HEADERS
+from tokensmith.http.problems import COMMON_HEADERS, json_text
 from tokensmith.sessions.service import SignedIn
 from tokensmith.settings import get_settings
 from tokensmith.tokens.views import event_view, token_view
@@ -21,7 +20,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        body=json_text(body),
         headers={**COMMON_HEADERS, **(headers or {})},
     )
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from tokensmith.models import RequestBody, ResponseBody
+from tokensmith.models import DateTimeText, RequestBody, ResponseBody
 from tokensmith.tokens.models import Token
 
 
@@ -23,7 +23,9 @@ class Session(ResponseBody):
             "(GET /v1/sessions/current alone needs only the cookie)."
         )
     )
-    expires_at: str = Field(description="When the session ends, however active (SessionMaxHours after sign-in).")
+    expires_at: DateTimeText = Field(
+        description="When the session ends, however active (SessionMaxHours after sign-in)."
+    )
     idle_timeout_seconds: int = Field(description="The session ends after this long without a request.")
     token: Token = Field(description="The token the session acts as: its organization and scopes.")
     scope_catalog: list[str] = Field(description="Every scope a token may hold in this deployment.")

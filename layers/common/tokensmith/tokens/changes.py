@@ -127,11 +127,15 @@ class TokenChanges:
     # --- change --------------------------------------------------------------------------------------
 
     def change_with_retries(
-        self, principal: Principal, token_id: str, meta: RequestMeta, make_plan: Planner
+        self, principal: Principal, token_id: str, meta: RequestMeta, make_plan: Planner, deleted_is_gone: bool = False
     ) -> dict[str, Any]:
-        """Read the token, plan, write; again on a lost race. Answers the token as it now is."""
+        """Read the token, plan, write; again on a lost race. Answers the token as it now is. A deleted
+        token is final: any change is a 409 (product spec); with ``deleted_is_gone`` (deleting it again, the
+        leak worker) it is a 404, gone as from reads."""
         for attempt in range(MAX_ATTEMPTS):
-            item = self.load_visible(principal, token_id)
+            item = self.load_visible(principal, token_id, include_deleted=not deleted_is_gone)
+            if item["status"] == "deleted":
+                raise Conflict("the token is deleted, which is final")
             if meta.if_match is not None and item["version"] not in meta.if_match:
                 raise PreconditionFailed(
                     f"the token is at version {item['version']}, not the one in If-Match; fetch it again",

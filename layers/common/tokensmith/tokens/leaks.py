@@ -291,7 +291,7 @@ class LeakedTokenRevoker(TokenChanges):
             revocation.details = dict(found)
             return revocation
 
-        self.change_with_retries(SYSTEM, token_id, meta, plan)
+        self.change_with_retries(SYSTEM, token_id, meta, plan, deleted_is_gone=True)
         return planned == [True]
 
 

@@ -40,7 +40,7 @@ from tokensmith.tokens.models import (
     UpdateTokenRequest,
 )
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import Verification, record_use, verify_secret
+from tokensmith.tokens.verification import DELETED, Verification, record_use, verify_secret
 
 
 class TokenService(TokenChanges):
@@ -76,7 +76,9 @@ class TokenService(TokenChanges):
     def list_events(
         self, principal: Principal, token_id: str, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        self.load_visible(principal, token_id, include_deleted=True)
+        # A deleted token's trail stays readable for those who manage the organization (an investigation
+        # after the fact); to everyone else the token is gone, as from reads.
+        self.load_visible(principal, token_id, include_deleted=manages_organization(principal))
         return self.repository.list_events(token_id, limit, cursor)
 
     @requires(TOKENS_VERIFY)
@@ -87,6 +89,8 @@ class TokenService(TokenChanges):
         result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), scopes)
         if result.item is not None and not sees_organization(principal, result.item["organization_id"]):
             return Verification("NOT_FOUND")
+        if result.code == DELETED:
+            return Verification(DELETED)  # gone from every read: the code says it all, never the token
         if result.valid:
             try:
                 record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
@@ -226,7 +230,7 @@ class TokenService(TokenChanges):
             }
             return TokenChangePlan("token.deleted", values, release_name=True)
 
-        self._change(principal, token_id, meta, plan)
+        self._change(principal, token_id, meta, plan, deleted_is_gone=True)
 
     def _edit(
         self, principal: Principal, token_id: str, meta: RequestMeta, fields: dict[str, Any], verb: str
@@ -242,14 +246,16 @@ class TokenService(TokenChanges):
 
         return self._change(principal, token_id, meta, plan)
 
-    def _change(self, principal: Principal, token_id: str, meta: RequestMeta, plan: Planner) -> dict[str, Any]:
+    def _change(
+        self, principal: Principal, token_id: str, meta: RequestMeta, plan: Planner, deleted_is_gone: bool = False
+    ) -> dict[str, Any]:
         """A change on a caller's behalf: never to a token stronger than the caller."""
 
         def checked(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             require_not_stronger(principal, item)
             return plan(item, now)
 
-        return self.change_with_retries(principal, token_id, meta, checked)
+        return self.change_with_retries(principal, token_id, meta, checked, deleted_is_gone)
 
     def _set_live_status(self, principal: Principal, token_id: str, meta: RequestMeta, target: str) -> dict[str, Any]:
         verb = "disable" if target == "disabled" else "enable"
