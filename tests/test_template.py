@@ -82,6 +82,17 @@ def test_the_authorizer_has_no_identity_source_and_cannot_cache():
     assert assertion == {"Fn::Equals": [{"Ref": "AuthorizerCacheTtlSeconds"}, 0]}
 
 
+def test_the_verify_cache_is_off_by_default_at_most_5_seconds_and_reaches_both_verifiers():
+    parameter = TEMPLATE["Parameters"]["VerifyCacheSeconds"]
+    assert parameter["Default"] == 0 and max(parameter["AllowedValues"]) == 5
+    readers = {
+        function_id
+        for function_id, resource in TEMPLATE["Resources"].items()
+        if "VERIFY_CACHE_SECONDS" in ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables", {})
+    }
+    assert readers == {"AuthorizerFunction", "VerifyTokenFunction"}
+
+
 def test_the_layer_ships_the_locked_runtime_versions():
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
     locked = {p["name"]: p["version"] for p in lock["package"]}

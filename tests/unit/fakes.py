@@ -98,6 +98,7 @@ class RecordingRepository:
         self.sessions: dict[str, dict[str, Any]] = {}  # session digest -> item
         self.writes: list[Any] = []
         self.reads: list[str] = []  # the token ids read with get_token
+        self.batch_reads: list[list[str]] = []  # the token ids of each get_tokens call
         self._lost_races: dict[str, int] = {}  # token id -> updates still to lose
 
     # --- what tests arrange and read ----------------------------------------------------------------------
@@ -106,6 +107,7 @@ class RecordingRepository:
         """Start recording afresh (after a test's Given)."""
         self.writes.clear()
         self.reads.clear()
+        self.batch_reads.clear()
 
     def changes(self) -> list[TokenChanged]:
         return [w for w in self.writes if isinstance(w, TokenChanged)]
@@ -129,6 +131,7 @@ class RecordingRepository:
         return copy.deepcopy(item) if item is not None else None
 
     def get_tokens(self, token_ids: list[str]) -> list[dict[str, Any]]:
+        self.batch_reads.append(list(token_ids))
         return [copy.deepcopy(self.tokens[i]) for i in dict.fromkeys(token_ids) if i in self.tokens]
 
     def list_tokens(
