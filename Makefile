@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
 
-.PHONY: runtime-tests chromium run sweep bench openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template checkov build deploy layer-requirements bootstrap clean
+.PHONY: runtime-tests chromium run sweep bench backfill openapi fuzz test lint tools venv unit integration dynamodb-local e2e tooling lint-template checkov build deploy layer-requirements bootstrap clean
 
 $(UV) $(SAM):
 	$(PYTHON) -m venv $(TOOLS)
@@ -133,12 +133,18 @@ bootstrap: venv
 	PYTHONPATH=layers/common $(UV) run --frozen python -m tokensmith.bootstrap --table $(TABLE) \
 		$(if $(ENDPOINT),--endpoint-url $(ENDPOINT)) $(if $(ORG),--organization-id $(ORG))
 
+## make backfill TABLE=<TableName> [ENDPOINT=http://...] — give tokens written before the list indexes
+## their keys (one-off, resumable, idempotent: safe to run twice; progress on stderr)
+backfill: venv
+	PYTHONPATH=layers/common:. $(UV) run --frozen python -m devtools.backfill --table $(TABLE) \
+		$(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
+
 ## make openapi: regenerate docs/openapi.json from the code (a test fails while it is stale)
 openapi: venv
 	$(UV) run --frozen python -m devtools.openapi --write
 
 ## make bench: the benchmarks (not part of make test); figures land in bench/results/ and docs/
-## make bench BENCH=verify (or sweep, coldstart) runs one; BENCH_ARGS="--help" shows its options
+## make bench BENCH=verify (or sweep, coldstart, leaked, list) runs one; BENCH_ARGS="--help" shows its options
 BENCH ?=
 BENCH_ARGS ?=
 bench: venv

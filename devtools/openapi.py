@@ -30,7 +30,8 @@ audit trail, and an admin override; webhook endpoints that receive every token e
 Standard Webhooks.
 
 Authenticate with `Authorization: Bearer <token>`, or, in a browser, with the session cookie that \
-`POST /v1/sessions` sets (then every POST, PUT, PATCH and DELETE also needs `X-CSRF-Token`). Errors \
+`POST /v1/sessions` sets together with `Authorization: Session <csrf_token>` on every request. A \
+request without an `Authorization` header is API Gateway's own `401`. Errors \
 are RFC 9457 `application/problem+json`. Every response that carries a token carries its `ETag`; \
 send it back as `If-Match` to make a change conditional (412 when stale)."""
 

@@ -62,10 +62,9 @@ if SEED is not None:  # in pytest's warnings summary, so that a failing random r
 
 # The built-in checks replaced by the narrower ones below; every other built-in check stays on.
 REPLACED_CHECKS = {"unsupported_method", "positive_data_acceptance"}
-# Off: it insists on 401 for a request without Authorization. The authorizer has no identity source
-# (the console's cookie-only requests must reach it), so API Gateway calls it and its refusal is a
-# 403; tests/e2e/test_owasp.py checks that such requests never reach a function.
-DISABLED_CHECKS = {"missing_required_header"}
+# None: a request without Authorization is API Gateway's own 401 (the header is the authorizer's
+# identity source), as `missing_required_header` expects.
+DISABLED_CHECKS: set[str] = set()
 
 
 NEGATIVE_DATA_REJECTED_WITH = [
@@ -93,9 +92,10 @@ def undeclared_method(ctx: CheckContext, response: schemathesis.Response, case: 
     """`unsupported_method`, except that API Gateway's own 404 is a right answer.
 
     An HTTP API matches a route on method and path together: a method without a route is no route, and
-    API Gateway answers it 404 {"message": "Not Found"} before any authorizer or function runs (the local
-    gateway does the same). It never answers 405, which is what `unsupported_method` wants for a path
-    without generated path parameters. Anything else (a 2xx, a 5xx, a problem from a function) still fails.
+    API Gateway answers it 404 {"message": "Not Found"} before any authorizer runs (the API's `$default`
+    route, the console's function, gives the very same answer; the local gateway does the same). It
+    never answers 405, which is what `unsupported_method` wants for a path without generated path
+    parameters. Anything else (a 2xx, a 5xx, a problem from a function) still fails.
     """
     try:
         return unsupported_method(ctx, response, case)

@@ -21,9 +21,10 @@ def tenant(admin, organization_id):
     return admin.as_(created.json()["secret"]), created.json()["token"]
 
 
-def test_without_a_token_or_with_a_bad_one_the_gateway_answers_403(anonymous):
-    # no identity source on the authorizer (the console's cookie-only requests must reach it): 403
-    assert anonymous.request("GET", "/v1/tokens").status_code == 403
+def test_without_a_token_401_with_a_bad_one_403(anonymous):
+    # the Authorization header is the authorizer's identity source: without it, API Gateway's own 401
+    missing = anonymous.request("GET", "/v1/tokens")
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
     assert anonymous.request("GET", "/v1/tokens", headers={"Authorization": "Bearer nope"}).status_code == 403
     assert anonymous.request("GET", "/nowhere", headers={"Authorization": "Bearer nope"}).status_code == 404
 

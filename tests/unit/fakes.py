@@ -17,8 +17,9 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
-from tokensmith.tokens.lifecycle import effective_status
-from tokensmith.tokens.repository import OWNERLESS, NameClaim, TokenChange
+from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
+from tokensmith.tokens.listing import OWNERLESS
+from tokensmith.tokens.repository import NameClaim, TokenChange, token_item
 from tokensmith.webhooks.endpoint_register import RegisterRefused, Retarget, endpoint_target
 
 
@@ -100,6 +101,8 @@ class RecordingRepository:
         self.writes: list[Any] = []
         self.reads: list[str] = []  # the token ids read with get_token
         self.batch_reads: list[list[str]] = []  # the token ids of each get_tokens call
+        self.list_partitions: list[str] = []  # the index partition each list_tokens read
+        self.consumed_read_units = 0.0  # the sweep reads it (the real repository counts DynamoDB's)
         self._lost_races: dict[str, int] = {}  # token id -> updates still to lose
 
     # --- what tests arrange and read ----------------------------------------------------------------------
@@ -144,12 +147,23 @@ class RecordingRepository:
         owner: str | None = None,
         now_epoch: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        def keep(token: dict[str, Any]) -> bool:
-            owned = owner is None or token.get("owner") == (None if owner == OWNERLESS else owner)
-            return (status is None or effective_status(token, now_epoch) == status) and owned
+        """The real repository's key choice (``table.token_list_index``) over the index attributes the
+        change machinery wrote; time's filter on the live statuses, and the ``expired`` list's merge of
+        the tokens of ``by-expiry`` that time has expired, as the real one."""
+        owner_key = "" if owner == OWNERLESS else owner
+        _, attribute, partition = table.token_list_index(organization_id, owner_key, status)
 
-        partition = table.org_partition(organization_id)
-        return _page(self.tokens.values(), "org_pk", partition, "org_sk", limit, cursor, keep)
+        def listed(token: dict[str, Any]) -> bool:
+            if token.get(attribute) == partition:
+                return status not in LIVE_STATUSES or effective_status(token, now_epoch) == status
+            overdue = token.get(table.EXPIRY_PARTITION) == table.expiry_partition(organization_id) and (
+                token["expires_epoch"] <= now_epoch
+            )
+            owned = owner_key is None or token.get("owner", "") == owner_key
+            return status == "expired" and overdue and owned
+
+        self.list_partitions.append(partition)
+        return _page(self.tokens.values(), None, partition, table.TOKEN_LIST_SORT, limit, cursor, listed)
 
     def list_events(
         self, token_id: str, limit: int, cursor: str | None = None
@@ -171,11 +185,7 @@ class RecordingRepository:
             raise VersionConflict()
         if claim_name is not None:
             self._check_claim(claim_name)
-        keys = {
-            **table.token_key(item["id"]),
-            **table.token_index_keys(item["organization_id"], item["created_at"], item["id"]),
-        }
-        self.tokens[item["id"]] = _stored({**item, **keys})
+        self.tokens[item["id"]] = _stored(token_item(item))
         self.events.append(_stored(event))
         if claim_name is not None:
             self._take(claim_name)
@@ -412,7 +422,7 @@ class FakeKms:
 
 def _page(
     items: Iterable[dict[str, Any]],
-    partition_key: str,
+    partition_key: str | None,
     partition: str,
     sort_key: str,
     limit: int,
@@ -420,10 +430,13 @@ def _page(
     keep: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the ``items`` of one partition (of the table or an index), newest first, that
-    ``keep`` keeps, after ``cursor``. A cursor names its listing: one of another listing is
-    :class:`InvalidCursor`, as the real repositories' are."""
+    ``keep`` keeps (of every partition when ``partition_key`` is None: ``keep`` decides), after
+    ``cursor``. A cursor names its listing: one of another listing is :class:`InvalidCursor`, as the
+    real repositories' are."""
     listed = sorted(
-        (i for i in items if i.get(partition_key) == partition and keep(i)), key=lambda i: i[sort_key], reverse=True
+        (i for i in items if (partition_key is None or i.get(partition_key) == partition) and keep(i)),
+        key=lambda i: i[sort_key],
+        reverse=True,
     )
     if cursor:
         listing, _, after = cursor.partition("|")

@@ -21,10 +21,14 @@ from tokensmith.webhooks.models import Webhook, WebhookWithSecret
 
 _PROBLEMS = {
     400: "Malformed request: invalid JSON, invalid UTF-8 or base64",
-    401: "Not authenticated: no verified caller on the request, or a sign-in token that is not valid",
+    401: (
+        "Not authenticated: no Authorization header (API Gateway's own answer), a sign-in token that is not valid, "
+        "or no live console session"
+    ),
     403: (
-        "The authorizer refused the request (API Gateway): no credentials, a token or console session that is "
-        "not valid, or a session request without its X-CSRF-Token; or the token lacks the scope this route needs"
+        "The authorizer refused the request (API Gateway): a token or console session that is not valid, or a "
+        "session request whose `Authorization: Session <csrf_token>` is not its own; or the token lacks the scope "
+        "this route needs"
     ),
     404: "No such token or webhook (or it belongs to another organization)",
     409: "Conflicts with the token's state or another token's name, or with a concurrent change",

@@ -3,10 +3,10 @@
 An operation hands :meth:`TokenChanges.change_with_retries` a function that turns the token as read
 into a :class:`TokenChangePlan` (what to write, which event, which name guards) or None (nothing to
 do). The machinery derives everything else (``version``, ``modified_at``, ``audit.updated``,
-``purge_at``, the wake-up time of the expiry sweep, the audit event's diff, the name-guard claim and
-release) and writes it all in one transaction conditioned on the ``version`` it read. A change that
-lost a race is read and planned again (three attempts) unless the caller pinned a version with
-``If-Match``, which then answers 412.
+``purge_at``, the wake-up time of the expiry sweep, the token's keys in the list indexes, the audit
+event's diff, the name-guard claim and release) and writes it all in one transaction conditioned on
+the ``version`` it read. A change that lost a race is read and planned again (three attempts) unless
+the caller pinned a version with ``If-Match``, which then answers 412.
 """
 
 from __future__ import annotations
@@ -84,6 +84,28 @@ class TokenChanges:
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
         expires_at, status) with its secret, its ``token.created`` event and its name guard."""
+        item, secret = self.new_token_item(principal, meta, now, **fields)
+        changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
+        event = self._event(item, "token.created", principal, meta, now, changes)
+        try:
+            self.repository.create_token(item, event, self._claim(item, now))
+        except NameTaken:
+            raise name_conflict(item["name"]) from None
+        except VersionConflict:
+            # The id exists: only our own write can have put it there (a retried request whose first
+            # attempt landed; DynamoDB's ClientRequestToken covers botocore's retries, this covers
+            # stores and paths without it). Anything else is a genuine conflict.
+            existing = self.repository.get_token(item["id"])
+            if existing is None or existing.get("secret_digest") != item["secret_digest"]:
+                raise Conflict("the token could not be created; retry") from None
+        count("token.created")
+        return item, secret
+
+    def new_token_item(
+        self, principal: Principal, meta: RequestMeta, now: datetime, **fields: Any
+    ) -> tuple[dict[str, Any], str]:
+        """The item of a new token and its secret, every derived attribute included (purge, wake-up,
+        list keys): what ``create`` writes, and what the list benchmark bulk-loads."""
         token_id = str(uuid.uuid4())
         secret = token_format.generate(self.settings.token_prefix, token_id)
         at = clock.to_iso(now)
@@ -105,20 +127,8 @@ class TokenChanges:
         }
         item["purge_at"] = lifecycle.purge_at(self.settings, item, now)
         item.update(wake_attributes(item, self.settings.expiry_notice_days))
-        changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
-        event = self._event(item, "token.created", principal, meta, now, changes)
-        try:
-            self.repository.create_token(item, event, self._claim(item, now))
-        except NameTaken:
-            raise name_conflict(item["name"]) from None
-        except VersionConflict:
-            # The id exists: only our own write can have put it there (a retried request whose first
-            # attempt landed; DynamoDB's ClientRequestToken covers botocore's retries, this covers
-            # stores and paths without it). Anything else is a genuine conflict.
-            existing = self.repository.get_token(token_id)
-            if existing is None or existing.get("secret_digest") != item["secret_digest"]:
-                raise Conflict("the token could not be created; retry") from None
-        count("token.created")
+        item[table.TOKEN_LIST_SORT] = table.token_sort_key(at, clock.nanos_within(now), token_id)
+        item.update(list_attributes(item))
         return item, secret
 
     # --- change --------------------------------------------------------------------------------------
@@ -164,6 +174,7 @@ class TokenChanges:
         if item.get("expires_epoch") != updated.get("expires_epoch"):
             updated.pop("notified_days", None)  # a new expiry earns its notices again
         updated.update(wake_attributes(updated, self.settings.expiry_notice_days))
+        updated.update(list_attributes(updated))
         updated["version"] = item["version"] + 1
         updated["modified_at"] = at
         updated["audit"] = {**item.get("audit", {}), "updated": {"at": at, "by": principal.stamp}}
@@ -245,6 +256,32 @@ class TokenChanges:
             reason=reason,
             details=details or None,
         )
+
+
+def list_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """The token's keys in the list indexes (``table.TOKEN_LIST_PARTITIONS``, ``org_sk`` and, while
+    live with an expiry, ``expiry_pk``), from its organization, owner, stored status and expiry;
+    ``None`` values mean "remove": a deleted token leaves every list. Every write that changes a
+    filtered attribute goes through here (changes, the sweep's stamp, the backfill). An ``org_sk`` of
+    the shape before nanoseconds is rewritten with ``.000000000``."""
+    if item["status"] == "deleted":
+        return dict.fromkeys((*table.TOKEN_LIST_PARTITIONS, table.TOKEN_LIST_SORT, table.EXPIRY_PARTITION))
+    sort_key = item.get(table.TOKEN_LIST_SORT)
+    if not table.is_token_sort_key(sort_key):
+        sort_key = table.token_sort_key(item["created_at"], 0, item["id"])
+    partitions = table.token_list_partitions(item["organization_id"], item.get("owner"), item["status"])
+    expiring = item["status"] in lifecycle.LIVE_STATUSES and item.get("expires_epoch") is not None
+    expiry = table.expiry_partition(item["organization_id"]) if expiring else None
+    return {**partitions, table.TOKEN_LIST_SORT: sort_key, table.EXPIRY_PARTITION: expiry}
+
+
+def expired_stamp_keys(seen: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What the sweep's ``expired`` stamp sets and removes of the list keys, from what the ``due``
+    index shows (organization and owner, not the sort key): the status partitions move to
+    ``expired`` and the token leaves ``by-expiry``."""
+    partitions = table.token_list_partitions(seen["organization_id"], seen.get("owner"), "expired")
+    moved = {"status_pk": partitions["status_pk"], "owner_status_pk": partitions["owner_status_pk"]}
+    return moved, (table.EXPIRY_PARTITION,)
 
 
 def guard_of(item: dict[str, Any]) -> str:

@@ -33,12 +33,13 @@ from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
+from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
-from tokensmith.tokens.repository import OWNERLESS, default_repository
+from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.verification import Verification, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
@@ -226,7 +227,7 @@ class TokenService(TokenChanges):
                 "deleted_at": at,
                 "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
             }
-            return TokenChangePlan("token.deleted", values, ("org_pk", "org_sk"), release_name=True)
+            return TokenChangePlan("token.deleted", values, release_name=True)
 
         self._change(principal, token_id, meta, plan)
 

@@ -243,9 +243,12 @@ class WebhookRepository(TableRepository):
 
     # --- delivery log --------------------------------------------------------------------------------
 
-    def record_delivery(self, entry: dict[str, Any]) -> None:
-        """One attempt. ``entry`` has ``webhook_id``, ``attempted_at``, ``message_id``, ``attempt``."""
-        key = table.delivery_key(entry["webhook_id"], entry["attempted_at"], entry["message_id"], entry["attempt"])
+    def record_delivery(self, entry: dict[str, Any], nanos: int = 0) -> None:
+        """One attempt. ``entry`` has ``webhook_id``, ``attempted_at``, ``message_id``, ``attempt``;
+        ``nanos`` orders the attempts of one second (``clock.nanos_within``)."""
+        key = table.delivery_key(
+            entry["webhook_id"], entry["attempted_at"], nanos, entry["message_id"], entry["attempt"]
+        )
         self.client.put_item(TableName=self.table_name, Item=to_item({**key, **entry}))
 
     def list_deliveries(
