@@ -8,7 +8,8 @@ console sends ``Authorization: Session <csrf token>`` beside its session cookie 
 and the session's token must still be live and hold ``console``. Any other scheme is refused. Fails
 closed: any error is a refusal. The hot path (bearer): the
 checksum is checked before any I/O, then one strongly consistent ``GetItem``, plus a last-use write
-at most once a minute per token. It imports neither pydantic,
+at most once a minute per token; a secret this instance has seen refused is refused without a read
+(``tokens/verification_cache.py``). It imports neither pydantic,
 nor Powertools, nor boto3 (botocore is imported on first use), so it starts cold about as fast as a
 bare botocore function.
 """
@@ -20,6 +21,7 @@ from tokensmith.log_line import log
 from tokensmith.settings import get_settings
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.verification import record_use, verify_secret
+from tokensmith.tokens.verification_cache import instance_verification_cache
 
 DENY = {"isAuthorized": False}
 
@@ -42,7 +44,7 @@ def handler(event, context):
     try:
         repository = default_repository()
         now = clock.now()
-        result = verify_secret(repository, settings, secret, clock.epoch(now))
+        result = verify_secret(repository, settings, secret, clock.epoch(now), cache=instance_verification_cache())
         if not result.valid:
             log("INFO", "token refused", settings.log_level, code=result.code, request_id=request_id)
             return DENY
@@ -57,6 +59,8 @@ def handler(event, context):
         )
         return DENY
     item = result.item
+    if result.cached:  # stamped when it was read, a few seconds ago at most
+        return allow(item)
     http = (event.get("requestContext") or {}).get("http") or {}
     try:
         record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"))

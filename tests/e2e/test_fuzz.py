@@ -26,6 +26,7 @@ import json
 import os
 import random
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from schemathesis.openapi.checks import RejectedPositiveData, UnsupportedMethodR
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
 from tests.e2e.conftest import local_server
+
+FUZZ_HOOKS = "https://hooks.example.com/fuzz"
 
 pytestmark = pytest.mark.e2e
 
@@ -206,8 +209,12 @@ class Target:
 
     def seed_webhooks(self, label: str, number: int) -> list[str]:
         """Webhook endpoints (public https URLs, as tests/conftest.py's fake DNS resolves them)."""
-        body = {"url": "https://hooks.example.com/fuzz", "description": f"seeded by test_fuzz for {label}"}
-        return [self.request("POST", "/v1/webhooks", body).json()["webhook"]["id"] for _ in range(number)]
+        description = f"seeded by test_fuzz for {label}"
+        ids = []
+        for _ in range(number):  # one URL each: an organization never has two endpoints for one URL (409)
+            body = {"url": f"{FUZZ_HOOKS}/{uuid.uuid4().hex}", "description": description}
+            ids.append(self.request("POST", "/v1/webhooks", body).json()["webhook"]["id"])
+        return ids
 
     def seed_pool(self, label: str, number: int) -> list[str]:
         """Tokens in every state a token_id route cares about: active ones, a disabled and a revoked one."""

@@ -188,7 +188,7 @@ class Targets:
     def fresh(self) -> dict[str, str]:
         """A token and a webhook of their own for one test (its change routes may well succeed)."""
         token = self.call("POST", "/v1/tokens", json={"name": unique_name("malformed"), "scopes": ["tokens:read"]})
-        hook = self.call("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/malformed"})
+        hook = self.call("POST", "/v1/webhooks", json={"url": f"http://127.0.0.1:9/{unique_name('malformed')}"})
         assert token.status_code == 201 and hook.status_code == 201, (token.text, hook.text)
         return {"token_id": token.json()["token"]["id"], "webhook_id": hook.json()["webhook"]["id"]}
 

@@ -8,6 +8,7 @@
 | console session| ``SESSION#<digest of its secret>``  | ``SESSION``                               |
 | webhook        | ``WEBHOOK#<id>``                    | ``WEBHOOK``                               |
 | delivery entry | ``WEBHOOK#<id>``                    | ``DELIVERY#<iso time>#<message id>#<n>``  |
+| endpoint register | ``ENDPOINTS#<org>``              | ``ENDPOINTS``                             |
 
 Indexes:
 
@@ -47,6 +48,8 @@ _WEBHOOK = "WEBHOOK#"
 _ORG = "ORG#"
 _WEBHOOKS = "WEBHOOKS#"
 _WAKE = "WAKE#"
+_ENDPOINTS = "ENDPOINTS#"
+ENDPOINTS_SK = "ENDPOINTS"
 
 ORG_INDEX = "by-organization"
 DUE_INDEX = "due"
@@ -192,6 +195,11 @@ def webhooks_partition(organization_id: str) -> str:
 
 def webhook_index_keys(organization_id: str, created_at: str, webhook_id: str) -> dict[str, str]:
     return {"org_pk": webhooks_partition(organization_id), "org_sk": f"{created_at}#{webhook_id}"}
+
+
+def endpoint_register_key(organization_id: str) -> dict[str, str]:
+    """The organization's endpoint register: how many endpoints it has, and their targets."""
+    return {"pk": f"{_ENDPOINTS}{organization_id}", "sk": ENDPOINTS_SK}
 
 
 def delivery_key(webhook_id: str, attempted_at: str, nanos: int, message_id: str, attempt: int) -> dict[str, str]:

@@ -30,6 +30,7 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle
 from tokensmith.tokens.repository import NameClaim, TokenChange, TokenRepository
 from tokensmith.tokens.rules import name_conflict
+from tokensmith.tokens.verification_cache import VerificationCache
 
 AUDITED_FIELDS = ("name", "description", "icon", "scopes", "expires_at", "owner", "status", "revoked_reason", "start")
 MAX_ATTEMPTS = 3
@@ -56,11 +57,17 @@ class TokenChanges:
     """Reads, creates and changes tokens for the operations of ``TokenService``."""
 
     def __init__(
-        self, repository: TokenRepository, settings: Settings, now: Callable[[], datetime] = clock.now
+        self,
+        repository: TokenRepository,
+        settings: Settings,
+        now: Callable[[], datetime] = clock.now,
+        verification_cache: VerificationCache | None = None,
     ) -> None:
         self.repository = repository
         self.settings = settings
         self._now = now
+        # What verifications refused (and, when opted in, what they found): tokens/verification_cache.py.
+        self.verification_cache = verification_cache or VerificationCache(settings.verify_cache_seconds)
 
     def load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
         """The token if this caller may see it: another organization's token, and without

@@ -9,8 +9,9 @@ message, in one ``SendMessageBatch`` (1,000 secrets: 10 messages). Real or forge
 route the same arithmetic and the same bytes on the queue.
 
 The worker (``functions/revoke_leaked_worker``) hands each message to :class:`LeakedTokenRevoker`:
-one ``BatchGetItem`` for the message's tokens, then, for every live token whose current digest, or
-rotated-out digest still within its grace, is a reported one, the revocation of
+one ``BatchGetItem`` for the message's tokens (but those that a read of this instance found absent,
+or not opened by the reported digest: ``verification_cache.py``), then, for every live token whose
+current digest, or rotated-out digest still within its grace, is a reported one, the revocation of
 ``TokenChanges.revoke_plan`` with the reason ``leaked`` and the system as actor. A message delivered
 twice revokes nothing twice: a revoked token is no longer live, and the plan checks again on the
 token as read just before its write.
@@ -41,6 +42,7 @@ from tokensmith.tokens.changes import TokenChangePlan, TokenChanges
 from tokensmith.tokens.lifecycle import is_live
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.verification import digest_matches
+from tokensmith.tokens.verification_cache import instance_verification_cache
 
 LEAKED = "leaked"  # the revocation reason
 LEAKS_PER_MESSAGE = 100  # one message: one BatchGetItem (its limit is 100 keys)
@@ -259,11 +261,12 @@ class LeakedTokenRevoker(TokenChanges):
         reported: dict[str, set[str]] = {}
         found: dict[str, dict[str, str]] = {}  # token id → where its first reported leak was found
         for leak in leaks:
-            reported.setdefault(leak.token_id, set()).add(leak.digest)
-            found.setdefault(leak.token_id, leak.found)
+            if not self.verification_cache.refused(leak.token_id, leak.digest):  # else forged: a read said so
+                reported.setdefault(leak.token_id, set()).add(leak.digest)
+                found.setdefault(leak.token_id, leak.found)
         revoked = 0
         unfinished: list[str] = []
-        for item in self.repository.get_tokens(list(reported)):
+        for item in self._read_reported(reported):
             digests = reported[item["id"]]
             if not still_leaked(item, digests, clock.epoch(self._now())):
                 continue  # forged, ended, or a secret rotated away: nothing to do
@@ -277,6 +280,21 @@ class LeakedTokenRevoker(TokenChanges):
         if unfinished:
             raise RevocationIncomplete(f"{len(unfinished)} token(s) kept changing; the message is retried")
         return revoked
+
+    def _read_reported(self, reported: dict[str, set[str]]) -> list[dict[str, Any]]:
+        """The reported tokens that exist, read now; the absent ids and the digests that open nothing
+        are remembered (``verification_cache.py``), so that a forgery reported again costs no read."""
+        if not reported:
+            return []
+        items = self.repository.get_tokens(list(reported))
+        cache, now_epoch = self.verification_cache, clock.epoch(self._now())
+        for token_id in reported.keys() - {item["id"] for item in items}:
+            cache.remember_absent(token_id)
+        for item in items:
+            for digest in reported[item["id"]]:
+                if not digest_matches(item, digest, now_epoch):
+                    cache.remember_wrong(digest)
+        return items
 
     def _revoke(self, token_id: str, digests: set[str], meta: RequestMeta, found: dict[str, str]) -> bool:
         """Revoke the token if, as read just before the write, a reported digest still opens it; the audit
@@ -304,4 +322,4 @@ def leak_reports() -> LeakReports:
 @lru_cache(maxsize=1)
 def leaked_token_revoker() -> LeakedTokenRevoker:
     """The worker's process-wide revoker over the configured table (tests clear this cache)."""
-    return LeakedTokenRevoker(default_repository(), get_settings())
+    return LeakedTokenRevoker(default_repository(), get_settings(), verification_cache=instance_verification_cache())

@@ -41,6 +41,7 @@ from tokensmith.tokens.models import (
 )
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.verification import DELETED, Verification, record_use, verify_secret
+from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
 class TokenService(TokenChanges):
@@ -86,12 +87,14 @@ class TokenService(TokenChanges):
         """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
-        result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), scopes)
+        result = verify_secret(
+            self.repository, self.settings, secret, clock.epoch(now), scopes, self.verification_cache
+        )
         if result.item is not None and not sees_organization(principal, result.item["organization_id"]):
             return Verification("NOT_FOUND")
         if result.code == DELETED:
             return Verification(DELETED)  # gone from every read: the code says it all, never the token
-        if result.valid:
+        if result.valid and not result.cached:  # a copy was stamped when it was read
             try:
                 record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
@@ -276,5 +279,5 @@ class TokenService(TokenChanges):
 
 @lru_cache(maxsize=1)
 def token_service() -> TokenService:
-    """The process-wide service over the configured table."""
-    return TokenService(default_repository(), get_settings())
+    """The process-wide service over the configured table, with the instance's verification cache."""
+    return TokenService(default_repository(), get_settings(), verification_cache=instance_verification_cache())
