@@ -11,6 +11,7 @@ BENCHMARKS = (
     "verify",
     "coldstart",
     "leaked",
+    "list",
     "soak",
 )  # modules of this package, each with main(argv=None) -> int
 

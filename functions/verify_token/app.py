@@ -39,7 +39,8 @@ router = create_router()
         """Verify a secret and, optionally, that it holds `scopes`.
 
 Answers 200 with `code`: VALID, NOT_FOUND (malformed, unknown, or another organization's),
-DISABLED, REVOKED, EXPIRED, DELETED or INSUFFICIENT_SCOPES.""",
+DISABLED, REVOKED, EXPIRED, DELETED or INSUFFICIENT_SCOPES. `token` is the token the secret
+opened, except a deleted one (DELETED says only that); null for NOT_FOUND.""",
     ),
 )
 def verify_token(body: Annotated[VerifyTokenRequest, Body()]):

@@ -37,10 +37,16 @@ class Client:
 
 
 @contextlib.contextmanager
-def local_server(admin_name: str, event_sources: bool = False, throttling: bool = True) -> Iterator[tuple[Any, str]]:
+def local_server(
+    admin_name: str,
+    event_sources: bool = False,
+    parameter_overrides: dict[str, str] | None = None,
+    throttling: bool = True,
+) -> Iterator[tuple[Any, str]]:
     """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
     The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
-    stream and the queues feed their functions (publisher, webhook delivery) as in `make run`. The route
+    stream and the queues feed their functions (publisher, webhook delivery) as in `make run`.
+    `parameter_overrides`: template parameters of this run (e.g. GitHubSecretScanningKeysUrl). The route
     throttles apply, as in `make run`, unless `throttling` is False (a suite that sends many requests to
     one route, e.g. more than revoke-leaked's burst of 5).
 
@@ -60,7 +66,12 @@ def local_server(admin_name: str, event_sources: bool = False, throttling: bool 
         create_table(client, load_template(), table)
         _, admin_secret = create_admin_token(table, endpoint_url=endpoint, organization_id="platform", name=admin_name)
         with serve_in_thread(
-            endpoint, table_name=table, aws_endpoint_url=endpoint, event_sources=event_sources, throttling=throttling
+            endpoint,
+            table_name=table,
+            aws_endpoint_url=endpoint,
+            event_sources=event_sources,
+            parameter_overrides=parameter_overrides,
+            throttling=throttling,
         ) as running:
             yield running, admin_secret
 

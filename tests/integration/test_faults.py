@@ -43,7 +43,9 @@ ANSWER_WITHIN_SECONDS = 3.0
 MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:manage", "tokens:verify", "webhooks:read", "webhooks:write"]
 # Routes that never touch DynamoDB: revoke-leaked only queues (its worker revokes), so it answers 202 even
 # while DynamoDB fails (and must: its answer may not depend on what the table holds).
-NO_TABLE = {"POST /v1/tokens/revoke-leaked": 202}
+# The GitHub secret scanning route refuses these requests (no GitHub signature) before any read: a signed one
+# while DynamoDB fails is in test_github_secret_scanning.py.
+NO_TABLE = {"POST /v1/tokens/revoke-leaked": 202, "POST /v1/secret-scanning/github": 401}
 
 
 @pytest.fixture

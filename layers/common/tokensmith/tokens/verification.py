@@ -1,7 +1,9 @@
 """Verify a secret: the hot path shared by the authorizer and ``POST /v1/tokens/verify``.
 
 checksum (no I/O) → one strongly consistent ``GetItem`` → constant-time digest comparison (the
-current digest, else the previous one while its rotation grace lasts) → lifecycle → scopes.
+current digest, else the previous one while its rotation grace lasts) → lifecycle → scopes. With a
+:class:`VerificationCache`, a secret refused once is refused again without a read, and (when the
+deployment opts in) a valid secret's token is reused for a few seconds (``verification_cache.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.lifecycle import effective_status
 from tokensmith.tokens.repository import TokenRepository
+from tokensmith.tokens.verification_cache import VerificationCache
 
 VALID = "VALID"
 NOT_FOUND = "NOT_FOUND"
@@ -31,6 +34,7 @@ _STATUS_CODES = {"disabled": DISABLED, "revoked": REVOKED, "expired": EXPIRED, "
 class Verification:
     code: str
     item: dict[str, Any] | None = None  # the stored token once the secret matched, else None
+    cached: bool = False  # the token was the instance's copy, not read now (its last use is not stamped)
 
     @property
     def valid(self) -> bool:
@@ -43,21 +47,50 @@ def verify_secret(
     secret: str,
     now_epoch: int,
     required_scopes: tuple[str, ...] | list[str] = (),
+    cache: VerificationCache | None = None,
 ) -> Verification:
     try:
         token_id = token_format.parse(secret, settings.token_prefix)
     except token_format.InvalidSecret:
         return Verification(NOT_FOUND)
-    item = repository.get_token(token_id)
-    if item is None or not secret_matches(item, secret, now_epoch):
+    presented = token_format.digest(secret)
+    item = cache.token(presented) if cache else None
+    cached = item is not None
+    if item is None:
+        item = opened_token(repository, token_id, presented, now_epoch, cache)
+    elif not digest_matches(item, presented, now_epoch):  # the copy's rotation grace has ended since
+        item = None
+    if item is None:
         return Verification(NOT_FOUND)
     status = effective_status(item, now_epoch)
     if status != "active":
-        return Verification(_STATUS_CODES[status], item)
+        return Verification(_STATUS_CODES[status], item, cached)
     scopes = item.get("scopes") or []
     if not all(grants(scopes, scope) for scope in required_scopes):
-        return Verification(INSUFFICIENT_SCOPES, item)
-    return Verification(VALID, item)
+        return Verification(INSUFFICIENT_SCOPES, item, cached)
+    return Verification(VALID, item, cached)
+
+
+def opened_token(
+    repository: TokenRepository, token_id: str, presented: str, now_epoch: int, cache: VerificationCache | None
+) -> dict[str, Any] | None:
+    """The token ``token_id`` if the digest ``presented`` opens it, read now, else None; ``cache``
+    answers a refusal it remembers without reading, and remembers what the read answers."""
+    if cache is None:
+        item = repository.get_token(token_id)
+        return item if item is not None and digest_matches(item, presented, now_epoch) else None
+    if cache.refused(token_id, presented):
+        return None
+    read_started = cache.read_started()
+    item = repository.get_token(token_id)
+    if item is None:
+        cache.remember_absent(token_id)
+    elif not digest_matches(item, presented, now_epoch):
+        cache.remember_wrong(presented)
+        item = None
+    else:
+        cache.remember_token(presented, item, read_started)
+    return item
 
 
 def secret_matches(item: dict[str, Any], secret: str, now_epoch: int) -> bool:
