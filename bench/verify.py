@@ -155,10 +155,10 @@ def measure_latency(table: Any, rounds: int, calls: int) -> dict[str, Any]:
         return answer["statusCode"] == 200 and json.loads(answer["body"])["valid"] is True
 
     def call_authorizer_cached() -> bool:
-        return authorizer_cached(auth_event, Context())["isAuthorized"] is True
+        return authorizer_cached(auth_event, context())["isAuthorized"] is True
 
     def call_verify_cached() -> bool:
-        answer = verify_cached(verify_body_event, Context())
+        answer = verify_cached(verify_body_event, context())
         return answer["statusCode"] == 200 and json.loads(answer["body"])["valid"] is True
 
     subjects: dict[str, Callable[[], bool]] = {
