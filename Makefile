@@ -161,7 +161,7 @@ openapi: venv
 	$(UV) run --frozen python -m devtools.openapi --write
 
 ## make bench: the benchmarks (not part of make test); figures land in bench/results/ and docs/
-## make bench BENCH=verify (or sweep, coldstart, leaked, list) runs one; BENCH_ARGS="--help" shows its options
+## make bench BENCH=verify (or sweep, coldstart, leaked, list, soak) runs one; BENCH_ARGS="--help" shows its options
 BENCH ?=
 BENCH_ARGS ?=
 bench: venv

@@ -12,6 +12,7 @@ BENCHMARKS = (
     "coldstart",
     "leaked",
     "list",
+    "soak",
 )  # modules of this package, each with main(argv=None) -> int
 
 

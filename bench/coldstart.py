@@ -268,7 +268,7 @@ def aws_services(table: Any) -> Iterator[None]:
     resolved against it (KMS for the webhook signing secrets, SQS for leak reports), as the local run
     has them: the routes that need them answer 2xx on their first call like every other."""
     from devtools.embedded_dynamodb import embedded_dynamodb
-    from devtools.local_api import applied_environment, local_environment
+    from devtools.local_api.environment import applied_environment, local_environment
     from devtools.local_events import provision
 
     with embedded_dynamodb() as endpoint_url:

@@ -24,7 +24,7 @@ from typing import Any
 import bench  # noqa: F401 - first: it puts layers/common on sys.path
 
 from devtools.dynamodb_local import NPM_PACKAGE_VERSION, dynamodb_local, ensure_installed
-from devtools.local_api import applied_environment, local_environment
+from devtools.local_api.environment import applied_environment, local_environment
 from devtools.local_aws import dynamodb_client
 from devtools.template import create_table, load_template
 

@@ -41,7 +41,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +48,7 @@ from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
 from bench.support import claims_of, environment, local_table, log, mint_token, summary_ms
+from devtools.local_api.runtime import LambdaContext
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import token_key
 
@@ -61,21 +61,9 @@ TARGET_WRITES_PER_MINUTE = 1
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
 
-class Context:
-    """The Lambda context object, as far as the handlers and Powertools read it."""
-
-    function_name = "bench"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def context() -> LambdaContext:
+    """The Lambda context the gateway gives a handler (devtools.local_api.runtime)."""
+    return LambdaContext("bench", memory_limit_in_mb=256, timeout_seconds=10)
 
 
 def load_module(code_uri: str) -> Any:
@@ -160,17 +148,17 @@ def measure_latency(table: Any, rounds: int, calls: int) -> dict[str, Any]:
         return "Item" in baseline_client.get_item(TableName=table.table_name, Key=key, ConsistentRead=True)
 
     def call_authorizer() -> bool:
-        return authorizer(auth_event, Context())["isAuthorized"] is True
+        return authorizer(auth_event, context())["isAuthorized"] is True
 
     def call_verify() -> bool:
-        answer = verify(verify_body_event, Context())
+        answer = verify(verify_body_event, context())
         return answer["statusCode"] == 200 and json.loads(answer["body"])["valid"] is True
 
     def call_authorizer_cached() -> bool:
-        return authorizer_cached(auth_event, Context())["isAuthorized"] is True
+        return authorizer_cached(auth_event, context())["isAuthorized"] is True
 
     def call_verify_cached() -> bool:
-        answer = verify_cached(verify_body_event, Context())
+        answer = verify_cached(verify_body_event, context())
         return answer["statusCode"] == 200 and json.loads(answer["body"])["valid"] is True
 
     subjects: dict[str, Callable[[], bool]] = {
@@ -258,12 +246,12 @@ def measure_writes(verifications: int) -> dict[str, Any]:
             event = authorizer_event(secret)
 
             def call(event: dict[str, Any] = event) -> bool:
-                return authorizer(event, Context())["isAuthorized"] is True
+                return authorizer(event, context())["isAuthorized"] is True
         else:
             event = verify_event(secret, caller, ["tokens:read"])
 
             def call(event: dict[str, Any] = event) -> bool:
-                return json.loads(verify(event, Context())["body"])["valid"] is True
+                return json.loads(verify(event, context())["body"])["valid"] is True
 
         counter.reset()
         started = time.perf_counter()
@@ -314,7 +302,7 @@ def measure_operations(calls: int) -> dict[str, Any]:
                 if number == 10:
                     counter.reset()
                 begin = time.perf_counter_ns()
-                answer = handler(event, Context())
+                answer = handler(event, context())
                 elapsed = (time.perf_counter_ns() - begin) / 1e9
                 if number >= 10:  # the first ten warm up
                     times.append(elapsed)

@@ -60,12 +60,67 @@ def honour_client_request_tokens() -> None:
         _patched = True
 
 
+_streams_patched = False
+
+
+def keep_memory_flat() -> None:
+    """Keep the local run's memory flat however long it runs (installed once per process, like
+    `honour_client_request_tokens`).
+
+    Plain moto grows without bound under `make run`: (1) it keeps every model object it ever made
+    (`BaseModel.instances_tracked`, for its web dashboard), and every TransactWriteItems deep-copies each
+    table it touches, for a rollback: each transaction left whole copies of the table behind, about 5 MB
+    a token creation once the table holds a few hundred tokens; (2) those copies carried the table's stream
+    shard, i.e. every stream record ever written; (3) a failed transaction puts its copy in the table's
+    place, so the stream reader's iterator kept the old table alive and read a shard that no longer grew,
+    which still held the cancelled transaction's records; (4) every GetRecords registers a new shard
+    iterator that is never forgotten (the stream reader polls five times a second). Here moto tracks no
+    instances (its dashboard shows none), a table's copy shares its stream shard, a rollback removes the
+    stream records of the cancelled transaction instead, and an iterator is forgotten once GetRecords has
+    used it (its answer carries the next one)."""
+    global _streams_patched
+    from moto.core.common_models import BaseModel
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    with _patch_lock:
+        if _streams_patched:
+            return
+        BaseModel.__new__ = lambda cls, *args, **kwargs: object.__new__(cls)  # type: ignore[method-assign]
+        StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+        transact_write_items = DynamoDBBackend.transact_write_items
+
+        def transact_write_items_sharing_shards(self: Any, transact_items: list[dict[str, Any]]) -> None:
+            shards = [t.stream_shard for t in self.tables.values() if getattr(t, "stream_shard", None) is not None]
+            lengths = [len(shard.items) for shard in shards]
+            try:
+                transact_write_items(self, transact_items)
+            except Exception:
+                for shard, length in zip(shards, lengths, strict=True):
+                    del shard.items[length:]  # the cancelled transaction's records were never written
+                raise
+
+        get_records = DynamoDBStreamsBackend.get_records
+
+        def get_records_once(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+            try:
+                return get_records(self, iterator_arn, limit)
+            finally:
+                self.shard_iterators.pop(iterator_arn, None)
+
+        DynamoDBBackend.transact_write_items = transact_write_items_sharing_shards  # type: ignore[method-assign]
+        DynamoDBStreamsBackend.get_records = get_records_once  # type: ignore[method-assign]
+        _streams_patched = True
+
+
 @contextmanager
 def embedded_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run moto's server on `host` and a free port (or `port`); yield its endpoint URL; stop it on exit."""
     from moto.server import ThreadedMotoServer  # heavy: imported only when used
 
     honour_client_request_tokens()
+    keep_memory_flat()
     werkzeug_logger = logging.getLogger("werkzeug")
     if werkzeug_logger.level == logging.NOTSET:
         werkzeug_logger.setLevel(logging.WARNING)  # no access-log line per DynamoDB call

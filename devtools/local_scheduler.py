@@ -2,7 +2,7 @@
 
 One daemon thread per `Schedule`/`ScheduleV2` event calls the function one interval after start, then every
 interval (as AWS does: never at start). Runs go through the gateway's `invoke`, so they share its
-FunctionLoader and its process-wide lock: a scheduled run never overlaps an HTTP request's handler. A run
+LambdaRuntime (its modules and its lock): a scheduled run never overlaps an HTTP request's handler. A run
 that outlasts the interval makes the scheduler skip the missed ticks instead of bunching them up.
 `LocalScheduler.run()` runs one now, synchronously (the gateway's `POST /__local/schedules/<id>`).
 

@@ -201,7 +201,9 @@ def serve(args: argparse.Namespace) -> int:
     # Heavy imports (boto3, moto) wait until they are needed.
     from devtools.dynamodb_local import dynamodb_local, find_installation
     from devtools.embedded_dynamodb import embedded_dynamodb
-    from devtools.local_api import Gateway, LocalApiServer, applied_environment, local_environment
+    from devtools.local_api.environment import applied_environment, local_environment
+    from devtools.local_api.gateway import Gateway
+    from devtools.local_api.server import LocalApiServer
     from devtools.local_aws import dynamodb_client
     from devtools.local_events import provision
 
@@ -271,7 +273,7 @@ def serve(args: argparse.Namespace) -> int:
         gateway.start_event_sources(template, refs, endpoint_url, aws_endpoint_url, TABLE_NAME)
         stack.callback(gateway.stop_event_sources)
 
-        from devtools.local_api import wait_for_stop_signal
+        from devtools.local_api.server import wait_for_stop_signal
 
         wait_for_stop_signal()
         print("\nStopping ...", flush=True)

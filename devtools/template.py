@@ -216,6 +216,49 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
     return routes
 
 
+@dataclass(frozen=True)
+class RouteThrottle:
+    """A route's throttling, as API Gateway applies it: a token bucket of `burst` requests refilled at
+    `rate` requests per second."""
+
+    rate: float
+    burst: int
+
+
+def route_throttles(
+    template: dict[str, Any], parameter_overrides: dict[str, str] | None = None
+) -> dict[str, RouteThrottle]:
+    """Each HttpApi route's throttling, by route key: the event's RouteSettings, field by field over its
+    API's DefaultRouteSettings (the implicit API's in Globals.HttpApi). A route with neither limit set
+    is not throttled here (only by the account's quota in AWS)."""
+    resolver = _Resolver(template, parameter_overrides or {}, {})
+    throttles: dict[str, RouteThrottle] = {}
+    for function_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        for event_id, event in (function_properties(template, function_id).get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") != "HttpApi":
+                continue
+            event_properties = event.get("Properties") or {}
+            api_id = _ref_target(event_properties.get("ApiId"))
+            if api_id is not None:
+                api = (_resource(template, api_id, SERVERLESS_HTTP_API).get("Properties")) or {}
+            else:
+                api = (template.get("Globals") or {}).get("HttpApi") or {}
+            settings = {**(api.get("DefaultRouteSettings") or {}), **(event_properties.get("RouteSettings") or {})}
+            rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+            if rate is None and burst is None:
+                continue
+            where = f"{function_id}.Events.{event_id}.RouteSettings"
+            method = str(event_properties.get("Method", "ANY")).upper()
+            method = "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method
+            path = str(event_properties.get("Path", "$default"))
+            route_key = "$default" if path == "$default" else f"{method} {path}"
+            throttles[route_key] = RouteThrottle(
+                rate=float(resolver.resolve(rate, where)) if rate is not None else float("inf"),
+                burst=int(float(resolver.resolve(burst, where))) if burst is not None else 2**31,
+            )
+    return throttles
+
+
 def _require_str(properties: dict[str, Any], key: str, function_id: str) -> str:
     value = properties.get(key)
     if not isinstance(value, str) or not value:

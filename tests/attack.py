@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
-import itertools
 import json
 import random
 import re
-import sys
 import threading
 import time
 import uuid
@@ -30,11 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
-from devtools.template import HttpRoute, load_template
-from tests.support import ROOT, InProcessApi, LambdaContext, http_event, route_table
+from devtools.local_api.gateway import Gateway
+from devtools.local_api.runtime import LambdaFunction, LambdaRuntime
+from devtools.template import HttpRoute
+from tests.support import ROOT, SOURCE_IP, USER_AGENT, InProcessApi, template
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 
@@ -272,31 +270,21 @@ class SecretScanner:
 
 # --- isolated function instances ----------------------------------------------------------------------
 
-_copies = itertools.count(1)
 
+class _GatewayOfOneInstance(Gateway):
+    """The gateway of template.yaml over a runtime of its own (its own module copies, its own lock),
+    throttling off (races send 50 requests at once); ``around_handler`` surrounds the route's function
+    only, not the authorizer."""
 
-@lru_cache(maxsize=1)
-def _template() -> dict[str, Any]:
-    return load_template(str(ROOT / "template.yaml"))
+    def __init__(self, around_handler: Callable[[], Any] | None) -> None:
+        super().__init__(template(), ROOT, schedule_log=False, runtime=LambdaRuntime(ROOT), throttling=False)
+        self.around_handler = around_handler
 
-
-def fresh_module(code_uri: str) -> Any:
-    """A new instance of ``<code_uri>/app.py`` (a cold start): module globals of its own."""
-    path = ROOT / code_uri / "app.py"
-    name = f"_isolated_{Path(code_uri).name}_{next(_copies)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def code_uri_of(route_key: str) -> str:
-    """The CodeUri of the function behind ``"METHOD /path/{param}"``."""
-    for route, _ in route_table():
-        if f"{route.method} {route.path}" == route_key:
-            return route.code_uri
-    raise KeyError(route_key)
+    def invoke_route(self, function: LambdaFunction, event: dict[str, Any]) -> Any:
+        if self.around_handler is None:
+            return super().invoke_route(function, event)
+        with self.around_handler():
+            return super().invoke_route(function, event)
 
 
 _per_thread = threading.local()
@@ -334,42 +322,27 @@ def keep_current_events_per_thread() -> None:
 
 
 class IsolatedApi(InProcessApi):
-    """``tests.support.InProcessApi`` with its own copies of the function modules. A Powertools
-    resolver keeps the current event on module globals; one Lambda instance serves one request at
-    a time, so give each thread an IsolatedApi of its own.
+    """``tests.support.InProcessApi`` over a gateway of its own, with its own copies of the function
+    modules (a cold start each). A Powertools resolver keeps the current event on module globals; one
+    Lambda instance serves one request at a time, so give each thread an IsolatedApi of its own.
 
     ``around_handler``: a context manager factory entered around the function only (not the
     authorizer), e.g. to inject DynamoDB faults past the authorizer."""
 
     def __init__(self, around_handler: Callable[[], Any] | None = None) -> None:
         keep_current_events_per_thread()
-        self._modules: dict[str, Any] = {}
-        self.around_handler = around_handler
-        super().__init__()
-
-    def load(self, code_uri: str) -> Any:
-        if code_uri not in self._modules:
-            self._modules[code_uri] = fresh_module(code_uri)
-        return self._modules[code_uri]
-
-    def invoke(self, code_uri: str, event: dict[str, Any]) -> dict[str, Any]:
-        if self.around_handler is None:
-            return super().invoke(code_uri, event)
-        with self.around_handler():
-            return super().invoke(code_uri, event)
+        super().__init__(_GatewayOfOneInstance(around_handler))
 
     def warm(self, *route_keys: str) -> IsolatedApi:
-        """Import the functions of these routes (default: all) now: a race starts with warm instances."""
-        for code_uri in [code_uri_of(k) for k in route_keys] or [route.code_uri for route, _ in self.routes]:
-            self.load(code_uri)
+        """Import the authorizer and the functions of these routes (default: all) now: a race starts
+        with warm instances."""
+        self.client.warm(*route_keys)
         return self
 
-    def authorize(self, secret: str, source_ip: str = "203.0.113.7") -> dict[str, Any]:
+    def authorize(self, secret: str, source_ip: str = SOURCE_IP) -> dict[str, Any]:
         """The authorizer's answer to ``Authorization: Bearer <secret>`` on GET /v1/tokens/self."""
-        event = http_event("GET", "/v1/tokens/self", "GET /v1/tokens/self", headers={}, source_ip=source_ip)
-        event["headers"]["authorization"] = f"Bearer {secret}"
-        event.update(type="REQUEST", identitySource=[event["headers"]["authorization"]])
-        return self.authorizer.handler(event, LambdaContext())
+        headers = {"Authorization": f"Bearer {secret}", "User-Agent": USER_AGENT}
+        return self.client.authorizer_answer("GET", "/v1/tokens/self", headers, source_ip=source_ip)
 
 
 # --- DynamoDB faults -----------------------------------------------------------------------------------

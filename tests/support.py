@@ -1,114 +1,125 @@
-"""Test helpers: a moto table built from template.yaml, HTTP API v2.0 events, and an in-process
-client that routes requests to the real function handlers (through the real authorizer)."""
+"""Test helpers over devtools' local gateway (devtools.local_api), driven in process, without sockets:
+:class:`InProcessApi` sends a request through the gateway's route selection, 2.0 event, authorizer call
+and response mapping to the real function handlers; :func:`http_event` is the event the gateway would
+build; :func:`load_function` the module the gateway runs (each one imported once per test process)."""
 
 from __future__ import annotations
 
-import base64
-import importlib.util
 import json
-import re
-import sys
-import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
-from devtools.template import HttpRoute, default_authorizer, http_routes, load_template
+from devtools.local_api import runtime
+from devtools.local_api.client import ClientResponse, InProcessClient
+from devtools.local_api.events import build_http_event
+from devtools.local_api.gateway import Gateway
+from devtools.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
-_modules: dict[str, Any] = {}
+SOURCE_IP = "203.0.113.7"
+USER_AGENT = "pytest/1.0"
 
 
-def load_function(code_uri: str) -> Any:
-    """Import ``<code_uri>/app.py`` once, under a module name of its own."""
-    path = ROOT / code_uri / "app.py"
-    name = "fn_" + Path(code_uri).name
-    if name not in _modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        _modules[name] = module
-    return _modules[name]
+@lru_cache(maxsize=1)
+def template() -> dict[str, Any]:
+    return load_template(str(ROOT / "template.yaml"))
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "test-function"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "stream"
-    remaining_millis: int = 10_000
+@lru_cache(maxsize=1)
+def shared_runtime() -> runtime.LambdaRuntime:
+    """One warm instance of every function for the whole test process: each module is imported once."""
+    return runtime.LambdaRuntime(ROOT)
 
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
+
+@lru_cache(maxsize=1)
+def shared_gateway() -> Gateway:
+    """The gateway of template.yaml over the shared runtime; it starts nothing (no server, no timer).
+    Throttling off: these suites send many requests in a row (revoke-leaked's burst is 5); the
+    throttles themselves are tested in tests/integration/test_throttling.py."""
+    return Gateway(template(), ROOT, schedule_log=False, runtime=shared_runtime(), throttling=False)
+
+
+def load_function(code_uri: str) -> ModuleType:
+    """``<code_uri>/app.py``: the very module the gateway invokes for that function."""
+    return shared_runtime().loader.module(code_uri)
+
+
+class LambdaContext(runtime.LambdaContext):
+    """The gateway's Lambda context, with the defaults these tests call handlers with."""
+
+    def __init__(self, function_name: str = "test-function", remaining_millis: int = 10_000) -> None:
+        super().__init__(function_name, memory_limit_in_mb=256, timeout_seconds=remaining_millis / 1000)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a test asks for, in the words of :meth:`InProcessApi.request`, as the client sends it."""
+
+    method: str
+    path: str
+    secret: str | None = None
+    body: Any = None
+    headers: dict[str, str] | None = None
+    query: dict[str, str] | None = None
+    raw_body: bytes | str | None = None
+    cookies: list[str] | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.path}?{urlencode(self.query)}" if self.query else self.path
+
+    def header_pairs(self) -> list[tuple[str, str]]:
+        """The headers as a client sends them: a User-Agent, JSON's Content-Type for ``body``, the bearer
+        secret, the cookies in one Cookie header; the test's own headers win."""
+        headers = dict(self.headers or {})
+        given = {name.lower() for name in headers}
+        pairs = [(name, value) for name, value in headers.items()]
+        if "user-agent" not in given:
+            pairs.append(("User-Agent", USER_AGENT))
+        if self.body is not None and self.raw_body is None and "content-type" not in given:
+            pairs.append(("Content-Type", "application/json"))
+        if self.secret is not None:
+            pairs = [(name, value) for name, value in pairs if name.lower() != "authorization"]
+            pairs.append(("Authorization", f"Bearer {self.secret}"))
+        if self.cookies:
+            pairs.append(("Cookie", "; ".join(self.cookies)))
+        return pairs
+
+    def payload(self) -> bytes | str:
+        if self.raw_body is not None:
+            return self.raw_body
+        return b"" if self.body is None else json.dumps(self.body)
 
 
 def http_event(
     method: str,
     path: str,
-    route_key: str,
+    route_key: str | None = None,
     path_parameters: dict[str, str] | None = None,
     body: Any = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     raw_body: bytes | str | None = None,
-    source_ip: str = "203.0.113.7",
-    user_agent: str = "pytest/1.0",
+    source_ip: str = SOURCE_IP,
     cookies: list[str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event, header names lower-cased as the real service does
-    (and Cookie headers in ``cookies``, as payload 2.0 has them)."""
-    headers = {k.lower(): v for k, v in (headers or {}).items()}
-    headers.setdefault("user-agent", user_agent)
-    is_base64 = False
-    if raw_body is not None:
-        if isinstance(raw_body, bytes):
-            try:
-                text = raw_body.decode("utf-8")
-            except UnicodeDecodeError:
-                text, is_base64 = base64.b64encode(raw_body).decode(), True
-        else:
-            text = raw_body
-    elif body is not None:
-        text = json.dumps(body)
-        headers.setdefault("content-type", "application/json")
-    else:
-        text = None
-    query_string = "&".join(f"{k}={v}" for k, v in (query or {}).items())
-    return {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query_string,
-        **({"cookies": list(cookies)} if cookies else {}),
-        "headers": headers,
-        "queryStringParameters": query or None,
-        "pathParameters": path_parameters or None,
-        "body": text,
-        "isBase64Encoded": is_base64,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "local.execute-api.us-east-1.amazonaws.com",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": user_agent,
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "22/Nov/2026:14:00:00 +0000",
-            "timeEpoch": 1795874400000,
-        },
-    }
+    """The payload 2.0 event the gateway builds for this request (before its authorizer runs).
+    ``route_key`` and ``path_parameters``, when given, must be what the gateway's routing finds."""
+    client = InProcessClient(shared_gateway(), source_ip=source_ip)
+    ask = Request(method, path, None, body, headers, query, raw_body, cookies)
+    request = client.incoming(method, ask.target, ask.header_pairs(), ask.payload())
+    match = shared_gateway().route_table.match(request.method, request.raw_path)
+    if match is None:
+        raise LookupError(f"no route for {method} {path}")
+    if route_key is not None and route_key != match.route.route_key:
+        raise ValueError(f"{method} {path} is routed to {match.route.route_key!r}, not {route_key!r}")
+    if path_parameters is not None and path_parameters != match.path_parameters:
+        raise ValueError(f"{method} {path} has the path parameters {match.path_parameters}, not {path_parameters}")
+    return build_http_event(request, match)
 
 
 @dataclass
@@ -123,39 +134,27 @@ class ApiResponse:
     def json(self) -> Any:
         return self.body
 
-
-@lru_cache(maxsize=1)
-def identity_sources() -> tuple[str, ...]:
-    """The authorizer's identity sources, from template.yaml (none: it is called for every request)."""
-    return default_authorizer(load_template(str(ROOT / "template.yaml"))).identity_sources
-
-
-@lru_cache(maxsize=1)
-def route_table() -> tuple[tuple[HttpRoute, re.Pattern[str]], ...]:
-    """The template's routes as API Gateway matches them: static segments beat ``{param}``."""
-    table = []
-    for route in http_routes(load_template(str(ROOT / "template.yaml"))):
-        pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$")
-        static = sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
-        table.append((static, route, pattern))
-    table.sort(key=lambda entry: -entry[0])
-    return tuple((route, pattern) for _, route, pattern in table)
+    @classmethod
+    def of(cls, response: ClientResponse) -> ApiResponse:
+        raw = response.text
+        try:
+            decoded = json.loads(raw) if raw else None
+        except ValueError:  # the console's pages
+            decoded = raw
+        return cls(response.status, response.headers, decoded, raw, response.cookies)
 
 
 class InProcessApi:
-    """Routes a request like the HTTP API would (template routes, static beats {param}), runs the
-    real authorizer, then the real function, and decodes the answer. Subclasses choose how a
-    function's module is loaded (``load``) and what surrounds its call (``invoke``)."""
+    """template.yaml's API through devtools' gateway, in process: its routing (a wrong path or method is
+    its 404), its event, its authorizer call (401, 403 ``{"message": "Forbidden"}``), the real function,
+    its response mapping (500 for a function that raises, 413 past 10 MiB).
 
-    def __init__(self) -> None:
-        self.routes = route_table()
-        self.authorizer = self.load("functions/authorizer")
+    Every instance shares one gateway and one runtime (each function module imported once per process);
+    ``gateway``: another one (``tests.attack.IsolatedApi``: module copies of its own)."""
 
-    def load(self, code_uri: str) -> Any:
-        return load_function(code_uri)
-
-    def invoke(self, code_uri: str, event: dict[str, Any]) -> dict[str, Any]:
-        return self.load(code_uri).handler(event, LambdaContext())
+    def __init__(self, gateway: Gateway | None = None) -> None:
+        self.gateway = gateway or shared_gateway()
+        self.client = InProcessClient(self.gateway, source_ip=SOURCE_IP)
 
     def request(
         self,
@@ -166,48 +165,17 @@ class InProcessApi:
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
         raw_body: bytes | str | None = None,
-        source_ip: str = "203.0.113.7",
+        source_ip: str = SOURCE_IP,
         claims: dict[str, str] | None = None,
         cookies: list[str] | None = None,
     ) -> ApiResponse:
         """``claims``: skip the authorizer and hand the function this authorizer context.
         ``cookies``: ``["name=value", ...]``, as the browser's Cookie header."""
-        headers = dict(headers or {})
-        if secret is not None:
-            headers["Authorization"] = f"Bearer {secret}"
-        for route, pattern in self.routes:
-            match = pattern.match(path)
-            if match and route.method.upper() == method.upper():
-                break
-        else:
-            return ApiResponse(404, {}, {"message": "Not Found"}, "")
-        route_key = f"{route.method.upper()} {route.path}"
-        event = http_event(
-            method, path, route_key, match.groupdict(), body, headers, query, raw_body, source_ip, cookies=cookies
+        ask = Request(method, path, secret, body, headers, query, raw_body, cookies)
+        response = self.client.request(
+            method, ask.target, ask.header_pairs(), ask.payload(), source_ip=source_ip, authorizer_context=claims
         )
-        if route.authorized and claims is not None:
-            event["requestContext"]["authorizer"] = {"lambda": claims}
-        elif route.authorized:
-            identity = []
-            for source in identity_sources():  # API Gateway answers 401 when one is missing
-                value = event["headers"].get(source.removeprefix("$request.header.").lower())
-                if not value:
-                    return ApiResponse(401, {}, {"message": "Unauthorized"}, "")
-                identity.append(value)
-            verdict = self.authorizer.handler(
-                {**event, "type": "REQUEST", "identitySource": identity or None}, LambdaContext()
-            )
-            if not verdict.get("isAuthorized"):
-                return ApiResponse(403, {}, {"message": "Forbidden"}, "")
-            event["requestContext"]["authorizer"] = {"lambda": verdict["context"]}
-        result = self.invoke(route.code_uri, event)
-        raw = result.get("body") or ""
-        response_headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-        try:
-            decoded = json.loads(raw) if raw else None
-        except ValueError:  # the console's pages
-            decoded = raw
-        return ApiResponse(result["statusCode"], response_headers, decoded, raw, list(result.get("cookies") or []))
+        return ApiResponse.of(response)
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from devtools.embedded_dynamodb import embedded_dynamodb
-from devtools.local_api import serve_in_thread
+from devtools.local_api.server import serve_in_thread
 from devtools.template import create_table, load_template
 from tokensmith.bootstrap import create_admin_token
 
@@ -38,12 +38,17 @@ class Client:
 
 @contextlib.contextmanager
 def local_server(
-    admin_name: str, event_sources: bool = False, parameter_overrides: dict[str, str] | None = None
+    admin_name: str,
+    event_sources: bool = False,
+    parameter_overrides: dict[str, str] | None = None,
+    throttling: bool = True,
 ) -> Iterator[tuple[Any, str]]:
     """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
     The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
     stream and the queues feed their functions (publisher, webhook delivery) as in `make run`.
-    `parameter_overrides`: template parameters of this run (e.g. GitHubSecretScanningKeysUrl).
+    `parameter_overrides`: template parameters of this run (e.g. GitHubSecretScanningKeysUrl). The route
+    throttles apply, as in `make run`, unless `throttling` is False (a suite that sends many requests to
+    one route, e.g. more than revoke-leaked's burst of 5).
 
     Moto keeps its tables in process-wide backends that outlive one embedded server: two modules run
     by the same worker, one after the other, would meet the same table. Each server gets its own."""
@@ -66,13 +71,15 @@ def local_server(
             aws_endpoint_url=endpoint,
             event_sources=event_sources,
             parameter_overrides=parameter_overrides,
+            throttling=throttling,
         ) as running:
             yield running, admin_secret
 
 
 @pytest.fixture(scope="module")
-def server():
-    with local_server("e2e-admin") as started:
+def server(request):
+    """The module's server; a module that sets ``THROTTLING = False`` opts out of the route throttles."""
+    with local_server("e2e-admin", throttling=getattr(request.module, "THROTTLING", True)) as started:
         yield started
 
 

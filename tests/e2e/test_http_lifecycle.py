@@ -148,3 +148,20 @@ def test_bad_input_over_http_gets_problem_json(admin):
     for response in (malformed, binary, form, huge):
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.json()["detail"]
+
+
+def test_the_gateway_throttles_revoke_leaked_as_the_template_says(anonymous):
+    """make run applies the template's route throttles: revoke-leaked's burst is 5 (at 1 a second), so
+    of eight reports sent at once some are refused as API Gateway refuses them."""
+    from tests.attack import run_threads
+
+    # When eight reports arrive at once
+    answers = run_threads(
+        [lambda: anonymous.request("POST", "/v1/tokens/revoke-leaked", json={"tokens": ["tks_x"]}) for _ in range(8)]
+    )
+
+    # Then no more than the burst (and what a second refills) goes through; the rest are 429s
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) == {202, 429} and statuses.count(202) >= 5, statuses
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert refused.json() == {"message": "Too Many Requests"}

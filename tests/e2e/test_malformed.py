@@ -27,6 +27,10 @@ from devtools.template import http_routes, load_template
 from tests.attack import Operation, operations, unique_name
 from tests.conftest import clear_singletons
 
+# Every route gets many requests in a row (revoke-leaked's burst is 5): this module's server does not
+# throttle. The throttles are tested in tests/integration/test_throttling.py.
+THROTTLING = False
+
 pytestmark = pytest.mark.e2e
 
 TEMPLATE_ROUTES = http_routes(load_template())

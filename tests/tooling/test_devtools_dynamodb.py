@@ -20,6 +20,7 @@ from devtools.dynamodb_local import (
     missing_prerequisites,
 )
 from devtools.embedded_dynamodb import embedded_dynamodb
+from devtools.local_aws import client as aws_client
 from devtools.local_aws import dynamodb_client
 from devtools.template import DEFAULT_TEMPLATE, PROJECT_ROOT, load_template
 
@@ -60,6 +61,72 @@ def test_embedded_dynamodb_answers_a_repeated_client_request_token_without_writi
     assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]["value"] == {"S": "1"}
     with pytest.raises(client.exceptions.TransactionCanceledException):
         put("second", "3")  # a new token runs, and fails its condition
+
+
+def test_embedded_dynamodb_stream_survives_a_cancelled_transaction_and_forgets_used_iterators(moto_endpoint) -> None:
+    """make run's stream reader keeps reading one shard, which a cancelled transaction adds nothing to,
+    and moto does not keep every iterator it ever handed out."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    # Given a table with a stream, a reader at its start, and one write read
+    client = dynamodb_client(moto_endpoint)
+    streams = aws_client("dynamodbstreams", moto_endpoint)
+    table = "streamed"
+    arn = client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+
+    def new_item(pk: str) -> dict[str, Any]:
+        condition = "attribute_not_exists(pk)"
+        return {"Put": {"TableName": table, "Item": {"pk": {"S": pk}}, "ConditionExpression": condition}}
+
+    def put(pk: str) -> None:
+        action = {
+            "Put": {"TableName": table, "Item": {"pk": {"S": pk}}, "ConditionExpression": "attribute_not_exists(pk)"}
+        }
+        client.transact_write_items(TransactItems=[action])
+
+    def read() -> list[str]:
+        nonlocal iterator
+        answer = streams.get_records(ShardIterator=iterator)
+        iterator = answer["NextShardIterator"]
+        return [record["dynamodb"]["Keys"]["pk"]["S"] for record in answer["Records"]]
+
+    put("a")
+    assert read() == ["a"]
+    backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    iterators_before = len(backend.shard_iterators)
+
+    # When a transaction is cancelled (moto then swaps the table for its copy), then another write lands
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "b"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": "a"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    put("c")
+
+    # Then the same reader sees the later write and nothing of the cancelled one, and reading five more
+    # times leaves no more iterators behind than before
+    assert read() == ["c"]
+    for _ in range(5):
+        assert read() == []
+    assert len(backend.shard_iterators) <= iterators_before
 
 
 # --- finding the installation and the prerequisites (no JVM) ---------------------------------------------------

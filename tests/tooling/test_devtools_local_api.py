@@ -20,19 +20,11 @@ from typing import Any
 import pytest
 import requests
 
-from devtools.local_api import (
-    MAX_REQUEST_BYTES,
-    IncomingRequest,
-    LambdaResponseError,
-    LocalApiServer,
-    RouteMatch,
-    RouteTable,
-    build_authorizer_event,
-    build_http_event,
-    interpret_authorizer_response,
-    map_lambda_response,
-    serve_in_thread,
-)
+from devtools.local_api.authorizer import interpret_authorizer_response
+from devtools.local_api.events import MAX_REQUEST_BYTES, IncomingRequest, build_authorizer_event, build_http_event
+from devtools.local_api.responses import LambdaResponseError, map_lambda_response
+from devtools.local_api.routing import RouteMatch, RouteTable
+from devtools.local_api.server import LocalApiServer, serve_in_thread
 from devtools.template import HttpRoute
 
 

@@ -22,13 +22,10 @@ import pytest
 import requests
 
 from devtools import run
-from devtools.local_api import (
-    Gateway,
-    IncomingRequest,
-    LocalApiServer,
-    serve_in_thread,
-    swagger_ui_directory,
-)
+from devtools.local_api.docs import swagger_ui_directory
+from devtools.local_api.events import IncomingRequest
+from devtools.local_api.gateway import Gateway
+from devtools.local_api.server import LocalApiServer, serve_in_thread
 from devtools.openapi import build_document, documented_routes
 from devtools.template import PROJECT_ROOT
 

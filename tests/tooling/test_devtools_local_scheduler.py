@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from devtools.local_api import LocalApiServer, serve_in_thread
+from devtools.local_api.server import LocalApiServer, serve_in_thread
 from devtools.local_scheduler import LocalScheduler, scheduler_event
 from devtools.template import ScheduledFunction
 
