@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import ORGANIZATION, claims_of, environment, local_table, log, mint_token
+from bench.support import ORGANIZATION, claims_of, environment, local_table, log, mint_token, write_results
 from devtools.template import default_authorizer, http_routes
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import is_uuid, token_key
@@ -502,14 +502,8 @@ def main(argv: list[str] | None = None) -> int:
             log(NAME, f"bytecode {bytecode}: {len(subjects)} functions x {args.runs} runs, Python {python}")
             samples = measure(table, layout, subjects, args.runs, args.seed, workdir)
             results["modes"][bytecode] = summarize(samples, subjects)
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_results(NAME, results, args.output, started)
     print_table(results)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
-            out.write("\n")
-        log(NAME, f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     rows = [row for mode in results["modes"].values() for name, row in mode.items() if name != "baseline"]
     ok = all(r["within_target"] and r["within_memory"] and r["answered"] for r in rows)
     return 0 if ok else 1

@@ -20,19 +20,17 @@ its route throttles (``throttling=False``): one client sends faster than POST /v
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from bench import RESULTS  # first: it puts layers/common on sys.path
-from bench.support import environment, log
+from bench.support import environment, log, write_results
 from devtools.embedded_dynamodb import embedded_dynamodb
 from devtools.local_api.server import serve_in_thread
 from devtools.local_aws import dynamodb_client
@@ -170,14 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"benchmark": NAME, "environment": environment()}
     results["parameters"] = {"creations": args.creations, "verifications": args.verifications, "every": args.every}
     results.update(soak(args.creations, args.verifications, args.every))
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_results(NAME, results, args.output, started)
     print_table(results)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
-            out.write("\n")
-        log(NAME, f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     return 0 if results["creations"]["within_target"] and results["verifications"]["within_target"] else 1
 
 
