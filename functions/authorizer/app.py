@@ -1,7 +1,12 @@
 """The HTTP API's Lambda REQUEST authorizer (payload 2.0, simple responses).
 
 Verifies ``Authorization: Bearer <secret>`` with the same code as ``POST /v1/tokens/verify`` and
-hands the functions ``{token_id, organization_id, owner, scopes}``. Without a bearer token it
+hands the functions ``{token_id, organization_id, owner, scopes}`` and the usage policies' outcome
+(``code``, ``retry_after``, ``ratelimits``, ``credits``, ``meta``: ``tokens.usage.context_fields``).
+A token over a rate limit or out of credits is let through with ``code`` RATE_LIMITED or
+USAGE_EXCEEDED (a Lambda authorizer can only allow or deny, and a deny is a 403): Tokensmith's own
+routes then answer 429, and an API of yours behind this authorizer must check ``code`` (README).
+A caller outside the token's (or its organization's) ``allowed_cidrs`` is denied. Without a bearer token it
 accepts the console's session cookie instead (``tokensmith.sessions``, imported only then): the
 session's token must still be live and hold ``console``, and every unsafe method must carry the
 session's ``X-CSRF-Token``. Fails closed: any error is a refusal. The hot path (bearer): the
@@ -16,8 +21,10 @@ import traceback
 from tokensmith import clock
 from tokensmith.log_line import log
 from tokensmith.settings import get_settings
+from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import record_use, verify_secret
+from tokensmith.tokens.usage import OVER_LIMIT_CODES, context_fields
+from tokensmith.tokens.verification import apply_policies, record_use, verify_secret
 
 DENY = {"isAuthorized": False}
 
@@ -40,8 +47,10 @@ def handler(event, context):
     try:
         repository = default_repository()
         now = clock.now()
+        http = (event.get("requestContext") or {}).get("http") or {}
         result = verify_secret(repository, settings, secret, clock.epoch(now))
-        if not result.valid:
+        result = apply_policies(default_counters(), settings, result, http.get("sourceIp"), 1, now)
+        if not result.valid and result.code not in OVER_LIMIT_CODES:
             log("INFO", "token refused", settings.log_level, code=result.code, request_id=request_id)
             return DENY
     except Exception as error:
@@ -55,15 +64,16 @@ def handler(event, context):
         )
         return DENY
     item = result.item
-    http = (event.get("requestContext") or {}).get("http") or {}
     try:
         record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"))
     except Exception as error:  # bookkeeping only: a verified token is not refused for it
         log("WARNING", "last use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
-    return allow(item)
+    if not result.valid:
+        log("INFO", "token over its limit", settings.log_level, code=result.code, request_id=request_id)
+    return allow(item, result.usage, clock.epoch(now))
 
 
-def allow(item: dict) -> dict:
+def allow(item: dict, usage=None, now_epoch: int = 0) -> dict:
     return {
         "isAuthorized": True,
         "context": {
@@ -71,6 +81,7 @@ def allow(item: dict) -> dict:
             "organization_id": item["organization_id"],
             "owner": item.get("owner") or "",
             "scopes": " ".join(item.get("scopes") or []),
+            **context_fields(usage, item.get("meta"), now_epoch),
         },
     }
 

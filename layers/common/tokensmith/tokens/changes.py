@@ -28,10 +28,25 @@ from tokensmith.observability import count
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle
-from tokensmith.tokens.repository import NameClaim, TokenChange, TokenRepository
+from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
 from tokensmith.tokens.rules import name_conflict
+from tokensmith.tokens.usage import credits_period
 
-AUDITED_FIELDS = ("name", "description", "icon", "scopes", "expires_at", "owner", "status", "revoked_reason", "start")
+AUDITED_FIELDS = (
+    "name",
+    "description",
+    "icon",
+    "scopes",
+    "expires_at",
+    "owner",
+    "status",
+    "revoked_reason",
+    "start",
+    "ratelimits",
+    "credits",
+    "allowed_cidrs",
+    "meta",
+)
 MAX_ATTEMPTS = 3
 GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")  # rotation grace
 
@@ -47,6 +62,7 @@ class TokenChangePlan:
     release_name: bool = False
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    grant_credits: CreditsGrant | None = None
 
 
 Planner = Callable[[dict[str, Any], datetime], TokenChangePlan | None]
@@ -56,11 +72,41 @@ class TokenChanges:
     """Reads, creates and changes tokens for the operations of ``TokenService``."""
 
     def __init__(
-        self, repository: TokenRepository, settings: Settings, now: Callable[[], datetime] = clock.now
+        self,
+        repository: TokenRepository,
+        settings: Settings,
+        now: Callable[[], datetime] = clock.now,
+        counters: Any = None,
+        policies: Any = None,
     ) -> None:
         self.repository = repository
         self.settings = settings
         self._now = now
+        self._counters = counters  # tokens.counters.UsageCounters; made over the same table if not given
+        self._policies = policies  # organizations.repository.OrganizationPolicies; likewise
+
+    @property
+    def counters(self) -> Any:
+        if self._counters is None:
+            from tokensmith.tokens.counters import UsageCounters
+
+            self._counters = UsageCounters(self.repository.table_name, client=self.repository.client)
+        return self._counters
+
+    @property
+    def policies(self) -> Any:
+        if self._policies is None:
+            from tokensmith.organizations.repository import OrganizationPolicies
+
+            self._policies = OrganizationPolicies(self.repository.table_name, client=self.repository.client)
+        return self._policies
+
+    def live_credits(self, item: dict[str, Any]) -> int | None:
+        """What the token's credits counter holds now (None: no credits, or no counter yet)."""
+        if not item.get("credits"):
+            return None
+        counter = self.counters.get_credits(item["id"])
+        return int(counter["remaining"]) if counter else None
 
     def load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
         """The token if this caller may see it: another organization's token, and without
@@ -98,10 +144,16 @@ class TokenChanges:
         }
         item["purge_at"] = lifecycle.purge_at(self.settings, item, now)
         item.update(wake_attributes(item, self.settings.expiry_notice_days))
+        policy = self.policies.get_policy(item["organization_id"])
+        if policy and policy.get("allowed_cidrs"):
+            item["org_allowed_cidrs"] = policy["allowed_cidrs"]
+        if policy:
+            item["org_policy_version"] = policy["version"]
+        check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
         event = self._event(item, "token.created", principal, meta, now, changes)
         try:
-            self.repository.create_token(item, event, self._claim(item, now))
+            self.repository.create_token(item, event, self._claim(item, now), credits_grant(item, now), check)
         except NameTaken:
             raise name_conflict(item["name"]) from None
         except VersionConflict:
@@ -183,6 +235,7 @@ class TokenChanges:
             remove=removed,
             claim_name=self._claim(updated, now) if claim else None,
             release_name=old_guard if release else None,
+            grant_credits=credits_grant(updated, now) if "credits" in plan.set_values else None,
         )
         self.repository.update_token(change, event)
         count(plan.event_type)
@@ -257,3 +310,11 @@ def disable_plan(principal: Principal, item: dict[str, Any], now: datetime) -> T
         return TokenChangePlan("token.updated", {"disabled_by": disabled_by})
     values = {"status": "disabled", "disabled_at": clock.to_iso(now), "disabled_by": disabled_by}
     return TokenChangePlan("token.disabled", values, GRACE_ATTRIBUTES)
+
+
+def credits_grant(item: dict[str, Any], now: datetime) -> CreditsGrant | None:
+    """The credits counter a token's ``credits`` setting starts: its ``remaining``, this period."""
+    credits = item.get("credits")
+    if not credits:
+        return None
+    return CreditsGrant(int(credits["remaining"]), credits_period(credits, clock.epoch(now)))

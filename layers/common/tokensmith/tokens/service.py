@@ -29,17 +29,20 @@ from tokensmith.auth import (
 )
 from tokensmith.errors import NotFound
 from tokensmith.observability import count
+from tokensmith.organizations.repository import default_policies
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
+from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
+from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import OWNERLESS, default_repository
-from tokensmith.tokens.verification import Verification, record_use, verify_secret
+from tokensmith.tokens.verification import Verification, apply_policies, record_use, verify_secret
 
 
 class TokenService(TokenChanges):
@@ -79,13 +82,23 @@ class TokenService(TokenChanges):
         return self.repository.list_events(token_id, limit, cursor)
 
     @requires(TOKENS_VERIFY)
-    def verify(self, principal: Principal, secret: str, scopes: list[str], meta: RequestMeta) -> Verification:
-        """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins."""
+    def verify(
+        self,
+        principal: Principal,
+        secret: str,
+        scopes: list[str],
+        meta: RequestMeta,
+        ip: str | None = None,
+        cost: int = 1,
+    ) -> Verification:
+        """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins.
+        Then the token's usage policies, for the client at ``ip``, at ``cost``."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
         result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), scopes)
         if result.item is not None and not sees_organization(principal, result.item["organization_id"]):
             return Verification("NOT_FOUND")
+        result = apply_policies(self.counters, self.settings, result, ip, cost, now)
         if result.valid:
             try:
                 record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
@@ -103,11 +116,17 @@ class TokenService(TokenChanges):
         owner = request.owner if request.owner is not None else principal.owner
         require_acts_for(principal, owner)
         rules.check_grantable(self.settings, principal, request.scopes, "scopes")
+        if not manages_organization(principal):
+            rules.require_may_create_under_policy(principal, self.repository.get_token(principal.token_id))
         now = self._now()
+        policies = rules.editable_values(
+            self.settings, request.model_dump(include=set(POLICY_FIELDS), exclude_none=True), now
+        )
         return self.create(
             principal,
             meta,
             now,
+            **policies,
             organization_id=organization,
             owner=owner,
             name=request.name,
@@ -159,6 +178,7 @@ class TokenService(TokenChanges):
             "description": request.description or "",
             "icon": request.icon or "",
             "scopes": request.scopes,
+            **request.model_dump(include=set(POLICY_FIELDS)),
         }
         if request.expires_at is not None:
             fields["expires_at"] = request.expires_at
@@ -237,6 +257,8 @@ class TokenService(TokenChanges):
             rules.require_live(item, now, verb)
             values = rules.editable_values(self.settings, fields, now)
             rules.require_no_self_extension(principal, item, values)
+            loosened = rules.loosened_policies(item, values, self.live_credits(item))
+            rules.require_may_loosen(principal, item, loosened)
             return self.edit_plan(item, values)
 
         return self._change(principal, token_id, meta, plan)
@@ -270,4 +292,4 @@ class TokenService(TokenChanges):
 @lru_cache(maxsize=1)
 def token_service() -> TokenService:
     """The process-wide service over the configured table."""
-    return TokenService(default_repository(), get_settings())
+    return TokenService(default_repository(), get_settings(), counters=default_counters(), policies=default_policies())

@@ -1,0 +1,149 @@
+"""The usage-policy fields of a token and an organization (pydantic v2): their shapes and bounds,
+declared once here and used by the request models, the OpenAPI document and the README.
+
+Stored as given on the token item (``ratelimits``, ``credits``, ``allowed_cidrs``; ``meta`` as its
+JSON text, so verification hands it on without parsing it); evaluated by ``tokens.usage``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from tokensmith.models import RequestBody, ResponseBody, Seconds
+
+MAX_RATELIMITS = 5
+MAX_LIMIT = 1_000_000
+MAX_WINDOW_SECONDS = 86_400
+MAX_CREDITS = 1_000_000_000
+MAX_CIDRS = 50
+MAX_META_BYTES = 4096
+MAX_META_DEPTH = 5
+MAX_COST = 1000
+POLICY_FIELDS = ("ratelimits", "credits", "allowed_cidrs", "meta")
+
+Count = Seconds  # a strict integer (60.0 counts as 60, as JSON Schema says)
+
+
+def _cidr(value: str) -> str:
+    """An IPv4 or IPv6 network (host bits allowed and cleared): its canonical text."""
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32") from None
+
+
+def _unique_names(limits: list[RateLimit]) -> list[RateLimit]:
+    names = [limit.name for limit in limits]
+    if len(set(names)) != len(names):
+        raise ValueError("must not repeat a rate limit name")
+    return limits
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _meta(value: dict[str, Any]) -> dict[str, Any]:
+    if len(meta_text(value).encode("utf-8")) > MAX_META_BYTES:
+        raise ValueError(f"must be at most {MAX_META_BYTES} bytes as JSON")
+    if _depth(value) > MAX_META_DEPTH:
+        raise ValueError(f"must nest at most {MAX_META_DEPTH} levels")
+    return value
+
+
+def meta_text(meta: dict[str, Any]) -> str:
+    """``meta`` as stored and as the authorizer passes it on: compact JSON."""
+    return json.dumps(meta, separators=(",", ":"), ensure_ascii=False)
+
+
+Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_cidr)]
+AllowedCidrs = Annotated[list[Cidr], Field(max_length=MAX_CIDRS)]
+Meta = Annotated[
+    dict[str, Any],
+    AfterValidator(_meta),
+    Field(
+        description=(
+            "Returned on verify and by the authorizer, never interpreted: "
+            f"≤ {MAX_META_BYTES} bytes as JSON, nesting ≤ {MAX_META_DEPTH}."
+        )
+    ),
+]
+
+
+class RateLimit(RequestBody):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+    limit: Annotated[Count, Field(ge=1, le=MAX_LIMIT)]
+    duration_seconds: Annotated[Count, Field(ge=1, le=MAX_WINDOW_SECONDS)]
+    shared: Literal["token", "owner"] = Field(
+        default="token", description="`owner`: every live token of the same owner counts against one window."
+    )
+
+
+RateLimits = Annotated[list[RateLimit], Field(max_length=MAX_RATELIMITS), AfterValidator(_unique_names)]
+
+
+class Refill(RequestBody):
+    interval: Literal["daily", "monthly"]
+    amount: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
+    day_of_month: Annotated[Count, Field(ge=1, le=31)] | None = Field(
+        default=None, description="Monthly only: the day the period starts (default 1; a short month: its last day)."
+    )
+
+    @model_validator(mode="after")
+    def _day_only_monthly(self) -> Refill:
+        if self.day_of_month is not None and self.interval != "monthly":
+            raise ValueError("day_of_month is only for a monthly refill")
+        return self
+
+
+class Credits(RequestBody):
+    remaining: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
+    refill: Refill | None = None
+    low_threshold: Annotated[Count, Field(ge=0, le=MAX_CREDITS)] | None = None
+
+
+class OrganizationPolicyRequest(RequestBody):
+    allowed_cidrs: AllowedCidrs = Field(default_factory=list)
+
+
+# --- responses -----------------------------------------------------------------------------------------
+
+
+class RateLimitState(ResponseBody):
+    name: str
+    limit: int
+    remaining: int
+    reset_at: str
+
+
+class CreditsState(ResponseBody):
+    remaining: int
+
+
+class OrganizationPolicy(ResponseBody):
+    organization_id: str
+    allowed_cidrs: list[str]
+    version: int
+    modified_at: str | None
+
+
+def stored_policy_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Request policy fields (validated, as plain values) → stored attributes: ``meta`` as its
+    JSON text, an empty list or object as absent (None)."""
+    values: dict[str, Any] = {}
+    for key in ("ratelimits", "allowed_cidrs"):
+        if key in fields:
+            values[key] = fields[key] or None
+    if "credits" in fields:
+        values["credits"] = fields["credits"]
+    if "meta" in fields:
+        values["meta"] = meta_text(fields["meta"]) if fields["meta"] else None
+    return values
