@@ -119,10 +119,10 @@ class TokenChanges:
     # --- create --------------------------------------------------------------------------------------
 
     def create(
-        self, principal: Principal, meta: RequestMeta, now: datetime, **fields: Any
+        self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
-        expires_at, status) with its secret, its ``token.created`` event and its name guard."""
+        expires_at, status, and the usage policies) with its secret, its ``token.created`` event and its name guard."""
         token_id = str(uuid.uuid4())
         secret = token_format.generate(self.settings.token_prefix, token_id)
         at = clock.to_iso(now)
@@ -137,8 +137,8 @@ class TokenChanges:
             "modified_at": at,
             "expires_at": clock.to_iso(expires_at) if expires_at else None,
             "expires_epoch": clock.epoch(expires_at) if expires_at else None,
-            "created_ip": meta.ip,
-            "user_agent": meta.user_agent,
+            "created_ip": request_meta.ip,
+            "user_agent": request_meta.user_agent,
             "audit": {"created": stamp, "updated": stamp},
             "version": 1,
         }
@@ -151,7 +151,7 @@ class TokenChanges:
             item["org_policy_version"] = policy["version"]
         check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
-        event = self._event(item, "token.created", principal, meta, now, changes)
+        event = self._event(item, "token.created", principal, request_meta, now, changes)
         try:
             self.repository.create_token(item, event, self._claim(item, now), credits_grant(item, now), check)
         except NameTaken:
