@@ -70,8 +70,11 @@ def _reset_caches() -> None:
     clients.client.cache_clear()
 
 
-def mint_token(scopes: list[str], organization_id: str = ORGANIZATION, name: str | None = None) -> tuple[dict, str]:
-    """A token created by the real service (a transaction: token, event, name guard), as an admin."""
+def mint_token(
+    scopes: list[str], organization_id: str = ORGANIZATION, name: str | None = None, **policy: Any
+) -> tuple[dict, str]:
+    """A token created by the real service (a transaction: token, event, name guard), as an admin;
+    ``policy``: its usage policies (``ratelimits``, ``credits``, ``allowed_cidrs``, ``meta``)."""
     import tokensmith.tokens.changes
     from tokensmith.tokens.models import CreateTokenRequest
     from tokensmith.tokens.repository import default_repository
@@ -80,8 +83,13 @@ def mint_token(scopes: list[str], organization_id: str = ORGANIZATION, name: str
     from tokensmith.settings import get_settings
 
     admin = Principal(str(uuid.uuid4()), "platform", None, frozenset({"admin"}))
-    request = CreateTokenRequest(
-        name=name or f"bench {uuid.uuid4().hex[:12]}", scopes=scopes, organization_id=organization_id
+    request = CreateTokenRequest.model_validate(
+        {
+            "name": name or f"bench {uuid.uuid4().hex[:12]}",
+            "scopes": scopes,
+            "organization_id": organization_id,
+            **policy,
+        }
     )
     service = TokenService(default_repository(), get_settings())
     with mock.patch.object(tokensmith.tokens.changes, "count", lambda *_: None):  # no EMF lines among the tables

@@ -26,6 +26,8 @@ Method and figures: docs/performance.md.
    minute (the run must last under a minute).
 3. Managed-token operations, for the cost model only (no target): the warm duration and the DynamoDB
    units of ``GET /v1/tokens/{id}`` and ``PATCH /v1/tokens/{id}``.
+4. Usage policies (``bench/verify_policies.py``): a rate limit, credits, an allowlist, each against
+   a bare boto3 twin doing the same DynamoDB work, and the write units per verification.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
 from bench.support import claims_of, environment, local_table, log, mint_token, summary_ms
+from bench.verify_policies import measure_policies, print_policies
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import token_key
 
@@ -289,6 +292,13 @@ def measure_operations(calls: int) -> dict[str, Any]:
     return result
 
 
+def policy_counter() -> CallCounter:
+    """A call counter on the functions' own client (the counters share it with the repository)."""
+    from tokensmith.tokens.repository import default_repository
+
+    return CallCounter(default_repository().client)
+
+
 # --- reporting ----------------------------------------------------------------------------------------------
 
 
@@ -365,10 +375,15 @@ def main(argv: list[str] | None = None) -> int:
         results["writes"] = measure_writes(args.verifications)
         log(NAME, "managed-token operations")
         results["operations"] = measure_operations(args.operations)
+        log(NAME, "usage policies (bench/verify_policies.py)")
+        results["policies"] = measure_policies(
+            table, args.rounds, args.calls, load_handler, authorizer_event, Context, policy_counter, quiet_stdout
+        )
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print_table(results)
     print_operations(results["operations"])
+    print_policies(results["policies"])
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)
@@ -376,7 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         log(NAME, f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     latency_ok = all(results["latency"][name]["within_target"] for name in ("authorizer", "verify"))
     writes_ok = all(results["writes"][name]["within_target"] for name in ("authorizer", "verify"))
-    return 0 if latency_ok and writes_ok and not results["latency"]["failures"] else 1
+    policies = results["policies"]
+    policies_ok = all(
+        row["within_target"] for row in policies.values() if isinstance(row, dict) and "within_target" in row
+    )
+    failures = results["latency"]["failures"] + policies["failures"]
+    return 0 if latency_ok and writes_ok and policies_ok and not failures else 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,7 +117,15 @@ def ip_allowed(item: dict[str, Any], ip: str | None) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return all(any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs) for cidrs in lists)
+    return all(any(address in network for network in _networks(tuple(cidrs))) for cidrs in lists)
+
+
+@lru_cache(maxsize=1024)
+def _networks(cidrs: tuple[str, ...]) -> tuple[Any, ...]:
+    """Parsed once per Lambda instance and list (a hot token's list is parsed on its first use)."""
+    import ipaddress
+
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
 def window_start(now_epoch: int, duration_seconds: int) -> int:
