@@ -23,8 +23,8 @@ from __future__ import annotations
 import calendar
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from tokensmith import table
