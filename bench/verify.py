@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import claims_of, environment, local_table, log, mint_token, summary_ms
+from bench.support import claims_of, environment, interleaved_samples, local_table, log, mint_token, summary_ms
 from bench.verify_policies import measure_policies, print_policies
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import token_key
@@ -145,23 +145,9 @@ def measure_latency(table: Any, rounds: int, calls: int) -> dict[str, Any]:
         "authorizer": call_authorizer,
         "verify": call_verify,
     }
-    with quiet_stdout():
-        for subject in subjects.values():  # warm: imports, clients, connections, first last-use stamp
-            for _ in range(20):
-                if not subject():
-                    raise RuntimeError("a warm-up call did not verify")
-    samples: dict[str, list[float]] = {name: [] for name in subjects}
-    names = list(subjects)
     started = time.perf_counter()
-    failures = 0
-    with quiet_stdout():
-        for number in range(rounds * calls):
-            shift = number % len(names)
-            for name in names[shift:] + names[:shift]:
-                begin = time.perf_counter_ns()
-                ok = subjects[name]()
-                samples[name].append((time.perf_counter_ns() - begin) / 1e9)
-                failures += not ok
+    with quiet_stdout():  # warm-up first: imports, clients, connections, the first last-use stamp
+        samples, failures = interleaved_samples(subjects, rounds * calls)
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {name: summary_ms(times) for name, times in samples.items()}
     base = result["baseline"]

@@ -16,12 +16,11 @@ Targets: each limited case ≤ 1.15 × its bare twin (the allowlist's twin is th
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.support import mint_token, summary_ms
+from bench.support import interleaved_samples, mint_token, summary_ms
 
 TARGET_RATIO = 1.15
 RATE_LIMIT = [{"name": "day", "limit": 1_000_000, "duration_seconds": 86_400}]
@@ -85,20 +84,7 @@ def measure_policies(
         **{name: authorize(secret) for name, (_, secret) in tokens.items()},
     }
     with quiet():
-        for subject in subjects.values():
-            for _ in range(20):
-                if not subject():
-                    raise RuntimeError("a warm-up call did not verify")
-    samples: dict[str, list[float]] = {name: [] for name in subjects}
-    names = list(subjects)
-    failures = 0
-    with quiet():
-        for number in range(rounds * calls):
-            shift = number % len(names)
-            for name in names[shift:] + names[:shift]:
-                begin = time.perf_counter_ns()
-                failures += not subjects[name]()
-                samples[name].append((time.perf_counter_ns() - begin) / 1e9)
+        samples, failures = interleaved_samples(subjects, rounds * calls)
     result: dict[str, Any] = {name: summary_ms(times) for name, times in samples.items()}
     twins = {
         "rate limit": "bare GetItem + UpdateItem",
