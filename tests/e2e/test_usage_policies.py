@@ -127,3 +127,72 @@ def test_an_organization_policy_binds_every_token_and_no_token_field_bypasses_it
     assert admin.request("GET", path).json()["allowed_cidrs"] == ["10.0.0.0/8"]
     assert admin.request("PUT", path, json={"allowed_cidrs": []}).status_code == 200
     assert manager[0].as_(secret).request("GET", "/v1/tokens/self").status_code == 200
+
+
+# --- who may loosen (the OWASP matrix of the usage policies) ----------------------------------------
+
+LOOSENINGS = {
+    "a credit grant": ({"credits": {"remaining": 5}}, {"credits": {"remaining": 500}}),
+    "a rate limit removed": ({"ratelimits": FIVE_PER_TEN_SECONDS}, {"ratelimits": []}),
+    "a rate limit raised": (
+        {"ratelimits": FIVE_PER_TEN_SECONDS},
+        {"ratelimits": [{**FIVE_PER_TEN_SECONDS[0], "limit": 500}]},
+    ),
+    "an allowlist widened": ({"allowed_cidrs": ["127.0.0.0/8"]}, {"allowed_cidrs": ["0.0.0.0/0"]}),
+}
+
+
+@pytest.mark.parametrize("loosening", LOOSENINGS)
+@pytest.mark.parametrize(
+    ("caller", "expected"),
+    [("owner", 403), ("the token itself", 403), ("tokens:manage", 200), ("admin", 200)],
+)
+def test_only_a_manager_or_an_admin_loosens_and_never_the_token_itself(admin, manager, loosening, caller, expected):
+    client, organization = manager
+    before, after = LOOSENINGS[loosening]
+    owner_scopes = ["tokens:read", "tokens:write", "tokens:verify"]
+    owner = client.request(
+        "POST", "/v1/tokens", json={"name": f"o-{uuid.uuid4().hex[:6]}", "owner": "ada@x.test", "scopes": owner_scopes}
+    ).json()
+    target_body = {"name": f"t-{uuid.uuid4().hex[:6]}", "owner": "ada@x.test", "scopes": owner_scopes, **before}
+    if caller == "the token itself":
+        target_body["scopes"] = [*owner_scopes, "tokens:manage"]
+    created = client.request("POST", "/v1/tokens", json=target_body).json()
+    callers = {
+        "owner": client.as_(owner["secret"]),
+        "the token itself": client.as_(created["secret"]),
+        "tokens:manage": client,
+        "admin": admin,
+    }
+
+    answer = callers[caller].request("PATCH", f"/v1/tokens/{created['token']['id']}", json=after)
+
+    assert answer.status_code == expected, answer.text
+    if expected == 403:
+        stored = client.request("GET", f"/v1/tokens/{created['token']['id']}").json()
+        assert {k: stored[k] for k in before} == {k: created["token"][k] for k in before}
+
+
+def test_the_organization_policy_routes_keep_tenancy_and_need_tokens_manage(admin, manager):
+    client, organization = manager
+    path = f"/v1/organizations/{organization}/policy"
+    writer = client.request(
+        "POST", "/v1/tokens", json={"name": "writer", "scopes": ["tokens:read", "tokens:write"]}
+    ).json()["secret"]
+    stranger_org = f"other-{uuid.uuid4().hex[:6]}"
+    stranger = admin.request(
+        "POST", "/v1/tokens", json={"name": "m", "organization_id": stranger_org, "scopes": ["tokens:manage"]}
+    ).json()["secret"]
+
+    assert client.request("GET", path).json() == {
+        "organization_id": organization,
+        "allowed_cidrs": [],
+        "version": 0,
+        "modified_at": None,
+    }
+    assert client.as_(writer).request("GET", path).status_code == 403  # lacks tokens:manage
+    assert client.as_(stranger).request("GET", path).status_code == 404  # another organization
+    assert client.as_(stranger).request("PUT", path, json={"allowed_cidrs": ["10.0.0.0/8"]}).status_code == 404
+    assert client.request("PUT", path, json={"allowed_cidrs": ["not a cidr"]}).status_code == 422
+    assert client.request("PUT", path, json={"allowed_cidrs": []}, headers={"If-Match": '"7"'}).status_code == 412
+    assert client.request("GET", path).json()["version"] == 0  # nothing of the above changed it
