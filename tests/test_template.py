@@ -297,6 +297,8 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "ReplaceTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
     "AdminUpdateTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
     "GetOrganizationPolicyFunction": {"ORGPOLICY#*"},
+    "GetTokenFunction": {"TOKEN#*", "CREDITS#*"},  # the credits left now
+    "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
     "PutOrganizationPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},

@@ -217,3 +217,12 @@ def test_another_organizations_verification_spends_nothing(tokens, given_token, 
 
     assert tokens.verify(caller("globex", TOKENS_VERIFY), issued.secret, [], META).code == "NOT_FOUND"
     assert repository.credit_counters[issued.id]["remaining"] == 2
+
+
+def test_reading_a_token_shows_the_credits_left_now(tokens, given_token, repository, clock):
+    issued = given_token(credits={"remaining": 10, "refill": {"interval": "daily", "amount": 7}})
+    tokens.verify(ACME, issued.secret, [], META, cost=4)
+
+    assert tokens.get_token(ACME, issued.id)["credits"]["remaining"] == 6
+    clock.advance(86400)  # a new period: the next verification refills
+    assert tokens.get_token(ACME, issued.id)["credits"]["remaining"] == 7

@@ -30,7 +30,7 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle
 from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
 from tokensmith.tokens.rules import name_conflict
-from tokensmith.tokens.usage import credits_period
+from tokensmith.tokens.usage import credits_left, credits_period
 
 AUDITED_FIELDS = (
     "name",
@@ -102,11 +102,17 @@ class TokenChanges:
         return self._policies
 
     def live_credits(self, item: dict[str, Any]) -> int | None:
-        """What the token's credits counter holds now (None: no credits, or no counter yet)."""
+        """The credits the token has left now (None: no credits): its counter, or the refill its
+        next verification makes when the counter is of an older period (one ``GetItem``)."""
         if not item.get("credits"):
             return None
         counter = self.counters.get_credits(item["id"])
-        return int(counter["remaining"]) if counter else None
+        return credits_left(item["credits"], counter, clock.epoch(self._now()))
+
+    def with_live_credits(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The token as callers read it: ``credits.remaining`` is what is left now, not the last grant."""
+        left = self.live_credits(item)
+        return item if left is None else {**item, "credits": {**item["credits"], "remaining": left}}
 
     def load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
         """The token if this caller may see it: another organization's token, and without

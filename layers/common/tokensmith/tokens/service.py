@@ -50,10 +50,10 @@ class TokenService(TokenChanges):
 
     @requires(TOKENS_READ)
     def get_token(self, principal: Principal, token_id: str) -> dict[str, Any]:
-        return self.load_visible(principal, token_id)
+        return self.with_live_credits(self.load_visible(principal, token_id))
 
     def get_self(self, principal: Principal) -> dict[str, Any]:
-        return self.load_visible(principal, principal.token_id)
+        return self.with_live_credits(self.load_visible(principal, principal.token_id))
 
     @requires(TOKENS_READ)
     def list_tokens(

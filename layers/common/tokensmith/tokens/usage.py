@@ -20,7 +20,6 @@ Plain code, no pydantic, no boto3: the authorizer's hot path uses it.
 
 from __future__ import annotations
 
-import calendar
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -135,6 +134,8 @@ def window_start(now_epoch: int, duration_seconds: int) -> int:
 def period_bounds(refill: dict[str, Any], now_epoch: int) -> tuple[int, int]:
     """The refill period holding ``now``: (start, end) in epoch seconds, UTC. Daily: from midnight;
     monthly: from ``day_of_month`` (default 1; past a short month's end, its last day)."""
+    import calendar  # only for tokens whose credits refill
+
     now = datetime.fromtimestamp(now_epoch, UTC)
     if refill["interval"] == "daily":
         start = calendar.timegm((now.year, now.month, now.day, 0, 0, 0))
@@ -147,6 +148,17 @@ def period_bounds(refill: dict[str, Any], now_epoch: int) -> tuple[int, int]:
     start = calendar.timegm((year, month, _refill_day(year, month, day), 0, 0, 0))
     end = calendar.timegm((next_year, next_month, _refill_day(next_year, next_month, day), 0, 0, 0))
     return start, end
+
+
+def credits_left(credits: dict[str, Any], counter: dict[str, Any] | None, now_epoch: int) -> int:
+    """What a token's credits counter holds for this period: a counter of an older period stands for
+    the refill its next verification will make."""
+    refill = credits.get("refill")
+    if counter is None:
+        return int(credits["remaining"])
+    if refill and int(counter.get("period", 0)) < period_bounds(refill, now_epoch)[0]:
+        return int(refill["amount"])
+    return int(counter["remaining"])
 
 
 def credits_period(credits: dict[str, Any], now_epoch: int) -> int:
@@ -186,6 +198,8 @@ def limit_headers(retry_after: str | None, windows: list[dict[str, Any]]) -> dic
 
 
 def _refill_day(year: int, month: int, day: int) -> int:
+    import calendar
+
     return min(day, calendar.monthrange(year, month)[1])
 
 
