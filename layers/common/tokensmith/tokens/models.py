@@ -151,7 +151,10 @@ class Token(ResponseBody):
         description="Rate limits: name, limit, duration_seconds, shared."
     )
     credits: dict[str, object] | None = Field(
-        description="Credits: remaining (left now on a read of one token; as last granted in lists), refill, low_threshold; null: unlimited."
+        description=(
+            "Credits: remaining (left now on a read of one token; as last granted in lists), refill, "
+            "low_threshold; null: unlimited."
+        )
     )
     allowed_cidrs: list[str] | None
     meta: dict[str, object] | None
