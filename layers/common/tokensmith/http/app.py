@@ -32,8 +32,21 @@ _PROBLEMS = {
     413: "The body is larger than the route allows",
     415: "The body is not JSON",
     422: "A field, query parameter or scope is not acceptable",
-    429: "Throttled by API Gateway",
+    429: (
+        "Throttled by API Gateway (JSON `message`), or the calling token is over one of its rate limits or out of "
+        "credits (problem+json `rate-limited` / `usage-exceeded`, with Retry-After, RateLimit-Policy and RateLimit)"
+    ),
     503: "DynamoDB is throttling or unavailable; retry after Retry-After seconds",
+}
+
+
+_LIMIT_HEADERS = {
+    name: {"description": description, "schema": {"type": "string"}}
+    for name, description in (
+        ("Retry-After", "Seconds until the calling token may succeed again (when known)"),
+        ("RateLimit-Policy", 'The calling token\'s rate limits, e.g. "minute";q=100;w=60 (IETF draft)'),
+        ("RateLimit", 'What is left of each, e.g. "minute";r=0;t=40 (IETF draft)'),
+    )
 }
 
 
@@ -71,8 +84,10 @@ def operation(
     statuses = {*problems, 429, 503} | (set() if public else {401, 403})
     responses: dict[int, Any] = {success: success_response}
     for status in sorted(statuses):
-        content = gateway if status == 429 else {**problem, **gateway} if status in (401, 403) else problem
+        content = {**problem, **gateway} if status in (401, 403, 429) else problem
         responses[status] = {"description": _PROBLEMS[status], "content": content}
+        if status == 429 and not public:
+            responses[status]["headers"] = _LIMIT_HEADERS
     needs = "Needs no token." if public else f"Needs the `{scope}` scope." if scope else "Needs any valid token."
     return {
         "summary": summary,
