@@ -8,8 +8,10 @@ USAGE_EXCEEDED (a Lambda authorizer can only allow or deny, and a deny is a 403)
 routes then answer 429, and an API of yours behind this authorizer must check ``code`` (README).
 A caller outside the token's (or its organization's) ``allowed_cidrs`` is denied. Without a bearer token it
 accepts the console's session cookie instead (``tokensmith.sessions``, imported only then): the
-session's token must still be live and hold ``console``, and every unsafe method must carry the
-session's ``X-CSRF-Token``. Fails closed: any error is a refusal. The hot path (bearer): the
+session's token must still be live and hold ``console``, be presented from within its allowlists, and
+every unsafe method must carry the session's ``X-CSRF-Token`` (console traffic is not counted
+against rate limits or credits: it is people managing tokens, not the API being used). Fails
+closed: any error is a refusal. The hot path (bearer): the
 checksum is checked before any I/O, then one strongly consistent ``GetItem``, plus a last-use write
 at most once a minute per token. It imports neither pydantic,
 nor Powertools, nor boto3 (botocore is imported on first use), so it starts cold about as fast as a
@@ -23,7 +25,7 @@ from tokensmith.log_line import log
 from tokensmith.settings import get_settings
 from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.usage import OVER_LIMIT_CODES, context_fields
+from tokensmith.tokens.usage import IP_NOT_ALLOWED, OVER_LIMIT_CODES, context_fields, ip_allowed
 from tokensmith.tokens.verification import apply_policies, record_use, verify_secret
 
 DENY = {"isAuthorized": False}
@@ -112,6 +114,9 @@ def authorize_session(event: dict, settings, request_id: str | None) -> dict:
         token, session = check.token, check.session
         if not check.valid or token is None or session is None:
             log("INFO", "session refused", settings.log_level, code=check.code, request_id=request_id)
+            return DENY
+        if not ip_allowed(token, http.get("sourceIp")):  # a session never widens its token's allowlist
+            log("INFO", "session refused", settings.log_level, code=IP_NOT_ALLOWED, request_id=request_id)
             return DENY
     except Exception as error:
         log(
