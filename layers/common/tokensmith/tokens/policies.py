@@ -11,9 +11,9 @@ import ipaddress
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints
 
-from tokensmith.models import RequestBody, ResponseBody, Seconds
+from tokensmith.models import PATTERN_MESSAGES, RequestBody, ResponseBody, Seconds
 
 MAX_RATELIMITS = 5
 MAX_LIMIT = 1_000_000
@@ -64,7 +64,29 @@ def meta_text(meta: dict[str, Any]) -> str:
     return json.dumps(meta, separators=(",", ":"), ensure_ascii=False)
 
 
-Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_cidr)]
+# The pattern says in the OpenAPI document exactly what parses (so a client's schema-valid CIDR is
+# never refused): dotted IPv4 without leading zeros, IPv6 in its colon forms, a prefix length.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_HEX = "[0-9a-fA-F]{1,4}"
+_IPV6 = "|".join(
+    (
+        f"({_HEX}:){{7}}{_HEX}",
+        f"({_HEX}:){{1,7}}:",
+        f"({_HEX}:){{1,6}}:{_HEX}",
+        *(f"({_HEX}:){{1,{n}}}(:{_HEX}){{1,{7 - n}}}" for n in range(5, 0, -1)),
+        f":((:{_HEX}){{1,7}}|:)",
+    )
+)
+CIDR_PATTERN = rf"^({_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9])|({_IPV6})/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$"
+LIMIT_NAME_PATTERN = r"^[a-z0-9_-]{1,64}$"
+# What the patterns mean, in words, for error messages (the binding reads this table).
+PATTERN_MESSAGES.update(
+    {
+        CIDR_PATTERN: "must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32",
+        LIMIT_NAME_PATTERN: "must be 1 to 64 of a-z, 0-9, '_' and '-'",
+    }
+)
+Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CIDR_PATTERN), AfterValidator(_cidr)]
 AllowedCidrs = Annotated[list[Cidr], Field(max_length=MAX_CIDRS)]
 Meta = Annotated[
     dict[str, Any],
@@ -79,7 +101,7 @@ Meta = Annotated[
 
 
 class RateLimit(RequestBody):
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+    name: Annotated[str, StringConstraints(pattern=LIMIT_NAME_PATTERN)]
     limit: Annotated[Count, Field(ge=1, le=MAX_LIMIT)]
     duration_seconds: Annotated[Count, Field(ge=1, le=MAX_WINDOW_SECONDS)]
     shared: Literal["token", "owner"] = Field(
@@ -90,18 +112,21 @@ class RateLimit(RequestBody):
 RateLimits = Annotated[list[RateLimit], Field(max_length=MAX_RATELIMITS), AfterValidator(_unique_names)]
 
 
-class Refill(RequestBody):
-    interval: Literal["daily", "monthly"]
+class DailyRefill(RequestBody):
+    interval: Literal["daily"]
+    amount: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
+
+
+class MonthlyRefill(RequestBody):
+    interval: Literal["monthly"]
     amount: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
     day_of_month: Annotated[Count, Field(ge=1, le=31)] | None = Field(
-        default=None, description="Monthly only: the day the period starts (default 1; a short month: its last day)."
+        default=None, description="The day the period starts (default 1; in a shorter month, its last day)."
     )
 
-    @model_validator(mode="after")
-    def _day_only_monthly(self) -> Refill:
-        if self.day_of_month is not None and self.interval != "monthly":
-            raise ValueError("day_of_month is only for a monthly refill")
-        return self
+
+# One model per interval, so that the document says what each accepts (day_of_month: monthly only).
+Refill = Annotated[DailyRefill | MonthlyRefill, Field(discriminator="interval")]
 
 
 class Credits(RequestBody):
