@@ -11,9 +11,9 @@ import ipaddress
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StringConstraints
 
-from tokensmith.models import PATTERN_MESSAGES, RequestBody, ResponseBody, Seconds
+from tokensmith.models import PATTERN_MESSAGES, RequestBody, ResponseBody, integral
 
 MAX_RATELIMITS = 5
 MAX_LIMIT = 1_000_000
@@ -25,7 +25,12 @@ MAX_META_DEPTH = 5
 MAX_COST = 1000
 POLICY_FIELDS = ("ratelimits", "credits", "allowed_cidrs", "meta")
 
-Count = Seconds  # a strict integer (60.0 counts as 60, as JSON Schema says)
+# Strict integers (60.0 counts as 60, as JSON Schema says) with their bounds in the document as
+# minimum/maximum (a Field around an already validated type would print ge/le instead).
+LimitCount = Annotated[StrictInt, Field(ge=1, le=MAX_LIMIT), BeforeValidator(integral)]
+WindowSeconds = Annotated[StrictInt, Field(ge=1, le=MAX_WINDOW_SECONDS), BeforeValidator(integral)]
+CreditCount = Annotated[StrictInt, Field(ge=0, le=MAX_CREDITS), BeforeValidator(integral)]
+DayOfMonth = Annotated[StrictInt, Field(ge=1, le=31), BeforeValidator(integral)]
 
 
 def _cidr(value: str) -> str:
@@ -102,8 +107,8 @@ Meta = Annotated[
 
 class RateLimit(RequestBody):
     name: Annotated[str, StringConstraints(pattern=LIMIT_NAME_PATTERN)]
-    limit: Annotated[Count, Field(ge=1, le=MAX_LIMIT)]
-    duration_seconds: Annotated[Count, Field(ge=1, le=MAX_WINDOW_SECONDS)]
+    limit: LimitCount
+    duration_seconds: WindowSeconds
     shared: Literal["token", "owner"] = Field(
         default="token", description="`owner`: every live token of the same owner counts against one window."
     )
@@ -114,13 +119,13 @@ RateLimits = Annotated[list[RateLimit], Field(max_length=MAX_RATELIMITS), AfterV
 
 class DailyRefill(RequestBody):
     interval: Literal["daily"]
-    amount: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
+    amount: CreditCount
 
 
 class MonthlyRefill(RequestBody):
     interval: Literal["monthly"]
-    amount: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
-    day_of_month: Annotated[Count, Field(ge=1, le=31)] | None = Field(
+    amount: CreditCount
+    day_of_month: DayOfMonth | None = Field(
         default=None, description="The day the period starts (default 1; in a shorter month, its last day)."
     )
 
@@ -130,9 +135,9 @@ Refill = Annotated[DailyRefill | MonthlyRefill, Field(discriminator="interval")]
 
 
 class Credits(RequestBody):
-    remaining: Annotated[Count, Field(ge=0, le=MAX_CREDITS)]
+    remaining: CreditCount
     refill: Refill | None = None
-    low_threshold: Annotated[Count, Field(ge=0, le=MAX_CREDITS)] | None = None
+    low_threshold: CreditCount | None = None
 
 
 class OrganizationPolicyRequest(RequestBody):
