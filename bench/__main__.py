@@ -6,7 +6,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("sweep", "verify", "coldstart", "leaked")  # modules of this package, each with main(argv=None) -> int
+BENCHMARKS = (
+    "sweep",
+    "verify",
+    "coldstart",
+    "leaked",
+    "list",
+)  # modules of this package, each with main(argv=None) -> int
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,11 @@ Python process (``python -I``, as Lambda starts one per execution environment) p
 folder and the layer's package first on ``sys.path``, then, timed from there: imports ``app`` and
 calls ``app.handler`` once with the function's sample event (events/<function>.json, its token ids,
 secret and caller made real for the run; a function without a sample gets a bare event of its route).
+Every first call does the route's real work and answers 2xx: the webhook routes act as an acme token
+holding the webhook scopes, on an endpoint seeded for the run (each create its own URL); the session
+routes carry a session of an acme console token, signed in for the run, with its CSRF token; the
+console serves its script; KMS (signing secrets) and SQS (leak reports) are moto's server, provisioned
+from the template as the local run does.
 The baseline process imports boto3, creates a DynamoDB client and does one strongly consistent
 ``GetItem`` of a token. All talk to one DynamoDB Local.
 
@@ -31,6 +36,7 @@ resident high-water mark) after the first invocation. Every run must answer 2xx 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -41,15 +47,17 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import claims_of, environment, local_table, log, mint_token
+from bench.support import ORGANIZATION, claims_of, environment, local_table, log, mint_token
 from devtools.template import default_authorizer, http_routes
-from tokensmith.table import token_key
+from tokensmith.aws.dynamodb import to_item
+from tokensmith.table import is_uuid, token_key
 
 NAME = "coldstart"
 TARGET_AUTHORIZER = 1.15
@@ -136,14 +144,57 @@ def subjects_from_template(template: dict[str, Any]) -> list[Subject]:
 
 
 class Callers:
-    """The tokens the runs act as: an acme token with every tokens: scope, and a platform admin."""
+    """The tokens the runs act as: an acme token with every tokens: scope, a platform admin, an acme
+    token with the webhook scopes, and an acme console token (whose sessions the session routes use)."""
 
     def __init__(self) -> None:
         self.member, _ = mint_token(["tokens:read", "tokens:write", "tokens:verify"])
         self.admin, _ = mint_token(["admin"], organization_id="platform")
+        self.hooks, _ = mint_token(["webhooks:read", "webhooks:write"])
+        self.console, self.console_secret = mint_token(["tokens:read", "tokens:write", "console"])
 
     def claims_for(self, claims: dict[str, str]) -> dict[str, str]:
-        return claims_of(self.admin if "admin" in (claims.get("scopes") or "").split() else self.member)
+        scopes = (claims.get("scopes") or "").split()
+        if "admin" in scopes:
+            return claims_of(self.admin)
+        if any(scope.startswith("webhooks:") for scope in scopes):
+            return claims_of(self.hooks)
+        if "console" in scopes:
+            return claims_of(self.console)
+        return claims_of(self.member)
+
+    def new_session(self) -> Any:
+        """A console session of the console token (its cookie: value and CSRF token)."""
+        from tokensmith.sessions.service import session_service
+
+        return session_service().sign_in(self.console_secret, "203.0.113.7", "tokensmith-bench/1.0").cookie
+
+
+def seed_webhook(run: str) -> str:
+    """An acme endpoint for one run (written as the create route writes it, its secret's ciphertext a
+    stand-in: no route of the measured ones decrypts it); its id."""
+    from tokensmith.webhooks.repository import default_webhook_repository
+    from tokensmith.webhooks.event_types import EVENT_TYPES
+
+    repository = default_webhook_repository()
+    if repository.get_endpoint_register(ORGANIZATION) is None:
+        repository.start_endpoint_register(ORGANIZATION)
+    webhook_id = str(uuid.uuid4())
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    item = {
+        "id": webhook_id,
+        "organization_id": ORGANIZATION,
+        "url": f"http://127.0.0.1:9/bench/{webhook_id}",
+        "event_types": list(EVENT_TYPES),
+        "enabled": True,
+        "secret_ciphertext": "YmVuY2g=",
+        "created_at": at,
+        "modified_at": at,
+        "created_by": f"bench {run}",
+        "version": 1,
+    }
+    repository.create_webhook(item, cap=1_000_000)
+    return webhook_id
 
 
 def _substitute(value: Any, replacements: dict[str, str]) -> Any:
@@ -158,10 +209,17 @@ def _substitute(value: Any, replacements: dict[str, str]) -> Any:
     return value
 
 
+def _sample_cookie(event: dict[str, Any]) -> str:
+    """The session cookie's value in a sample event (``<token id>.<secret>``)."""
+    return next(c.split("=", 1)[1] for c in event["cookies"] if c.startswith("__Host-tokensmith_session="))
+
+
 def first_event(subject: Subject, callers: Callers, run: str) -> dict[str, Any]:
     """The function's sample event, about a token made for this run (so that delete, revoke and the
     like act on a live one), called by a real caller; unique names where the body names a token."""
     target, secret = mint_token(["tokens:read"])
+    if subject.route is not None and "{webhook_id}" in subject.route.path:
+        target = {"id": seed_webhook(run)}  # the webhook routes' ids are an endpoint's
     path = ROOT / "events" / f"{subject.event_name}.json"
     if path.exists():
         event = json.loads(path.read_text(encoding="utf-8"))
@@ -176,10 +234,15 @@ def first_event(subject: Subject, callers: Callers, run: str) -> dict[str, Any]:
             "headers": {"user-agent": "tokensmith-bench/1.0"},
             "requestContext": {"http": {"method": route.method if route else "GET", "path": raw_path}},
         }
-    sample_ids = set((event.get("pathParameters") or {}).values())
+    sample_ids = {v for v in (event.get("pathParameters") or {}).values() if is_uuid(v)}  # not the console's file
     replacements = {sample: target["id"] for sample in sample_ids}
     replacements["tks_REPLACE_WITH_A_SECRET"] = secret
     replacements["tks_REPLACE_WITH_A_LEAKED_SECRET"] = secret
+    replacements["tks_REPLACE_WITH_A_TOKEN_WITH_THE_CONSOLE_SCOPE"] = callers.console_secret
+    if event.get("cookies"):  # the session routes: a session of the console token, made for this run
+        cookie = callers.new_session()
+        replacements[_sample_cookie(event)] = cookie.value
+        replacements["REPLACE_WITH_THE_SESSION_CSRF_TOKEN"] = cookie.csrf_token
     event = _substitute(event, replacements)
     if subject.route is not None and event.get("pathParameters") is None and "{" in subject.route.path:
         names = [part[1:-1] for part in subject.route.path.split("/") if part.startswith("{")]
@@ -189,12 +252,32 @@ def first_event(subject: Subject, callers: Callers, run: str) -> dict[str, Any]:
         body = json.loads(event["body"])
         if "name" in body:
             body["name"] = f"{body['name']} {run}"
+        if "url" in body:  # an organization has each endpoint once: one of its own per run, on loopback
+            body["url"] = f"http://127.0.0.1:9/bench/{uuid.uuid4().hex}"
         event["body"] = json.dumps(body)
     context = event.setdefault("requestContext", {})
     if subject.route is not None and subject.route.authorized:
         claims = ((context.get("authorizer") or {}).get("lambda")) or {}
         context["authorizer"] = {"lambda": callers.claims_for(claims)}
     return event
+
+
+@contextlib.contextmanager
+def aws_services(table: Any) -> Iterator[None]:
+    """moto's server holding the template's keys, queues and buses, and the functions' environment
+    resolved against it (KMS for the webhook signing secrets, SQS for leak reports), as the local run
+    has them: the routes that need them answer 2xx on their first call like every other."""
+    from devtools.embedded_dynamodb import embedded_dynamodb
+    from devtools.local_api import applied_environment, local_environment
+    from devtools.local_events import provision
+
+    with embedded_dynamodb() as endpoint_url:
+        refs = provision(table.template, endpoint_url, {})
+        environment = local_environment(
+            table.template, table.endpoint_url, table.table_name, refs=refs, aws_endpoint_url=endpoint_url
+        )
+        with applied_environment(environment):
+            yield
 
 
 # --- running -------------------------------------------------------------------------------------------
@@ -252,7 +335,7 @@ def measure(table: Any, layout: Layout, subjects: list[Subject], runs: int, seed
         "mode": "baseline",
         "endpoint_url": table.endpoint_url,
         "table": table.table_name,
-        "key": token_key(baseline_item["id"]),
+        "key": to_item(token_key(baseline_item["id"])),
     }
 
     def subject_spec(subject: Subject, run: str) -> dict[str, Any]:
@@ -402,7 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"benchmark": NAME, "environment": environment(python)}
     results["parameters"] = {"runs": args.runs, "bytecode": modes, "seed": args.seed}
     results["modes"] = {}
-    with local_table() as table, tempfile.TemporaryDirectory(prefix="tokensmith-coldstart-") as tmp:
+    with (
+        local_table() as table,
+        aws_services(table),
+        tempfile.TemporaryDirectory(prefix="tokensmith-coldstart-") as tmp,
+    ):
         subjects = subjects_from_template(table.template)
         if args.only:
             wanted = {name.strip() for name in args.only.split(",")}

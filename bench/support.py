@@ -106,6 +106,20 @@ def claims_of(item: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def write_results(name: str, results: dict[str, Any], output: str, started: float) -> None:
+    """Stamp ``results`` with the run's duration and date and write them to ``output`` ('' = nowhere)."""
+    import json
+    from datetime import UTC, datetime
+
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
+            json.dump(results, out, indent=2)
+            out.write("\n")
+        log(name, f"wrote {output} ({results['seconds']:.0f} s in all)")
+
+
 # --- statistics ------------------------------------------------------------------------------------
 
 

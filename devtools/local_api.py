@@ -4,10 +4,10 @@ It behaves like API Gateway's HTTP API with Lambda proxy integrations (payload f
 REQUEST authorizer: the same route selection, event shape, 401/403/404/413/500 answers and response mapping.
 All functions share this one process: they are imported from `<CodeUri>/<handler module>.py` on first use
 and invoked one at a time (one warm "container" for the whole API), with the environment from the template.
-The authorizer is called as the template's identity sources say: a request lacking one is a 401 without a
-call; with none (the template's choice, so that the console's cookie-only requests reach it), every request
-of an authorized route calls it. Not emulated: authorizer result caching, throttling, CORS, Lambda timeouts
-(only reported), per-function environment differences.
+The authorizer is called as the template's identity sources say: a request lacking one (absent or empty)
+is a 401 `{"message":"Unauthorized"}` without a call (the template's is the Authorization header); with
+none, every request of an authorized route calls it. Not emulated: authorizer result caching, throttling,
+CORS, Lambda timeouts (only reported), per-function environment differences.
 
 The template's scheduled functions (`Schedule`/`ScheduleV2` events) run through the same invoke, on their
 rate once `gateway.scheduler.start()` is called (see devtools.local_scheduler), and on demand through

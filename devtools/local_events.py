@@ -39,9 +39,14 @@ from devtools.template import (
 )
 
 STACK_NAME = PSEUDO_PARAMETERS["AWS::StackName"]
-# What the local run changes of the template's defaults: webhooks to http://127.0.0.1 are allowed, and
-# retries come after seconds instead of hours (about 9 minutes for all 8 attempts).
-LOCAL_PARAMETER_OVERRIDES = {"AllowLoopbackWebhooks": "true", "WebhookRetryDelays": "1,5,10,30,60,120,300"}
+# What the local run changes of the template's defaults: webhooks to http://127.0.0.1 are allowed,
+# retries come after seconds instead of hours (about 9 minutes for all 8 attempts), and an organization
+# may have 1,000 endpoints instead of 10 (the e2e suites register hundreds in one organization of one run).
+LOCAL_PARAMETER_OVERRIDES = {
+    "AllowLoopbackWebhooks": "true",
+    "WebhookRetryDelays": "1,5,10,30,60,120,300",
+    "MaxWebhookEndpoints": "1000",
+}
 ACCOUNT_ID = PSEUDO_PARAMETERS["AWS::AccountId"]
 
 

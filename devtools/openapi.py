@@ -30,9 +30,21 @@ audit trail, and an admin override; webhook endpoints that receive every token e
 Standard Webhooks.
 
 Authenticate with `Authorization: Bearer <token>`, or, in a browser, with the session cookie that \
-`POST /v1/sessions` sets (then every POST, PUT, PATCH and DELETE also needs `X-CSRF-Token`). Errors \
-are RFC 9457 `application/problem+json`. Every response that carries a token carries its `ETag`; \
-send it back as `If-Match` to make a change conditional (412 when stale)."""
+`POST /v1/sessions` sets together with `Authorization: Session <csrf_token>` on every request (the \
+one exception, `GET /v1/sessions/current`, reads the cookie alone: a reloaded page learns its CSRF \
+token there).
+
+Errors from the functions are RFC 9457 `application/problem+json` documents (`Problem`). API Gateway \
+answers some requests itself, before any function runs, with `application/json` \
+`{"message": "..."}` (`GatewayError`): a request without an `Authorization` header \
+(`401 {"message": "Unauthorized"}`), the authorizer's refusal (`403 {"message": "Forbidden"}`), \
+a route that does not exist (`404 {"message": "Not Found"}`), throttling \
+(`429 {"message": "Too Many Requests"}`); an HTTP API cannot change those bodies. So each `401` and \
+`403` is declared as either shape.
+
+Every response whose body is a token, a webhook, or one of them with its new secret (create, rotate) \
+carries its `ETag`; send it back as `If-Match` on the operations that declare it to make the change \
+conditional (`412` when stale; without `If-Match` the change is unconditional, never `428`)."""
 
 
 def documented_routes() -> list[Any]:
@@ -59,22 +71,84 @@ def build_document() -> dict[str, Any]:
     if layer not in sys.path:
         sys.path.insert(0, layer)
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, HTTPBase, HTTPBearer, License, Tag
+
+    from tokensmith.http.app import REFUSAL, TAGS
+    from tokensmith.sessions.cookies import COOKIE_NAME
 
     resolver = APIGatewayHttpResolver()
+    routes = documented_routes()
     seen: set[str] = set()
-    for route in documented_routes():
+    for route in routes:
         if route.code_uri not in seen:
             seen.add(route.code_uri)
             resolver.include_router(_router_of(route.code_uri))
-    version = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"]
-    document = resolver.get_openapi_json_schema(
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    license_id = project["license"]["text"]  # an SPDX identifier
+    text = resolver.get_openapi_json_schema(
         title="Tokensmith",
-        version=version,
+        version=project["version"],
         description=DESCRIPTION,
-        security_schemes={"bearerAuth": HTTPBearer(scheme="bearer", description="A Tokensmith token's secret")},
+        license_info=License(name=license_id, identifier=license_id),
+        tags=[Tag(name=name, description=text) for name, text in TAGS.items()],
+        security_schemes={
+            "bearerAuth": HTTPBearer(scheme="bearer", description="A Tokensmith token's secret"),
+            "sessionCookie": APIKey.model_validate(
+                {
+                    "in": "cookie",
+                    "name": COOKIE_NAME,
+                    "description": "The console's session, set by `POST /v1/sessions` (`HttpOnly`: browsers only)",
+                }
+            ),
+            "sessionAuth": HTTPBase.model_validate(
+                {
+                    "type": "http",
+                    "scheme": "Session",
+                    "description": "`Authorization: Session <csrf_token>` (`csrf_token` of `POST /v1/sessions` "
+                    "and `GET /v1/sessions/current`), sent with the session cookie on every console request",
+                }
+            ),
+        },
     )
-    return _without_unused_schemas(json.loads(document))
+    generated: dict[str, Any] = json.loads(text)
+    generated["components"]["schemas"][REFUSAL] = {
+        "title": REFUSAL,
+        "description": 'A refusal: a problem from a function, or API Gateway\'s own `{"message": ...}`',
+        "anyOf": [{"$ref": "#/components/schemas/Problem"}, {"$ref": "#/components/schemas/GatewayError"}],
+    }
+    return _with_route_details(_without_unused_schemas(generated), routes)
+
+
+def _with_route_details(document: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
+    """What Powertools cannot say per route: the operation id (the function's folder, so a generated
+    client's methods are named after the routes), ``security: []`` on the public routes (Powertools
+    drops an empty list) or the cookie alone where the function checks it itself, and the
+    ``If-Match`` header of every conditional change (those that document a 412)."""
+    for route in routes:
+        operation = document["paths"][route.path][route.method.lower()]
+        operation["operationId"] = Path(route.code_uri).name
+        if not route.authorized:
+            operation["security"] = OWN_SECURITY.get((route.method.upper(), route.path), [])
+        if "412" in operation["responses"]:
+            operation.setdefault("parameters", []).append(IF_MATCH)
+    return document
+
+
+# Routes without the authorizer that still need a credential, checked by their function
+OWN_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
+    ("GET", "/v1/sessions/current"): [{"sessionCookie": []}]
+}
+
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'The ETag of the version this change is meant for, e.g. `"3"` (or a list of them): the change is '
+    'refused with 412 when the current version is another one. Comparison is strong: a weak tag (`W/"3"`) '
+    "never matches. `*` or no header: unconditional. Anything that is not a list of entity tags: 400.",
+    # What the server parses (tokensmith.http.request), in printable ASCII: `*`, or entity tags, comma-separated
+    "schema": {"type": "string", "pattern": r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$', "example": '"3"'},
+}
 
 
 def _without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:

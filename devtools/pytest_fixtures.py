@@ -31,16 +31,29 @@ def running_in_ci() -> bool:
 
 def dynamodb_local_unavailable(config: pytest.Config, reason: str) -> NoReturn:
     """Fail under CI=true; otherwise shout on the terminal and skip."""
+    skip_loudly(
+        config,
+        "DynamoDB Local tests",
+        reason,
+        "Install Java 17+ (and node/npm once) to run them.",
+        DynamoDBLocalUnavailable,
+    )
+
+
+def skip_loudly(
+    config: pytest.Config, what: str, reason: str, advice: str, category: type[Warning] = UserWarning
+) -> NoReturn:
+    """Fail under CI=true (``what`` must run there); otherwise shout on the terminal, warn and skip."""
     if running_in_ci():
-        pytest.fail(f"{reason} (CI=true: DynamoDB Local tests must run, not skip)", pytrace=False)
-    message = f"DynamoDB Local tests SKIPPED: {reason}. Install Java 17+ (and node/npm once) to run them."
+        pytest.fail(f"{reason} (CI=true: {what} must run, not skip)", pytrace=False)
+    message = f"{what} SKIPPED: {reason}. {advice}"
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None:
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             reporter.write_line("")
             reporter.write_line(f"WARNING: {message}", yellow=True, bold=True)
-    warnings.warn(message, DynamoDBLocalUnavailable, stacklevel=2)
+    warnings.warn(message, category, stacklevel=3)
     pytest.skip(message)
 
 

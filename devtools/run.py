@@ -66,7 +66,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="run every scheduled function every SECONDS instead of on its own rate (env SCHEDULE_INTERVAL)",
     )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        default=os.environ.get("METRICS", "") not in ("", "0"),
+        help="print every invocation's Powertools metrics (EMF JSON lines), off by default (env METRICS=1)",
+    )
     return parser.parse_args(argv)
+
+
+def metrics_environment(show: bool) -> dict[str, str]:
+    """Every invocation's metrics are a JSON line on stdout (CloudWatch reads them in Lambda): locally
+    they would bury the requests' log lines, so only ``--metrics`` (``METRICS=1``) prints them."""
+    return {"POWERTOOLS_METRICS_DISABLED": "false" if show else "true"}
 
 
 def write_admin_token(path: Path, secret: str) -> None:
@@ -113,8 +125,8 @@ def usage_banner(
 ) -> str:
     """What to paste into a shell to try the API (and to run its scheduled functions now); with `docs`, where
     its Swagger UI and OpenAPI document are."""
-    token = f'TOKEN="$(cat {shlex.quote(_display_path(token_file))})"'
-    auth = '-H "Authorization: Bearer $TOKEN"'
+    token = f'ADMIN="$(cat {shlex.quote(_display_path(token_file))})"'  # the README's name for it
+    auth = '-H "Authorization: Bearer $ADMIN"'
     json_type = "-H 'Content-Type: application/json'"
     return "\n".join(
         [
@@ -128,7 +140,7 @@ def usage_banner(
             """      -d '{"name":"my-first-token","scopes":["tokens:read","tokens:verify"]}'""",
             f"  curl -s {base_url}/v1/tokens {auth}",
             f"  curl -s -X POST {base_url}/v1/tokens/verify {auth} {json_type} "
-            + """-d "{\\"token\\":\\"$TOKEN\\"}\"""",
+            + """-d "{\\"token\\":\\"$ADMIN\\"}\"""",
             f"  curl -s {base_url}/v1/tokens/self {auth}",
             "Webhooks (signed deliveries to a receiver of yours on this machine):",
             f"  curl -s -X POST {base_url}/v1/webhooks {auth} {json_type} \\",
@@ -218,6 +230,7 @@ def serve(args: argparse.Namespace) -> int:
         environment = local_environment(
             template, endpoint_url, TABLE_NAME, refs=refs, aws_endpoint_url=aws_endpoint_url
         )
+        environment.update(metrics_environment(args.metrics))
         stack.enter_context(applied_environment(environment))
 
         try:

@@ -33,11 +33,12 @@ def clear_singletons() -> None:
     from tokensmith.aws import clients
     from tokensmith.organizations import repository as organization_repository
     from tokensmith.organizations import service as organization_service
+    from tokensmith.secret_scanning import service as secret_scanning
     from tokensmith.sessions import repository as session_repository
     from tokensmith.sessions import service as session_service
     from tokensmith.tokens import admin as token_admin
     from tokensmith.tokens import counters as token_counters
-    from tokensmith.tokens import leaks
+    from tokensmith.tokens import leaks, verification_cache
     from tokensmith.tokens import repository as token_repository
     from tokensmith.tokens import service as token_service
     from tokensmith.webhooks import delivery
@@ -54,9 +55,11 @@ def clear_singletons() -> None:
         session_repository.default_session_repository,
         webhook_repository.default_webhook_repository,
         token_service.token_service,
+        verification_cache.instance_verification_cache,
         token_admin.admin_token_service,
         leaks.leak_reports,
         leaks.leaked_token_revoker,
+        secret_scanning.github_secret_scanning,
         session_service.session_service,
         webhook_service.webhook_service,
         delivery.default_deliverer,

@@ -51,7 +51,14 @@ def test_the_table_has_ttl_pitr_streams_and_the_organization_index():
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-organization", "due"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [
+        "by-organization",
+        "by-owner",
+        "by-status",
+        "by-owner-status",
+        "by-expiry",
+        "due",
+    ]
 
 
 def test_read_routes_cannot_write():
@@ -70,16 +77,57 @@ def test_the_console_has_no_data_access_and_no_authorizer():
     assert {(r.method, r.path, r.authorized) for r in ROUTES if r.function_id == "ConsoleFunction"} == {
         ("GET", "/console", False),
         ("GET", "/console/{proxy+}", False),
+        ("GET", "/", False),
+        ("ANY", "$default", False),
     }
 
 
-def test_the_authorizer_has_no_identity_source_and_cannot_cache():
-    # Without an identity source API Gateway calls the authorizer for every request, so that a
-    # console request carrying only its cookie reaches it; caching needs one, so a Rule forbids it.
+@pytest.mark.parametrize("path", ["/", "/console/"])
+def test_the_root_and_console_slash_redirect_to_the_console(path):
+    console = load_function("functions/console")
+    route_key = "GET /" if path == "/" else "$default"
+    answer = console.handler(
+        {"rawPath": path, "routeKey": route_key, "requestContext": {"http": {"method": "GET"}}}, None
+    )
+
+    assert (answer["statusCode"], answer["headers"]["Location"]) == (302, "/console")
+
+
+def test_any_other_unmatched_request_is_api_gateways_own_404():
+    console = load_function("functions/console")
+    event = {"rawPath": "/nowhere", "routeKey": "$default", "requestContext": {"http": {"method": "POST"}}}
+    answer = console.handler(event, None)
+
+    assert (answer["statusCode"], answer["body"]) == (404, '{"message":"Not Found"}')
+
+
+def test_the_authorizer_reads_the_authorization_header_and_cannot_cache():
+    # The Authorization header is the identity source (Bearer, or the console's "Session <csrf>"):
+    # API Gateway answers 401 to a request without it. A cache keyed on it alone would let a
+    # "Session <csrf>" through without its cookie, so a Rule keeps caching off.
     authorizer = TEMPLATE["Resources"]["TokensmithApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
-    assert set(authorizer["Identity"]) == {"ReauthorizeEvery"}
-    assertion = TEMPLATE["Rules"]["AuthorizerCacheNeedsIdentitySources"]["Assertions"][0]["Assert"]
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    assertion = TEMPLATE["Rules"]["AuthorizerCacheStaysOff"]["Assertions"][0]["Assert"]
     assert assertion == {"Fn::Equals": [{"Ref": "AuthorizerCacheTtlSeconds"}, 0]}
+
+
+def test_the_verify_cache_is_off_by_default_at_most_5_seconds_and_reaches_both_verifiers():
+    parameter = TEMPLATE["Parameters"]["VerifyCacheSeconds"]
+    assert parameter["Default"] == 0 and max(parameter["AllowedValues"]) == 5
+    readers = {
+        function_id
+        for function_id, resource in TEMPLATE["Resources"].items()
+        if "VERIFY_CACHE_SECONDS" in ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables", {})
+    }
+    assert readers == {"AuthorizerFunction", "VerifyTokenFunction"}
+
+
+def test_only_the_current_session_route_is_open_to_the_cookie_alone():
+    # A reloaded console page has its cookie but no CSRF token yet: that one route checks the cookie
+    # itself; every other route without the authorizer takes no credentials at all.
+    open_routes = {(r.method, r.path) for r in ROUTES if not r.authorized}
+    assert ("GET", "/v1/sessions/current") in open_routes
+    assert ("DELETE", "/v1/sessions/current") not in open_routes
 
 
 def test_the_layer_ships_the_locked_runtime_versions():
@@ -306,10 +354,10 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*"},
     "ExpireTokensFunction": {"TOKEN#*", "NAME#*"},
     "DeliverWebhooksFunction": {"WEBHOOK#*"},
-    "CreateWebhookFunction": {"WEBHOOK#*"},
+    "CreateWebhookFunction": {"WEBHOOK#*", "ENDPOINTS#*"},
     "GetWebhookFunction": {"WEBHOOK#*"},
-    "UpdateWebhookFunction": {"WEBHOOK#*"},
-    "DeleteWebhookFunction": {"WEBHOOK#*"},
+    "UpdateWebhookFunction": {"WEBHOOK#*", "ENDPOINTS#*"},
+    "DeleteWebhookFunction": {"WEBHOOK#*", "ENDPOINTS#*"},
     "RotateWebhookSecretFunction": {"WEBHOOK#*"},
     "ListWebhookDeliveriesFunction": {"WEBHOOK#*"},
 }
@@ -318,15 +366,19 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
 def test_table_access_is_limited_to_the_partitions_a_function_uses(function_id):
     table = {"Fn::GetAtt": ["TokensTable", "Arn"]}
+    allowed: set[str] = set()
     for statement in statements(function_id):
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if statement["Effect"] != "Allow" or table not in resources:
             continue
         leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        allowed.update(leading)
         if function_id in PARTITIONS:
-            assert set(leading) == PARTITIONS[function_id], function_id
+            assert set(leading) <= PARTITIONS[function_id], function_id
         else:  # the token routes: tokens (with their audit events) and name guards
             assert set(leading) <= {"TOKEN#*", "NAME#*"}, function_id
+    if function_id in PARTITIONS:
+        assert allowed == PARTITIONS[function_id], function_id
 
 
 @pytest.mark.parametrize("function_id", ["RevokeLeakedWorkerFunction", "DeliverWebhooksFunction"])
@@ -400,3 +452,24 @@ def test_the_sweep_schedule_name_is_the_stacks_own():
 def test_queues_keep_their_messages(queue_id):
     queue = TEMPLATE["Resources"][queue_id]
     assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
+
+
+def test_every_index_of_the_table_is_watched_by_the_throttle_alarm():
+    # Given the table's indexes
+    indexes = {i["IndexName"] for i in TEMPLATE["Resources"]["TokensTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    # When the throttle alarm's metrics are read
+    metrics = TEMPLATE["Resources"]["DynamoDBThrottlesAlarm"]["Properties"]["Metrics"]
+    watched = {
+        d["Value"]
+        for m in metrics
+        if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "GlobalSecondaryIndexName"
+    }
+    used = {m["Id"] for m in metrics if "MetricStat" in m}
+    expression = next(m["Expression"] for m in metrics if "Expression" in m)
+    # Then each index is one of its metrics, each metric counts in the expression, and the alarm
+    # stays within CloudWatch's ten metrics
+    assert watched == indexes
+    assert all(f"FILL({i}, 0)" in expression for i in used)
+    assert len(used) <= 10

@@ -1,5 +1,8 @@
 """GET /console and GET /console/{proxy+} — the admin console: the static page, script and style
-shipped in ``static/`` next to this file.
+shipped in ``static/`` next to this file. ``GET /`` and ``/console/`` (which no route of an HTTP API
+matches: a greedy variable needs a segment) redirect to ``/console``; the API's ``$default`` route
+comes here for that, and answers every other unmatched request as API Gateway itself would
+(``404 {"message":"Not Found"}``).
 
 No authorizer and no data access: the page signs in with ``POST /v1/sessions`` and calls the API
 from the same origin (no CORS). Every answer carries a strict Content-Security-Policy (scripts and
@@ -11,8 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROUTES = (("GET", "/console"), ("GET", "/console/{proxy+}"))  # what template.yaml routes here
+ROUTES = (("GET", "/console"), ("GET", "/console/{proxy+}"), ("GET", "/"), ("ANY", "$default"))  # template.yaml
 PREFIX = "/console"
+REDIRECTED = frozenset({"/", "/console/"})
 STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -50,6 +54,11 @@ FILES = _load_files()
 
 def handler(event, context):
     path = event.get("rawPath") or PREFIX
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
+    if path in REDIRECTED and method in ("GET", "HEAD"):
+        return {"statusCode": 302, "headers": {**SECURITY_HEADERS, "Location": PREFIX}, "body": ""}
+    if event.get("routeKey") == "$default":  # no route of the API: API Gateway's own answer
+        return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": '{"message":"Not Found"}'}
     name = path.removeprefix(PREFIX).strip("/") or "index.html"
     found = FILES.get(name)
     if found is None:

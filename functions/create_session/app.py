@@ -27,7 +27,8 @@ session.
 
 Give the token as `{"token": "<secret>"}` or as `Authorization: Bearer <secret>`. The answer sets the
 cookie `__Host-tokensmith_session` (HttpOnly, Secure, SameSite=Strict) and carries the `csrf_token`
-to send as `X-CSRF-Token` with every unsafe request made with the cookie. The session acts with the
+to send as `Authorization: Session <csrf_token>` with every request made with the cookie (a reloaded
+page gets it again from `GET /v1/sessions/current`, which needs the cookie alone). The session acts with the
 token's organization and scopes and ends with it, after `SessionIdleMinutes` without a request, or
 `SessionMaxHours` after sign-in.
 

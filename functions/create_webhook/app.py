@@ -19,12 +19,14 @@ router = create_router()
     **operation(
         201,
         WebhookWithSecret,
-        (400, 401, 403, 413, 415, 422),
+        (400, 401, 403, 409, 413, 415, 422),
         WebhookService.create_webhook,
         """Register a webhook endpoint; the answer carries its `whsec_` signing secret, the only time it is shown.
 
 `url` must be https and resolve to public addresses only; `event_types` (default: all) picks the
-events it receives. Only admins may name another `organization_id`.""",
+events it receives. Only admins may name another `organization_id`. 409 when the organization
+already has an endpoint with this `url` and these event types (the detail names it), or has
+`MaxWebhookEndpoints` endpoints (the deployment's parameter, default 10; the detail names it).""",
     ),
 )
 def create_webhook(body: Annotated[CreateWebhookRequest, Body()]):

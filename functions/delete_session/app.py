@@ -22,7 +22,7 @@ router = create_router()
 
 The token's audit trail gets a `session.ended` event (and one `session.created` at sign-in).
 
-With the cookie, the request needs the session's `X-CSRF-Token`, like every unsafe request. Idempotent:
+With the cookie, the request needs `Authorization: Session <csrf_token>`, like every request. Idempotent:
 a request without a session cookie (a bearer token) answers 204 too. Only the request's own session
 ends: a bearer token of another token sent beside a session cookie is refused (403) and ends nothing.""",
     ),

@@ -17,7 +17,10 @@ router = create_router()
         None,
         (401, 403, 404, 412),
         TokenService.delete_token,
-        "Soft-delete a token: unusable at once, gone from lists and reads, purged after RetentionDays.",
+        """Soft-delete a token: unusable at once, gone from lists and reads, purged after RetentionDays.
+
+Deleting it again is 404; any other change of it is 409 (deleted is final). Its audit trail stays
+readable for `tokens:manage` and `admin` callers.""",
     ),
 )
 def delete_token(token_id: str):

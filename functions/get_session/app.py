@@ -1,7 +1,10 @@
-"""GET /v1/sessions/current — the console session of this request: its CSRF token, limits and token."""
+"""GET /v1/sessions/current — the console session of this request: its CSRF token, limits and token.
+
+No authorizer (template.yaml): the route checks the session cookie itself, because a reloaded page has
+the cookie but not yet the CSRF token every other route needs in ``Authorization: Session <csrf>``."""
 
 from tokensmith.http.app import create_app, create_router, operation
-from tokensmith.http.request import principal_of, session_cookie_of
+from tokensmith.http.request import session_cookie_of
 from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.sessions.models import Session
@@ -15,17 +18,18 @@ router = create_router()
     **operation(
         200,
         Session,
-        (401, 403, 404),
+        (401,),
         SessionService.current,
         """The console session of this request: its CSRF token, its limits, its token, and the scope
 catalog (so that a reloaded page can go on without signing in again).
 
-Needs the session cookie; a request with a bearer token and no cookie has no session (404).""",
+Needs only the session cookie (no `Authorization` header): a reloaded page learns its CSRF token here.
+Without a cookie, or when its session is over, `401`; a bearer token is ignored.""",
+        public=True,  # no authorizer: the cookie is checked here
     ),
 )
 def get_session():
-    caller = principal_of(router)
-    return session_response(session_service().current(session_cookie_of(router), caller.token_id))
+    return session_response(session_service().current(session_cookie_of(router)))
 
 
 app = create_app(router)

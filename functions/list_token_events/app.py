@@ -21,7 +21,10 @@ router = create_router()
         TokenEventPage,
         (401, 403, 404, 422),
         TokenService.list_events,
-        "The token's audit trail, newest first: who did what, when, from where.",
+        """The token's audit trail, newest first: who did what, when, from where.
+
+A deleted token's trail stays readable for `tokens:manage` and `admin` callers; for every other
+caller the token is gone (404).""",
     ),
 )
 def list_token_events(

@@ -25,7 +25,8 @@ router = create_router()
 
 An omitted or null field stays as it is; `""` clears `description`; `enabled: true` re-enables an
 endpoint, also one disabled because its receiver answered 410 Gone. Send `If-Match` with the ETag
-to refuse the change if someone else changed the endpoint first.""",
+to refuse the change if someone else changed the endpoint first. 409 when the new `url` and
+`event_types` are another endpoint's of the organization.""",
     ),
 )
 def update_webhook(webhook_id: str, body: Annotated[UpdateWebhookRequest, Body()]):

@@ -44,7 +44,9 @@ DISABLED, REVOKED, EXPIRED, DELETED, INSUFFICIENT_SCOPES, or, from the token's u
 IP_NOT_ALLOWED (`ip`, the address of the client that presented the token, is outside its or its
 organization's `allowed_cidrs`; no `ip` counts as outside), RATE_LIMITED or USAGE_EXCEEDED. A valid
 verification spends `cost` (default 1) of every rate limit and of the credits; a refused one spends
-nothing. `ratelimits` and `credits` describe this verification's counting; `meta` is the token's.""",
+nothing. `ratelimits` and `credits` describe this verification's counting; `meta` is the token's.
+`token` is the token the secret opened, except a deleted one (DELETED says only that); null for
+NOT_FOUND.""",
     ),
 )
 def verify_token(body: Annotated[VerifyTokenRequest, Body()]):

@@ -25,6 +25,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.dynamodb_local)
 
 
+@pytest.fixture(autouse=True)
+def patient_dynamodb_client(monkeypatch):
+    """The handlers' DynamoDB client waits up to 15 s here, not Lambda's 1 s.
+
+    These tests are about conditions, transactions and concurrency, not timeouts: fifty concurrent
+    transactions against one Java emulator on a shared two-core machine can take longer than a
+    second, and a timed-out write would answer 503 where the test asks what the condition decided.
+    """
+    from tokensmith.aws import clients
+
+    patient = clients.ClientPolicy(attempts=2, connect_timeout=5, read_timeout=15)
+    monkeypatch.setitem(clients.POLICIES, "dynamodb", patient)
+    clients.client.cache_clear()
+    yield
+    clients.client.cache_clear()
+
+
 @pytest.fixture
 def repository(ddb_local_table):
     """The real repository over a fresh DynamoDB Local table."""

@@ -37,10 +37,13 @@ class Client:
 
 
 @contextlib.contextmanager
-def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple[Any, str]]:
+def local_server(
+    admin_name: str, event_sources: bool = False, parameter_overrides: dict[str, str] | None = None
+) -> Iterator[tuple[Any, str]]:
     """`make run`'s server in a thread over a fresh embedded DynamoDB: (the running server, an admin secret).
     The template's buses, queues and keys live in the same moto server; with `event_sources`, the table's
     stream and the queues feed their functions (publisher, webhook delivery) as in `make run`.
+    `parameter_overrides`: template parameters of this run (e.g. GitHubSecretScanningKeysUrl).
 
     Moto keeps its tables in process-wide backends that outlive one embedded server: two modules run
     by the same worker, one after the other, would meet the same table. Each server gets its own."""
@@ -58,7 +61,11 @@ def local_server(admin_name: str, event_sources: bool = False) -> Iterator[tuple
         create_table(client, load_template(), table)
         _, admin_secret = create_admin_token(table, endpoint_url=endpoint, organization_id="platform", name=admin_name)
         with serve_in_thread(
-            endpoint, table_name=table, aws_endpoint_url=endpoint, event_sources=event_sources
+            endpoint,
+            table_name=table,
+            aws_endpoint_url=endpoint,
+            event_sources=event_sources,
+            parameter_overrides=parameter_overrides,
         ) as running:
             yield running, admin_secret
 

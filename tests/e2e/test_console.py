@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -20,8 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.local_events import wait_until
 from devtools.pytest_fixtures import running_in_ci
-from tests.e2e.conftest import Client
+from tests.e2e.conftest import Client, local_server
+from tests.webhooks import webhook_receiver
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -83,8 +86,29 @@ def shot(page, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
+def server():
+    """The local run with its event sources on (the table's stream → webhooks), as `make run` has it."""
+    with local_server("console-admin", event_sources=True) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
 def base_url(server) -> str:
     return server[0].base_url
+
+
+def seeded(client: Client, method: str, path: str, json=None) -> requests.Response:
+    """A setup request, patient under load (as tests/e2e/test_owasp.py's ``_seeded``): a long read
+    timeout, and retried when load alone refused it (the authorizer failing closed with the gateway's
+    403, or a function's 503). Never used for a request whose answer a test decides."""
+    headers = {"Authorization": f"Bearer {client.secret}"}
+    for _ in range(5):
+        response = requests.request(method, client.base_url + path, json=json, headers=headers, timeout=60)
+        refused_by_load = response.status_code == 403 and response.text == '{"message":"Forbidden"}'
+        if not (refused_by_load or response.status_code == 503):
+            return response
+        time.sleep(0.5)
+    return response
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +155,21 @@ def test_the_console_is_served_with_strict_security_headers(base_url):
     assert "http" not in page.text.replace("http-equiv", "")  # nothing from another origin
     for path in ("/console/nope.js", "/console/..%2Ftemplate.yaml", "/console/app.py"):
         assert requests.get(base_url + path, timeout=10).status_code == 404, path
+
+
+@pytest.mark.parametrize("path", ["/", "/console/"])
+def test_the_root_and_console_slash_lead_to_the_console(base_url, path):
+    redirect = requests.get(base_url + path, timeout=10, allow_redirects=False)
+    followed = requests.get(base_url + path, timeout=10)
+
+    assert (redirect.status_code, redirect.headers["Location"]) == (302, "/console")
+    assert followed.status_code == 200 and "<title>Tokensmith console</title>" in followed.text
+
+
+def test_a_path_no_route_matches_is_still_api_gateways_404(base_url):
+    response = requests.post(f"{base_url}/nowhere", timeout=10)
+
+    assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
 
 
 # --- the journey ---------------------------------------------------------------------------------------------
@@ -230,19 +269,34 @@ def test_a_request_with_the_cookie_but_without_the_csrf_token_is_refused(chromiu
         sign_in(page, base_url, secret)
         create = "(body) => fetch('/v1/tokens', {method: 'POST', headers: {'Content-Type': 'application/json'}, body})"
 
-        # A request from the page itself, with the cookie but no X-CSRF-Token
+        # A request from the page itself, with the cookie but no Authorization: Session <csrf token>
         status = page.evaluate(f"async () => (await ({create})(JSON.stringify({{name: 'csrf', scopes: []}}))).status")
-        # The same through the browser context's cookie jar
+        # The same through the browser context's cookie jar: writes and reads alike
         without = page.context.request.post(f"{base_url}/v1/tokens", data={"name": "csrf-2", "scopes": []})
         read = page.context.request.get(f"{base_url}/v1/tokens")
+        # the one route a reloaded page calls with its cookie alone: it hands the CSRF token back
         csrf = page.context.request.get(f"{base_url}/v1/sessions/current").json()["csrf_token"]
+        session = {"Authorization": f"Session {csrf}"}
+        wrong = page.context.request.get(f"{base_url}/v1/tokens", headers={"Authorization": f"Session {csrf[::-1]}"})
         with_token = page.context.request.post(
-            f"{base_url}/v1/tokens", data={"name": "csrf-ok", "scopes": []}, headers={"X-CSRF-Token": csrf}
+            f"{base_url}/v1/tokens", data={"name": "csrf-ok", "scopes": []}, headers=session
         )
+        read_with_token = page.context.request.get(f"{base_url}/v1/tokens", headers=session)
 
-        assert (status, without.status) == (403, 403)
-        assert read.status == 200  # reads need no CSRF token
-        assert with_token.status == 201
+        # no Authorization header: API Gateway's own 401; the wrong CSRF token: the authorizer's 403
+        assert (status, without.status, read.status) == (401, 401, 401)
+        assert without.json() == {"message": "Unauthorized"}
+        assert wrong.status == 403
+        assert (with_token.status, read_with_token.status) == (201, 200)
+
+
+def test_a_reloaded_page_stays_signed_in(chromium, base_url, console_user):
+    _, secret = console_user
+    with browser_page(chromium) as page:
+        sign_in(page, base_url, secret)
+        page.reload()
+        page.get_by_role("heading", name="Tokens").wait_for()
+        assert page.locator("#tokens tbody tr").count() >= 1
 
 
 def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromium, base_url, server):
@@ -261,6 +315,16 @@ def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromiu
         shot(page, "10-phone-error")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "the page scrolls sideways on a phone"
+
+        # A token's page, its usage and audit trail, and the webhook endpoints fit a phone too
+        page.get_by_role("link", name="Tokens", exact=True).click()
+        page.locator("#tokens a").first.click()
+        page.locator("#events").wait_for()
+        shot(page, "24-phone-token")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the token page scrolls sideways"
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_role("heading", name="Webhook endpoints").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the webhooks page scrolls sideways"
 
 
 def test_an_admin_changes_the_admin_fields(chromium, base_url, server, console_user):
@@ -334,7 +398,7 @@ def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_ref
 
     def make(name: str, scopes: list[str], **extra) -> dict:
         body = {"name": name, "organization_id": organization, "owner": "alice", "scopes": scopes, **extra}
-        created = admin.request("POST", "/v1/tokens", json=body)
+        created = seeded(admin, "POST", "/v1/tokens", body)
         assert created.status_code == 201, created.text
         return created.json()
 
@@ -343,7 +407,7 @@ def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_ref
     weaker = make("alice-ci", ["tokens:read"])
     bound = make("alice-bound", ["tokens:read"])
     # the manager disables one of alice's tokens: re-enabling it needs tokens:manage
-    disabled = admin.as_(stronger["secret"]).request("POST", f"/v1/tokens/{bound['token']['id']}/disable")
+    disabled = seeded(admin.as_(stronger["secret"]), "POST", f"/v1/tokens/{bound['token']['id']}/disable")
     assert disabled.json()["disabled_by"]["authority"] == "tokens:manage", disabled.text
 
     with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
@@ -360,7 +424,7 @@ def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_ref
         page.goto(f"{base_url}/console#/tokens/{bound['token']['id']}")
         page.get_by_role("heading", name="alice-bound").wait_for()
         by = page.locator("#disabled-by").inner_text()
-        assert by == f"disabled by {stronger['token']['id']} — re-enabling needs tokens:manage"
+        assert by == "disabled by alice-manager — re-enabling needs tokens:manage"  # its name, not its id
         assert offered(page) == {"Revoke", "Delete"}
         assert "re-enabling needs tokens:manage" in page.locator("#token-actions-why").inner_text()
         shot(page, "13-disabled-by-a-manager")
@@ -384,8 +448,8 @@ def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_ref
         assert page.locator("#token-actions-why").count() == 0
 
         # When it becomes stronger behind the page's back, the API's refusal is shown in words
-        grown = admin.request(
-            "PATCH", f"/v1/tokens/{weaker['token']['id']}", json={"scopes": ["tokens:read", "tokens:manage"]}
+        grown = seeded(
+            admin, "PATCH", f"/v1/tokens/{weaker['token']['id']}", {"scopes": ["tokens:read", "tokens:manage"]}
         )
         assert grown.status_code == 200, grown.text
         page.get_by_role("button", name="Rotate").click()
@@ -413,3 +477,171 @@ def test_an_owner_token_is_offered_only_what_it_may_do_and_reads_why_the_api_ref
 
     after = admin.request("GET", f"/v1/tokens/{weaker['token']['id']}").json()
     assert after["version"] == grown.json()["version"]  # the refused rotation changed nothing
+
+
+# --- edit, audit trail, webhooks, layout (issue 18) ----------------------------------------------------------
+
+
+def test_a_token_is_edited_with_if_match_and_a_conflict_is_explained_in_words(chromium, base_url, server, console_user):
+    running, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization, _ = console_user
+    soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = f"nightly-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "organization_id": organization, "scopes": ["tokens:read"], "expires_at": soon}
+    created = seeded(admin, "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    token_id = created.json()["token"]["id"]
+    running.run_schedule("ExpireTokensFunction")  # the 7-day notice: a token.expiring event
+    _, secret = console_user
+    renamed = f"{name}-builds"
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, secret)
+        page.goto(f"{base_url}/console#/tokens/{token_id}")
+        page.get_by_role("heading", name=name).wait_for()
+
+        # The usage panel: never used yet; the notice's details in words, by Tokensmith itself
+        assert "Never used" in page.locator("#usage").inner_text()
+        expiring = page.locator("#events tr", has_text="token.expiring").inner_text()
+        assert "(notice 7 days ahead)" in expiring and "expires 20" in expiring and "Tokensmith (automatic)" in expiring
+
+        # When the user edits name, description, scopes and expiry
+        page.get_by_role("button", name="Edit").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Name").fill(renamed)
+        dialog.get_by_label("Description").fill("builds every night")
+        dialog.get_by_label("tokens:verify").check()
+        assert dialog.get_by_label("admin").is_disabled()  # a scope the user's token lacks
+        dialog.get_by_label("Expires on").fill(later)
+        shot(page, "17-edit-token")
+        dialog.get_by_role("button", name="Save").click()
+
+        # Then the token shows the change, and its trail says before → after, by the user's name
+        page.get_by_role("heading", name=renamed).wait_for()
+        fields = page.locator("#token-fields").inner_text()
+        assert "builds every night" in fields and "tokens:read tokens:verify" in fields
+        updated = page.locator("#events tr", has_text="token.updated").inner_text()
+        assert f"name: {name} → {renamed}" in updated
+        assert "scopes: tokens:read → tokens:read tokens:verify" in updated
+        assert "description: — → builds every night" in updated
+        assert "console user" in updated  # the actor's name, not its id
+        shot(page, "18-audit-before-after")
+
+        # When someone else changes the token while the dialog is open
+        page.get_by_role("button", name="Edit").click()
+        dialog.get_by_label("Description").fill("mine")
+        behind = seeded(admin, "PATCH", f"/v1/tokens/{token_id}", {"description": "theirs"})
+        assert behind.status_code == 200, behind.text
+        dialog.get_by_role("button", name="Save").click()
+
+        # Then nothing is overwritten, the page says so in words and shows the token as it is now
+        alert = page.get_by_role("alert")
+        alert.filter(has_text="Not saved").wait_for()
+        assert "someone changed this token after you opened it" in alert.inner_text()
+        assert "theirs" in page.locator("#token-fields").inner_text()
+        shot(page, "19-edit-conflict")
+
+    after = admin.request("GET", f"/v1/tokens/{token_id}").json()
+    assert (after["name"], after["description"]) == (renamed, "theirs")
+
+
+def test_the_organizations_webhook_endpoints_and_their_delivery_log(chromium, base_url, server):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization = f"hooks-{uuid.uuid4().hex[:6]}"
+    scopes = ["console", "tokens:read", "tokens:write", "webhooks:read", "webhooks:write"]
+    created = seeded(
+        admin, "POST", "/v1/tokens", {"name": "hook keeper", "organization_id": organization, "scopes": scopes}
+    )
+    assert created.status_code == 201, created.text
+    keeper = admin.as_(created.json()["secret"])
+
+    with webhook_receiver() as receiver, browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
+        sign_in(page, base_url, created.json()["secret"])
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_role("heading", name="Webhook endpoints").wait_for()
+        assert "No webhook endpoints yet" in page.locator("main").inner_text()
+
+        # When the user adds an endpoint for every event
+        page.get_by_role("link", name="Add endpoint").click()
+        page.get_by_label("URL").fill(receiver.url("/hook"))
+        page.get_by_label("Description").fill("audit mirror")
+        shot(page, "20-webhook-add")
+        page.get_by_role("button", name="Add endpoint").click()
+
+        # Then its signing secret is shown once
+        page.get_by_role("heading", name="Endpoint added").wait_for()
+        whsec = page.locator("#secret").input_value()
+        assert whsec.startswith("whsec_")
+        page.get_by_role("link", name="show the endpoint").click()
+        page.get_by_role("heading", name="Webhook endpoint").wait_for()
+        assert whsec not in page.content()
+        webhook_id = page.url.rsplit("/", 1)[1]
+
+        # When a token changes, Then the delivery log shows the delivery
+        made = seeded(keeper, "POST", "/v1/tokens", {"name": "delivered", "scopes": ["tokens:read"]})
+        assert made.status_code == 201, made.text
+        wait_until(lambda: receiver.at("/hook"), timeout=30)
+        path = f"/v1/webhooks/{webhook_id}/deliveries"
+        wait_until(lambda: keeper.request("GET", path).json()["items"], timeout=30)
+        page.reload()
+        page.locator("#deliveries").wait_for()
+        log = page.locator("#deliveries").inner_text()
+        assert "token.created" in log and "delivered" in log and "200 in" in log
+        shot(page, "21-webhook-deliveries")
+
+        # When they disable it, Then it says so
+        page.get_by_role("button", name="Disable").click()
+        page.get_by_role("dialog").get_by_role("button", name="Disable").click()
+        page.get_by_role("button", name="Enable").wait_for()
+        assert "disabled" in page.locator("#webhook-fields").inner_text()
+
+        # And the list shows the endpoint
+        page.get_by_role("link", name="Webhooks").click()
+        page.locator("#webhooks").get_by_role("link", name=receiver.url("/hook")).wait_for()
+        assert "audit mirror" in page.locator("#webhooks").inner_text()
+        shot(page, "22-webhooks")
+
+    assert keeper.request("GET", f"/v1/webhooks/{webhook_id}").json()["enabled"] is False
+
+
+def test_the_layout_keeps_names_whole_filters_aligned_and_no_ring_around_headings(chromium, base_url, server):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization = f"layout-{uuid.uuid4().hex[:6]}"
+    long_name = "nightly-integration-builds"
+    every_scope = ["tokens:read", "tokens:write", "tokens:manage", "tokens:verify", "webhooks:read", "webhooks:write"]
+    for name, scopes in ((long_name, every_scope), ("viewer", ["console", "tokens:read"])):
+        body = {"name": name, "organization_id": organization, "scopes": scopes}
+        made = seeded(admin, "POST", "/v1/tokens", body)
+        assert made.status_code == 201, made.text
+
+    with browser_page(chromium, viewport={"width": 1024, "height": 800}) as page:
+        # The sign-in heading takes the focus without a ring around it
+        page.goto(f"{base_url}/console")
+        heading = page.get_by_role("heading", name="Sign in")
+        heading.wait_for()
+        assert page.evaluate("document.activeElement.tagName") == "H1"
+        assert heading.evaluate("(h) => getComputedStyle(h).outlineStyle") == "none"
+
+        sign_in(page, base_url, admin_secret)
+        page.get_by_label("Organization").fill(organization)
+        page.get_by_role("button", name="Show").click()
+        link = page.locator("#tokens").get_by_role("link", name=long_name)
+        link.wait_for()
+
+        # A name is on one line, whatever the scopes column holds
+        assert link.evaluate("(a) => a.getClientRects().length") == 1
+        # The filter controls and the button share one bottom line
+        bottoms = {
+            round(box["y"] + box["height"])
+            for box in (
+                page.get_by_label("Status").bounding_box(),
+                page.get_by_label("Organization").bounding_box(),
+                page.get_by_role("button", name="Show").bounding_box(),
+            )
+        }
+        assert len(bottoms) == 1, bottoms
+        shot(page, "23-layout")

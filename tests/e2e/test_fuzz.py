@@ -26,6 +26,7 @@ import json
 import os
 import random
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance, unsuppor
 
 from tests.e2e.conftest import local_server
 
+FUZZ_HOOKS = "https://hooks.example.com/fuzz"
+
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 20)  # per operation and phase; `make fuzz` asks for 500
@@ -59,10 +62,9 @@ if SEED is not None:  # in pytest's warnings summary, so that a failing random r
 
 # The built-in checks replaced by the narrower ones below; every other built-in check stays on.
 REPLACED_CHECKS = {"unsupported_method", "positive_data_acceptance"}
-# Off: it insists on 401 for a request without Authorization. The authorizer has no identity source
-# (the console's cookie-only requests must reach it), so API Gateway calls it and its refusal is a
-# 403; tests/e2e/test_owasp.py checks that such requests never reach a function.
-DISABLED_CHECKS = {"missing_required_header"}
+# None: a request without Authorization is API Gateway's own 401 (the header is the authorizer's
+# identity source), as `missing_required_header` expects.
+DISABLED_CHECKS: set[str] = set()
 
 
 NEGATIVE_DATA_REJECTED_WITH = [
@@ -90,9 +92,10 @@ def undeclared_method(ctx: CheckContext, response: schemathesis.Response, case: 
     """`unsupported_method`, except that API Gateway's own 404 is a right answer.
 
     An HTTP API matches a route on method and path together: a method without a route is no route, and
-    API Gateway answers it 404 {"message": "Not Found"} before any authorizer or function runs (the local
-    gateway does the same). It never answers 405, which is what `unsupported_method` wants for a path
-    without generated path parameters. Anything else (a 2xx, a 5xx, a problem from a function) still fails.
+    API Gateway answers it 404 {"message": "Not Found"} before any authorizer runs (the API's `$default`
+    route, the console's function, gives the very same answer; the local gateway does the same). It
+    never answers 405, which is what `unsupported_method` wants for a path without generated path
+    parameters. Anything else (a 2xx, a 5xx, a problem from a function) still fails.
     """
     try:
         return unsupported_method(ctx, response, case)
@@ -211,8 +214,12 @@ class Target:
 
     def seed_webhooks(self, label: str, number: int) -> list[str]:
         """Webhook endpoints (public https URLs, as tests/conftest.py's fake DNS resolves them)."""
-        body = {"url": "https://hooks.example.com/fuzz", "description": f"seeded by test_fuzz for {label}"}
-        return [self.request("POST", "/v1/webhooks", body).json()["webhook"]["id"] for _ in range(number)]
+        description = f"seeded by test_fuzz for {label}"
+        ids = []
+        for _ in range(number):  # one URL each: an organization never has two endpoints for one URL (409)
+            body = {"url": f"{FUZZ_HOOKS}/{uuid.uuid4().hex}", "description": description}
+            ids.append(self.request("POST", "/v1/webhooks", body).json()["webhook"]["id"])
+        return ids
 
     def seed_pool(self, label: str, number: int) -> list[str]:
         """Tokens in every state a token_id route cares about: active ones, a disabled and a revoked one."""
@@ -268,6 +275,7 @@ def fuzz_config(target: Target) -> schemathesis.Config:
 def fuzz_schema(target: Target) -> schemathesis.BaseSchema:
     schema = schemathesis.openapi.from_url(target.base_url + "/openapi.json", config=fuzz_config(target))
     assert schema.raw_schema["servers"] == [{"url": target.base_url, "description": "this local server (make run)"}]
+    as_bearer_callers_without_preconditions(schema.raw_schema)
     for result in schema.get_all_operations():
         operation = result.ok()
         if "{token_id}" in operation.path:
@@ -294,6 +302,23 @@ def fuzz_schema(target: Target) -> schemathesis.BaseSchema:
             target.failing.add(case.operation.label)
 
     return schema
+
+
+def as_bearer_callers_without_preconditions(document: dict[str, Any]) -> None:
+    """The fuzzer calls as the admin's bearer token, unconditionally. The document also declares the
+    console's cookie + CSRF token: generated values for them beside the bearer token are refused (403, as
+    a spliced cookie must be: tests/integration/test_sessions.py), and schemathesis' ignored_auth check
+    would send a junk cookie beside the valid bearer token and take the 200 for ignored auth (the
+    sessions are tested in test_sessions.py and test_console.py). And `If-Match`: schemathesis generates
+    values outside its pattern as positive data (`0`), whose 400 is the documented answer (its grammar
+    is tested in tests/unit/test_client_mistakes.py, its 200 and 412 in test_generated_client.py)."""
+    document["components"]["securitySchemes"] = {"bearerAuth": document["components"]["securitySchemes"]["bearerAuth"]}
+    for path in document["paths"].values():
+        for operation in path.values():
+            if operation.get("security"):
+                operation["security"] = [{"bearerAuth": []}]
+            parameters = [p for p in operation.get("parameters", []) if p["name"] != "If-Match"]
+            operation["parameters"] = parameters
 
 
 # Scopes this deployment knows (the service's own; the template's ScopeCatalog is empty).

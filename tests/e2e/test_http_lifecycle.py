@@ -21,9 +21,10 @@ def tenant(admin, organization_id):
     return admin.as_(created.json()["secret"]), created.json()["token"]
 
 
-def test_without_a_token_or_with_a_bad_one_the_gateway_answers_403(anonymous):
-    # no identity source on the authorizer (the console's cookie-only requests must reach it): 403
-    assert anonymous.request("GET", "/v1/tokens").status_code == 403
+def test_without_a_token_401_with_a_bad_one_403(anonymous):
+    # the Authorization header is the authorizer's identity source: without it, API Gateway's own 401
+    missing = anonymous.request("GET", "/v1/tokens")
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
     assert anonymous.request("GET", "/v1/tokens", headers={"Authorization": "Bearer nope"}).status_code == 403
     assert anonymous.request("GET", "/nowhere", headers={"Authorization": "Bearer nope"}).status_code == 404
 
@@ -84,10 +85,19 @@ def test_the_whole_lifecycle_of_a_tenant_token(admin):
     assert acme.request("DELETE", path).status_code == 204
     assert acme.request("GET", path).status_code == 404
     gone = acme.request("POST", "/v1/tokens/verify", json={"token": new_secret})
-    assert gone.json()["code"] == "DELETED"
+    assert gone.json() == {
+        "valid": False,
+        "code": "DELETED",
+        "token": None,
+        "ratelimits": [],
+        "credits": None,
+        "meta": None,
+    }
+    assert acme.request("POST", f"{path}/enable").status_code == 409  # deleted is final
 
-    # the audit trail tells the story
-    events = acme.request("GET", f"{path}/events").json()["items"]
+    # the audit trail tells the story, to those who manage the organization (acme lacks tokens:manage)
+    assert acme.request("GET", f"{path}/events").status_code == 404
+    events = admin.request("GET", f"{path}/events").json()["items"]
     assert [e["type"] for e in events] == [
         "token.deleted",
         "token.revoked",

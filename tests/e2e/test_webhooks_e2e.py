@@ -5,6 +5,7 @@ each accepted by the reference `standardwebhooks` verifier."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -129,7 +130,8 @@ def tenants(running):
 def test_another_tenants_webhook_is_404_and_untouched(tenants, direction, method, route, body):
     _, clients = tenants
     attacker, victim = (clients["bola-a"], clients["bola-b"])[:: 1 if direction == "a attacks b" else -1]
-    created = victim.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/victim"}).json()
+    victim_url = f"http://127.0.0.1:9/victim/{uuid.uuid4().hex}"  # one per case: no organization has one twice
+    created = victim.request("POST", "/v1/webhooks", json={"url": victim_url}).json()
     webhook_id = created["webhook"]["id"]
     before = victim.request("GET", f"/v1/webhooks/{webhook_id}").json()
 
@@ -153,7 +155,8 @@ ALL_ROUTES = [
 def test_every_webhook_route_refuses_a_token_without_its_scope(tenants, method, route, scope, body):
     admin, clients = tenants
     owner = clients["bola-a"]
-    webhook_id = owner.request("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/s"}).json()["webhook"]["id"]
+    hook_url = f"http://127.0.0.1:9/s/{uuid.uuid4().hex}"  # one per case: no organization has one URL twice
+    webhook_id = owner.request("POST", "/v1/webhooks", json={"url": hook_url}).json()["webhook"]["id"]
     others = [
         s for s in ("tokens:read", "tokens:write", "tokens:verify", "webhooks:read", "webhooks:write") if s != scope
     ]

@@ -43,7 +43,9 @@ ANSWER_WITHIN_SECONDS = 3.0
 MANAGER_SCOPES = ["tokens:read", "tokens:write", "tokens:manage", "tokens:verify", "webhooks:read", "webhooks:write"]
 # Routes that never touch DynamoDB: revoke-leaked only queues (its worker revokes), so it answers 202 even
 # while DynamoDB fails (and must: its answer may not depend on what the table holds).
-NO_TABLE = {"POST /v1/tokens/revoke-leaked": 202}
+# The GitHub secret scanning route refuses these requests (no GitHub signature) before any read: a signed one
+# while DynamoDB fails is in test_github_secret_scanning.py.
+NO_TABLE = {"POST /v1/tokens/revoke-leaked": 202, "POST /v1/secret-scanning/github": 401}
 
 
 @pytest.fixture
@@ -91,7 +93,7 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
     caller = world.admin.secret if operation.admin_only else world.acme.secret
     request = {
         "method": operation.method,
-        "path": operation.url(world.webhook_id if "{webhook_id}" in operation.route.path else world.target_id),
+        "path": operation.url(path_value(operation, world)),
         "secret": caller if operation.authorized else None,
         "body": sample_body(operation, secret=world.target_secret),
     }
@@ -99,6 +101,13 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
         request["cookies"] = [world.session_cookie]
         request["secret"] = world.admin.secret if operation.authorized else None
     return request
+
+
+def path_value(operation: Operation, world: World) -> str:
+    """The webhook endpoint, the caller's organization (its policy), or the token the route acts on."""
+    if "{webhook_id}" in operation.route.path:
+        return world.webhook_id
+    return world.acme.organization_id if "{organization_id}" in operation.route.path else world.target_id
 
 
 def problems_of_a_503(response, operation: Operation | None = None) -> list[str]:

@@ -56,7 +56,7 @@ def test_the_answer_is_the_same_for_real_forged_garbage_and_mixed_reports(api, a
 
     # Then every answer is 202 with the same body and the same headers
     assert {a.status for a in answers} == {202}
-    assert {a.raw for a in answers} == {json.dumps({"received": 3}, separators=(",", ":"))}
+    assert {a.raw for a in answers} == {json.dumps({"received": 3}, separators=(",", ":")) + "\n"}
     assert len({tuple(sorted(a.headers.items())) for a in answers}) == 1
 
 

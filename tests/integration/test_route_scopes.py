@@ -56,6 +56,7 @@ def test_only_the_callers_own_token_and_session_and_the_public_routes_need_no_sc
     assert set(operations()) - scoped == {
         ("GET", "/v1/tokens/self"),
         ("POST", "/v1/tokens/revoke-leaked"),
+        ("POST", "/v1/secret-scanning/github"),
         ("POST", "/v1/sessions"),
         ("GET", "/v1/sessions/current"),
         ("DELETE", "/v1/sessions/current"),

@@ -8,8 +8,13 @@ import pytest
 
 from tests.integration.conftest import make_tenant
 from tokensmith.sessions.cookies import COOKIE_NAME
+from tokensmith.webhooks.event_types import EVENT_TYPES
 
-UNSAFE = [
+# Every route behind the authorizer, reads included: each needs "Authorization: Session <csrf token>"
+ROUTES = [
+    ("GET", "/v1/tokens", None),
+    ("GET", "/v1/tokens/{id}", None),
+    ("GET", "/v1/tokens/{id}/events", None),
     ("POST", "/v1/tokens", {"name": "csrf-probe", "scopes": ["tokens:read"]}),
     ("PATCH", "/v1/tokens/{id}", {"description": "csrf"}),
     ("PUT", "/v1/tokens/{id}", {"name": "csrf-put", "scopes": ["tokens:read"]}),
@@ -37,11 +42,13 @@ class Browser:
         self.body = response.body
 
     def request(self, method, path, csrf: bool | str = True, **kwargs):
+        """``csrf``: True sends the session's own CSRF token as ``Authorization: Session <csrf>``, a
+        string sends that one instead, False sends no Authorization header (the cookie alone)."""
         headers = dict(kwargs.pop("headers", {}) or {})
         if csrf is True:
-            headers["X-CSRF-Token"] = self.csrf
+            headers["Authorization"] = f"Session {self.csrf}"
         elif csrf:
-            headers["X-CSRF-Token"] = csrf
+            headers["Authorization"] = f"Session {csrf}"
         return self.api.request(method, path, headers=headers, cookies=[self.cookie], **kwargs)
 
 
@@ -82,6 +89,7 @@ def test_sign_in_sets_a_host_only_strict_http_only_cookie_and_returns_a_csrf_tok
     assert body["csrf_token"] and body["csrf_token"] not in cookie
     assert body["token"]["id"] == console_user.token_id and body["idle_timeout_seconds"] == 1800
     assert {"tokens:read", "console", "admin", "orders:read"} <= set(body["scope_catalog"])
+    assert body["webhook_event_types"] == list(EVENT_TYPES)  # what the console offers an endpoint
     assert body["max_token_lifetime_days"] == 365
     assert console_user.secret not in response.raw and cookie.split(";")[0].split("=", 1)[1] not in response.raw
 
@@ -153,8 +161,8 @@ def test_get_current_session_gives_the_same_csrf_token_back(browser):
     assert current.body["expires_at"] == browser.body["expires_at"]
 
 
-@pytest.mark.parametrize("method, path, body", UNSAFE, ids=[f"{m} {p}" for m, p, _ in UNSAFE])
-def test_every_unsafe_method_needs_the_csrf_token(api, console_user, browser, target, method, path, body):
+@pytest.mark.parametrize("method, path, body", ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+def test_every_route_needs_the_csrf_token_beside_the_cookie(api, console_user, browser, target, method, path, body):
     url = path.replace("{id}", target["token"]["id"])
     other_session = sign_in(api, console_user.secret).csrf
 
@@ -162,7 +170,9 @@ def test_every_unsafe_method_needs_the_csrf_token(api, console_user, browser, ta
     wrong = browser.request(method, url, csrf=browser.csrf[:-2] + "xx", body=body)
     crossed = browser.request(method, url, csrf=other_session, body=body)
 
-    assert (missing.status, wrong.status, crossed.status) == (403, 403, 403)
+    # without the header the gateway answers 401 itself; a wrong token, the authorizer 403
+    assert (missing.status, wrong.status, crossed.status) == (401, 403, 403)
+    assert missing.body == {"message": "Unauthorized"}
     # and nothing happened
     assert api.get(f"/v1/tokens/{target['token']['id']}", claims=claims_of(target)).body["status"] == "active"
 
@@ -182,8 +192,23 @@ def test_with_the_csrf_token_unsafe_methods_work(browser, target):
     assert (disabled.status, revoked.status, created.status) == (200, 200, 201)
 
 
-def test_safe_methods_need_no_csrf_token(browser):
-    assert browser.request("GET", "/v1/tokens", csrf=False).status == 200
+def test_reads_need_the_csrf_token_too(browser):
+    assert browser.request("GET", "/v1/tokens").status == 200
+    assert browser.request("GET", "/v1/tokens", csrf=False).status == 401
+    assert browser.request("GET", "/v1/tokens", csrf=browser.csrf[::-1]).status == 403
+
+
+def test_a_session_header_without_its_cookie_is_refused(api, browser):
+    response = api.get("/v1/tokens/self", headers={"Authorization": f"Session {browser.csrf}"})
+
+    assert response.status == 403
+
+
+@pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Session", "Bearer", "Token abc"])
+def test_other_schemes_and_empty_credentials_are_refused(api, browser, authorization):
+    response = api.get("/v1/tokens/self", headers={"Authorization": authorization}, cookies=[browser.cookie])
+
+    assert response.status == 403
 
 
 @pytest.mark.parametrize("action", ["disable", "revoke", "delete", "expire", "drop-console-scope"])
@@ -275,7 +300,7 @@ def test_the_cookie_path_costs_one_batch_read(browser, monkeypatch, clock):
 
     event = {
         "cookies": [browser.cookie],
-        "headers": {},
+        "headers": {"authorization": f"Session {browser.csrf}"},
         "requestContext": {"http": {"method": "GET", "sourceIp": "1.2.3.4"}},
     }
     answer = load_function("functions/authorizer").handler(event, LambdaContext())
@@ -307,7 +332,8 @@ def test_a_cookie_cannot_be_spliced_onto_another_token(api, admin, browser):
     session_secret = browser.cookie.split("=", 1)[1].split(".", 1)[1]
     spliced = f"{COOKIE_NAME}={other.token_id}.{session_secret}"
 
-    response = api.get("/v1/tokens/self", cookies=[spliced])
+    # the CSRF token derives from the session secret alone: it matches the spliced cookie
+    response = api.get("/v1/tokens/self", cookies=[spliced], headers={"Authorization": f"Session {browser.csrf}"})
 
     assert response.status == 403
 
@@ -316,8 +342,10 @@ def test_a_cookie_cannot_be_spliced_onto_another_token(api, admin, browser):
     "cookie",
     [f"{COOKIE_NAME}=", f"{COOKIE_NAME}=garbage", f"{COOKIE_NAME}=" + "0" * 36 + "." + "a" * 43, "other=1"],
 )
-def test_malformed_or_unknown_cookies_are_refused(api, cookie):
-    assert api.get("/v1/tokens/self", cookies=[cookie]).status == 403
+def test_malformed_or_unknown_cookies_are_refused(api, browser, cookie):
+    headers = {"Authorization": f"Session {browser.csrf}"}
+    assert api.get("/v1/tokens/self", cookies=[cookie], headers=headers).status == 403
+    assert api.get("/v1/tokens/self", cookies=[cookie]).status == 401  # no Authorization header
 
 
 def test_a_bearer_token_wins_over_a_cookie(api, browser, admin):
@@ -339,12 +367,26 @@ def test_sign_out_deletes_the_session_and_expires_the_cookie(browser):
 
 
 def test_sign_out_needs_the_csrf_token(browser):
-    assert browser.request("DELETE", "/v1/sessions/current", csrf=False).status == 403
+    assert browser.request("DELETE", "/v1/sessions/current", csrf=False).status == 401
+    assert browser.request("DELETE", "/v1/sessions/current", csrf="wrong").status == 403
     assert browser.request("GET", "/v1/tokens/self").status == 200
 
 
-def test_get_current_session_with_a_bearer_token_is_404(api, console_user):
-    assert api.get("/v1/sessions/current", secret=console_user.secret).status == 404
+def test_get_current_session_with_a_bearer_token_and_no_cookie_is_401(api, console_user):
+    response = api.get("/v1/sessions/current", secret=console_user.secret)
+
+    assert response.status == 401 and response.headers["content-type"] == "application/problem+json"
+
+
+def test_get_current_session_needs_the_cookie_alone(browser):
+    # a reloaded page has its cookie but not yet its CSRF token
+    assert browser.request("GET", "/v1/sessions/current", csrf=False).status == 200
+
+
+def test_get_current_session_of_an_ended_session_is_401(browser):
+    assert browser.request("DELETE", "/v1/sessions/current").status == 204
+
+    assert browser.request("GET", "/v1/sessions/current", csrf=False).status == 401
 
 
 # --- logs ---------------------------------------------------------------------------------------------
@@ -397,8 +439,9 @@ def test_a_bearer_token_with_another_tokens_id_spliced_into_its_cookie_reads_not
     spliced = [f"{COOKIE_NAME}={admin_id}.{session_secret}"]
     answer = api.get("/v1/sessions/current", secret=attacker.secret, cookies=spliced)
 
-    # Then nothing of the admin token comes back
-    assert answer.status == 404, answer.body
+    # Then nothing of the admin token comes back (the route reads the cookie alone: a session whose
+    # token id is not its own is no session)
+    assert answer.status == 401, answer.body
     assert admin_id not in json.dumps(answer.body)
     # and its own cookie with its own bearer token still works
     own = [signed.cookies[0].split(";")[0]]

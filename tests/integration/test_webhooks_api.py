@@ -81,7 +81,7 @@ def test_every_event_type_by_default_and_unknown_types_refused(api, acme_hooks):
     assert "token.purged" in everything.body["webhook"]["event_types"]
     assert "session.created" in everything.body["webhook"]["event_types"]
     assert "session.refused" in everything.body["webhook"]["event_types"]
-    assert len(everything.body["webhook"]["event_types"]) == 13
+    assert len(everything.body["webhook"]["event_types"]) == 16
 
     unknown = create(api, acme_hooks, event_types=["token.exploded"])
     assert unknown.status == 422 and unknown.body["errors"][0]["field"].startswith("event_types")
@@ -207,7 +207,7 @@ def test_delete_removes_the_endpoint(api, acme_hooks):
 
 
 def test_listing_pages_newest_first(api, acme_hooks, globex_hooks):
-    ids = [create(api, acme_hooks, description=str(i)).body["webhook"]["id"] for i in range(3)]
+    ids = [create(api, acme_hooks, url=f"{URL}/{i}").body["webhook"]["id"] for i in range(3)]
     create(api, globex_hooks)
 
     first = api.get("/v1/webhooks", secret=acme_hooks.secret, query={"limit": "2"})
@@ -224,6 +224,22 @@ def test_listing_pages_newest_first(api, acme_hooks, globex_hooks):
     # webhooks never show up among tokens
     tokens = api.get("/v1/tokens", secret=acme_hooks.secret).body["items"]
     assert tokens and all("url" not in token for token in tokens)
+
+
+def test_the_same_target_twice_and_one_past_the_cap_are_409_problems(api, acme_hooks):
+    # Given an endpoint
+    first = create(api, acme_hooks, event_types=["token.created"]).body["webhook"]
+
+    # When the same URL and event types come again, Then a 409 problem names the first
+    again = create(api, acme_hooks, event_types=["token.created"])
+    assert again.status == 409 and again.headers["content-type"] == "application/problem+json"
+    assert first["id"] in again.body["detail"]
+
+    # When acme fills its 10 places and asks for an eleventh, Then a 409 problem names the cap
+    for number in range(9):
+        assert create(api, acme_hooks, url=f"{URL}/{number}").status == 201
+    past = create(api, acme_hooks, url=f"{URL}/10")
+    assert past.status == 409 and "MaxWebhookEndpoints (10)" in past.body["detail"]
 
 
 def test_another_organizations_webhook_is_404_and_untouched(api, acme_hooks, globex_hooks, table):

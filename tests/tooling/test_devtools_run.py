@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from devtools.local_scheduler import LocalScheduler
-from devtools.run import parse_args, usage_banner, write_admin_token
+from devtools.run import metrics_environment, parse_args, usage_banner, write_admin_token
 from devtools.template import (
     DEFAULT_TEMPLATE,
     PROJECT_ROOT,
@@ -172,9 +172,9 @@ def test_write_admin_token_tightens_an_existing_file(tmp_path: Path) -> None:
 
 def test_usage_banner_has_ready_to_paste_commands(tmp_path: Path) -> None:
     banner = usage_banner("http://127.0.0.1:4321", tmp_path / "admin-token", "embedded moto")
-    assert f'export TOKEN="$(cat {tmp_path / "admin-token"})"' in banner
+    assert f'export ADMIN="$(cat {tmp_path / "admin-token"})"' in banner
     assert "curl -s -X POST http://127.0.0.1:4321/v1/tokens " in banner
-    assert 'curl -s http://127.0.0.1:4321/v1/tokens -H "Authorization: Bearer $TOKEN"' in banner
+    assert 'curl -s http://127.0.0.1:4321/v1/tokens -H "Authorization: Bearer $ADMIN"' in banner
     assert "http://127.0.0.1:4321/v1/tokens/verify" in banner
     assert "http://127.0.0.1:4321/v1/tokens/self" in banner
     assert "Console: http://127.0.0.1:4321/console " in banner
@@ -226,3 +226,17 @@ def test_usage_banner_tells_how_the_schedules_run_and_how_to_run_one_now() -> No
     assert "/__local/schedules/NightlyFunction" in cron
     # Without scheduled functions, no word about them
     assert "__local" not in banner_with([]) and "Schedules" not in banner_with([])
+
+
+def test_metrics_stay_off_the_run_log_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` printed one EMF JSON line per invocation (704 in a session); METRICS=1 brings them back."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    monkeypatch.delenv("METRICS", raising=False)
+    assert parse_args([]).metrics is False
+    monkeypatch.setenv("METRICS", "1")
+    assert parse_args([]).metrics is True
+    for show in (False, True):
+        for name, value in metrics_environment(show).items():
+            monkeypatch.setenv(name, value)
+        assert is_metrics_disabled() is not show

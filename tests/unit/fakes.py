@@ -18,8 +18,10 @@ from typing import Any
 from tests.unit.fake_usage import UsageStore
 from tokensmith import table
 from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
-from tokensmith.tokens.lifecycle import effective_status
-from tokensmith.tokens.repository import OWNERLESS, NameClaim, TokenChange
+from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
+from tokensmith.tokens.listing import OWNERLESS
+from tokensmith.tokens.repository import NameClaim, TokenChange, token_item
+from tokensmith.webhooks.endpoint_register import RegisterRefused, Retarget, endpoint_target
 
 
 class FakeClock:
@@ -100,6 +102,9 @@ class RecordingRepository(UsageStore):
         self.sessions: dict[str, dict[str, Any]] = {}  # session digest -> item
         self.writes: list[Any] = []
         self.reads: list[str] = []  # the token ids read with get_token
+        self.batch_reads: list[list[str]] = []  # the token ids of each get_tokens call
+        self.list_partitions: list[str] = []  # the index partition each list_tokens read
+        self.consumed_read_units = 0.0  # the sweep reads it (the real repository counts DynamoDB's)
         self._lost_races: dict[str, int] = {}  # token id -> updates still to lose
 
     # --- what tests arrange and read ----------------------------------------------------------------------
@@ -108,6 +113,7 @@ class RecordingRepository(UsageStore):
         """Start recording afresh (after a test's Given)."""
         self.writes.clear()
         self.reads.clear()
+        self.batch_reads.clear()
 
     def changes(self) -> list[TokenChanged]:
         return [w for w in self.writes if isinstance(w, TokenChanged)]
@@ -131,6 +137,7 @@ class RecordingRepository(UsageStore):
         return copy.deepcopy(item) if item is not None else None
 
     def get_tokens(self, token_ids: list[str]) -> list[dict[str, Any]]:
+        self.batch_reads.append(list(token_ids))
         return [copy.deepcopy(self.tokens[i]) for i in dict.fromkeys(token_ids) if i in self.tokens]
 
     def list_tokens(
@@ -142,12 +149,23 @@ class RecordingRepository(UsageStore):
         owner: str | None = None,
         now_epoch: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        def keep(token: dict[str, Any]) -> bool:
-            owned = owner is None or token.get("owner") == (None if owner == OWNERLESS else owner)
-            return (status is None or effective_status(token, now_epoch) == status) and owned
+        """The real repository's key choice (``table.token_list_index``) over the index attributes the
+        change machinery wrote; time's filter on the live statuses, and the ``expired`` list's merge of
+        the tokens of ``by-expiry`` that time has expired, as the real one."""
+        owner_key = "" if owner == OWNERLESS else owner
+        _, attribute, partition = table.token_list_index(organization_id, owner_key, status)
 
-        partition = table.org_partition(organization_id)
-        return _page(self.tokens.values(), "org_pk", partition, "org_sk", limit, cursor, keep)
+        def listed(token: dict[str, Any]) -> bool:
+            if token.get(attribute) == partition:
+                return status not in LIVE_STATUSES or effective_status(token, now_epoch) == status
+            overdue = token.get(table.EXPIRY_PARTITION) == table.expiry_partition(organization_id) and (
+                token["expires_epoch"] <= now_epoch
+            )
+            owned = owner_key is None or token.get("owner", "") == owner_key
+            return status == "expired" and overdue and owned
+
+        self.list_partitions.append(partition)
+        return _page(self.tokens.values(), None, partition, table.TOKEN_LIST_SORT, limit, cursor, listed)
 
     def list_events(
         self, token_id: str, limit: int, cursor: str | None = None
@@ -177,11 +195,7 @@ class RecordingRepository(UsageStore):
         self.check_policy(policy_check)
         if claim_name is not None:
             self._check_claim(claim_name)
-        keys = {
-            **table.token_key(item["id"]),
-            **table.token_index_keys(item["organization_id"], item["created_at"], item["id"]),
-        }
-        self.tokens[item["id"]] = _stored({**item, **keys})
+        self.tokens[item["id"]] = _stored(token_item(item))
         self.events.append(_stored(event))
         self.grant(item["id"], grant_credits)
         if claim_name is not None:
@@ -302,6 +316,7 @@ class RecordingWebhookRepository:
     def __init__(self) -> None:
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []
+        self.registers: dict[str, dict[str, Any]] = {}  # organization -> {endpoint_count, targets}
         self.writes: list[WebhookWrite] = []
         self._lost_races: set[str] = set()
 
@@ -327,8 +342,12 @@ class RecordingWebhookRepository:
     ) -> tuple[list[dict[str, Any]], str | None]:
         return _page(self.deliveries, "pk", table.webhook_partition(webhook_id), "sk", limit, cursor)
 
-    def create_webhook(self, item: dict[str, Any]) -> None:
+    def create_webhook(self, item: dict[str, Any], cap: int) -> None:
         self.writes.append(WebhookWrite("create", item["id"], set_values=copy.deepcopy(item)))
+        register = self.registers.get(item["organization_id"])
+        target = endpoint_target(item["url"], item["event_types"])
+        if register is None or register["endpoint_count"] >= cap or target in register["targets"]:
+            raise RegisterRefused()
         if item["id"] in self.webhooks:
             raise VersionConflict()
         keys = {
@@ -336,20 +355,51 @@ class RecordingWebhookRepository:
             **table.webhook_index_keys(item["organization_id"], item["created_at"], item["id"]),
         }
         self.webhooks[item["id"]] = _stored({**item, **keys})
+        register["endpoint_count"] += 1
+        register["targets"][target] = item["id"]
 
     def update_webhook(
-        self, webhook_id: str, expected_version: int, set_values: dict[str, Any], remove: tuple[str, ...] = ()
+        self,
+        webhook_id: str,
+        expected_version: int,
+        set_values: dict[str, Any],
+        remove: tuple[str, ...] = (),
+        retarget: Retarget | None = None,
     ) -> None:
         self.writes.append(WebhookWrite("update", webhook_id, expected_version, copy.deepcopy(set_values), remove))
         current = self._current(webhook_id, expected_version)
+        if retarget is not None:
+            targets = self.registers[retarget.organization_id]["targets"]
+            if retarget.new in targets:
+                raise NameTaken()
+            if targets.get(retarget.old) == webhook_id:
+                del targets[retarget.old]
+            targets[retarget.new] = webhook_id
         current.update(_stored(set_values))
         for attribute in remove:
             current.pop(attribute, None)
 
-    def delete_webhook(self, webhook_id: str, expected_version: int) -> None:
+    def delete_webhook(self, webhook_id: str, expected_version: int, organization_id: str, target: str) -> None:
         self.writes.append(WebhookWrite("delete", webhook_id, expected_version))
         self._current(webhook_id, expected_version)
         del self.webhooks[webhook_id]
+        register = self.registers[organization_id]
+        register["endpoint_count"] -= 1
+        if register["targets"].get(target) == webhook_id:
+            del register["targets"][target]
+
+    def get_endpoint_register(self, organization_id: str) -> dict[str, Any] | None:
+        register = self.registers.get(organization_id)
+        return copy.deepcopy(register) if register is not None else None
+
+    def start_endpoint_register(self, organization_id: str) -> None:
+        partition = table.webhooks_partition(organization_id)
+        endpoints = [w for w in self.webhooks.values() if w["org_pk"] == partition]
+        endpoints.sort(key=lambda w: w["created_at"])
+        targets: dict[str, str] = {}
+        for endpoint in endpoints:
+            targets.setdefault(endpoint_target(endpoint["url"], endpoint["event_types"]), endpoint["id"])
+        self.registers.setdefault(organization_id, {"endpoint_count": len(endpoints), "targets": targets})
 
     def _current(self, webhook_id: str, expected_version: int) -> dict[str, Any]:
         if webhook_id in self._lost_races:
@@ -384,7 +434,7 @@ class FakeKms:
 
 def _page(
     items: Iterable[dict[str, Any]],
-    partition_key: str,
+    partition_key: str | None,
     partition: str,
     sort_key: str,
     limit: int,
@@ -392,10 +442,13 @@ def _page(
     keep: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the ``items`` of one partition (of the table or an index), newest first, that
-    ``keep`` keeps, after ``cursor``. A cursor names its listing: one of another listing is
-    :class:`InvalidCursor`, as the real repositories' are."""
+    ``keep`` keeps (of every partition when ``partition_key`` is None: ``keep`` decides), after
+    ``cursor``. A cursor names its listing: one of another listing is :class:`InvalidCursor`, as the
+    real repositories' are."""
     listed = sorted(
-        (i for i in items if i.get(partition_key) == partition and keep(i)), key=lambda i: i[sort_key], reverse=True
+        (i for i in items if (partition_key is None or i.get(partition_key) == partition) and keep(i)),
+        key=lambda i: i[sort_key],
+        reverse=True,
     )
     if cursor:
         listing, _, after = cursor.partition("|")

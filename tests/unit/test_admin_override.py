@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests.unit.conftest import ACME, DAY, META, NOW, OPERATOR, epoch, in_days, iso
-from tokensmith.errors import Conflict, NotFound, ValidationFailed
+from tokensmith.errors import Conflict, ValidationFailed
 from tokensmith.tokens.models import AdminUpdateTokenRequest
 
 
@@ -60,13 +60,13 @@ def test_a_revoked_token_is_final_even_for_an_admin(tokens, admin_tokens, reposi
     assert repository.writes == []
 
 
-def test_a_deleted_token_is_not_found_even_for_an_admin(tokens, admin_tokens, repository, token):
+def test_a_deleted_token_is_final_even_for_an_admin(tokens, admin_tokens, repository, token):
     # Given a deleted token
     tokens.delete_token(ACME, token.id, META)
     repository.forget_writes()
 
-    # When the operator brings it back, Then there is no such token, and nothing is written
-    with pytest.raises(NotFound):
+    # When the operator brings it back, Then it is a conflict (deleted is final), and nothing is written
+    with pytest.raises(Conflict, match="deleted"):
         override(admin_tokens, token.id, status="active", expires_at=in_days(30))
     assert repository.writes == []
 

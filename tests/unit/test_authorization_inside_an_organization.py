@@ -254,10 +254,10 @@ def test_a_console_session_opened_before_a_disable_stays_dead_after_the_enable(
     tokens.enable_token(OPERATOR, console.id, META)
 
     # Then the session is over; a new sign-in works
-    check = check_session(repository, signed_in.cookie, "GET", None, epoch(NOW) + 61)
+    check = check_session(repository, signed_in.cookie, epoch(NOW) + 61)
     assert check.code == TOKEN_UNUSABLE
     fresh = SessionService(repository, settings).sign_in(console.secret, None, None, now=NOW + timedelta(seconds=61))
-    assert check_session(repository, fresh.cookie, "GET", None, epoch(NOW) + 62).valid
+    assert check_session(repository, fresh.cookie, epoch(NOW) + 62).valid
 
 
 # --- upgrades: tokens made before these rules -------------------------------------------------------------

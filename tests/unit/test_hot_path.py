@@ -76,11 +76,20 @@ def token():
 
 
 def use_client(client, monkeypatch):
-    from tests.conftest import clear_singletons
+    """Every singleton over a DynamoDB client starts over on ``client``; the instance's verification
+    cache stays (what it remembers across calls is what some tests are about)."""
     from tokensmith.aws import clients
+    from tokensmith.organizations import repository as organization_repository
+    from tokensmith.tokens import counters, repository, service
 
-    clear_singletons()
     monkeypatch.setattr(clients, "client", lambda service, endpoint_url=None: client)
+    for cached in (
+        repository.default_repository,
+        counters.default_counters,
+        organization_repository.default_policies,
+        service.token_service,
+    ):
+        cached.cache_clear()
 
 
 def authorize(client, secret, monkeypatch):
@@ -96,6 +105,15 @@ def verify_route(client, secret, monkeypatch, **body):
     event["requestContext"]["authorizer"] = {"lambda": claims}
     answer = load_function("functions/verify_token").handler(event, LambdaContext())
     return answer["statusCode"], json.loads(answer["body"])
+
+
+def accepted(path: str, client, secret, monkeypatch) -> bool:
+    """The authorizer's or the verify route's verdict on ``secret``."""
+    if path == "authorizer":
+        return authorize(client, secret, monkeypatch)["isAuthorized"] is True
+    status, body = verify_route(client, secret, monkeypatch)
+    assert status == 200 and body["code"] in ("VALID", "NOT_FOUND")
+    return body["valid"] is True
 
 
 def test_a_verification_with_a_fresh_last_use_is_one_consistent_get_item(token, monkeypatch):
@@ -200,10 +218,7 @@ def test_a_thousand_verifications_within_a_minute_write_once(token, monkeypatch,
 
     # When it is verified 1,000 times
     for _ in range(1000):
-        if path == "authorizer":
-            assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
-        else:
-            assert verify_route(client, secret, monkeypatch)[1]["valid"] is True
+        assert accepted(path, client, secret, monkeypatch)
 
     # Then 1,000 reads and one write
     names = [name for name, _ in client.calls]
@@ -343,3 +358,44 @@ def test_the_verify_route_answers_rate_limited_with_the_window(token, monkeypatc
 
     assert (status, body["code"], body["valid"]) == (200, "RATE_LIMITED", False)
     assert body["ratelimits"][0]["remaining"] == 0 and body["meta"] == {"a": 1}
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_a_flood_of_one_forged_secret_costs_one_read(token, monkeypatch, path):
+    # Given a well-formed forgery carrying a real token's id (the checksum is public)
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+    forged = token_format.generate("tks", item["id"])
+
+    # When it is presented a hundred times, Then it is refused each time
+    for _ in range(100):
+        assert not accepted(path, client, forged, monkeypatch)
+
+    # Then the instance read the token once (tokens/verification_cache.py)
+    assert [name for name, _ in client.calls] == ["GetItem"]
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_with_a_5_second_verify_cache_a_minute_of_verifications_reads_once_per_5_seconds(token, monkeypatch, path):
+    # Given VERIFY_CACHE_SECONDS=5, a token never used, and a clock that moves 59 ms a call: 59 s in all
+    secret, item, to_item = token
+    from tokensmith import clock
+    from tokensmith.settings import get_settings
+    from tokensmith.tokens.verification_cache import instance_verification_cache
+
+    monkeypatch.setenv("VERIFY_CACHE_SECONDS", "5")
+    get_settings.cache_clear()
+    client = CountingClient(to_item(item))
+    start, elapsed = clock.now(), [0.0]
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=elapsed[0]))
+    instance_verification_cache().monotonic = lambda: elapsed[0]
+
+    # When it is verified 1,000 times
+    for number in range(1000):
+        elapsed[0] = number * 0.059
+        assert accepted(path, client, secret, monkeypatch)
+
+    # Then one read per 5 seconds (at calls 0, 85, 170, ... 935: 85 x 59 ms is the first step past 5 s)
+    names = [name for name, _ in client.calls]
+    assert names.count("GetItem") == 12
+    assert names.count("UpdateItem") == 1

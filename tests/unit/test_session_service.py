@@ -9,8 +9,8 @@ import pytest
 
 from tests.unit.conftest import ACME, META, NOW, OPERATOR, epoch, in_days, iso
 from tests.unit.fakes import EventPut, LastUseRecorded, SessionCreated, SessionEnded
-from tokensmith.errors import Forbidden, NotFound, Unauthorized
-from tokensmith.sessions.cookies import SessionCookie
+from tokensmith.errors import Forbidden, Unauthorized
+from tokensmith.sessions.cookies import SessionCookie, csrf_matches, new_cookie
 from tokensmith.sessions.service import SessionService
 from tokensmith.tokens import format as token_format
 
@@ -155,29 +155,20 @@ def test_a_token_past_its_expiry_cannot_sign_in(sessions, given_token):
 # --- current ---------------------------------------------------------------------------------------
 
 
-def test_the_current_session_is_the_callers_own(sessions, console_token):
+def test_the_current_session_is_the_cookies_own(sessions, console_token):
     # Given a session of the console token
     signed_in = sign_in(sessions, console_token.secret)
 
-    # When that token asks for its current session, Then it gets it, with the same cookie
-    current = sessions.current(signed_in.cookie, console_token.id, now=NOW)
+    # When its cookie asks for the current session, Then it gets it, with the same CSRF token
+    current = sessions.current(signed_in.cookie, now=NOW)
     assert current.session["session_digest"] == signed_in.cookie.digest
     assert current.cookie.csrf_token == signed_in.cookie.csrf_token
 
 
-def test_without_a_cookie_there_is_no_current_session(sessions, console_token):
-    # When a bearer token asks for its session without a cookie, Then there is none
-    with pytest.raises(NotFound):
-        sessions.current(None, console_token.id, now=NOW)
-
-
-def test_another_tokens_session_is_not_the_callers(sessions, console_token):
-    # Given a session of the console token
-    signed_in = sign_in(sessions, console_token.secret)
-
-    # When another token sends that cookie, Then nothing of it comes back
-    with pytest.raises(NotFound, match="another token"):
-        sessions.current(signed_in.cookie, ACME.token_id, now=NOW)
+def test_without_a_cookie_there_is_no_current_session(sessions):
+    # When a request without a cookie asks for its session, Then it is not authenticated
+    with pytest.raises(Unauthorized, match="no console session"):
+        sessions.current(None, now=NOW)
 
 
 def test_a_cookie_whose_token_id_was_spliced_is_no_session(sessions, console_token, console_user):
@@ -185,9 +176,9 @@ def test_a_cookie_whose_token_id_was_spliced_is_no_session(sessions, console_tok
     signed_in = sign_in(sessions, console_token.secret)
     spliced = SessionCookie(console_user.id, signed_in.cookie.secret)
 
-    # When that other token asks for its current session with it, Then there is none
-    with pytest.raises(NotFound):
-        sessions.current(spliced, console_user.id, now=NOW)
+    # When that cookie asks for its current session, Then there is none
+    with pytest.raises(Unauthorized, match="over"):
+        sessions.current(spliced, now=NOW)
 
 
 def test_a_session_idle_for_thirty_minutes_is_over(sessions, console_token):
@@ -195,8 +186,22 @@ def test_a_session_idle_for_thirty_minutes_is_over(sessions, console_token):
     signed_in = sign_in(sessions, console_token.secret)
 
     # When it is asked for 30 minutes later, Then it is over
-    with pytest.raises(NotFound, match="over"):
-        sessions.current(signed_in.cookie, console_token.id, now=NOW + timedelta(minutes=30))
+    with pytest.raises(Unauthorized, match="over"):
+        sessions.current(signed_in.cookie, now=NOW + timedelta(minutes=30))
+
+
+# --- the CSRF token -----------------------------------------------------------------------------------
+
+
+def test_a_cookies_csrf_token_matches_only_that_cookie():
+    # Given two sessions' cookies
+    mine, other = new_cookie("0f0e0d0c-0000-4000-8000-000000000001"), new_cookie("0f0e0d0c-0000-4000-8000-000000000001")
+
+    # Then only a cookie's own CSRF token matches it; nothing, a prefix or non-ASCII never does
+    assert csrf_matches(mine, mine.csrf_token)
+    assert not csrf_matches(mine, other.csrf_token)
+    assert not csrf_matches(mine, None) and not csrf_matches(mine, "")
+    assert not csrf_matches(mine, mine.csrf_token[:-1]) and not csrf_matches(mine, "é" * 43)
 
 
 # --- sign-out --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 
 from tests.unit.conftest import ACME, DAY, GLOBEX, META, NOW, OPERATOR, caller, epoch, in_days, iso
 from tests.unit.fakes import RecordingRepository, TokenCreated
+from tokensmith import table
 from tokensmith.aws.dynamodb import VersionConflict
 from tokensmith.errors import Conflict, Forbidden, ValidationFailed
 from tokensmith.settings import Settings
@@ -96,9 +97,11 @@ def test_a_new_token_is_listed_in_its_organization(tokens, repository):
     # When acme creates a token
     item, _ = create(tokens)
 
-    # Then it is stored with its place in acme's list
+    # Then it is stored with its place in acme's lists: by creation time to the nanosecond, then id
     stored = repository.tokens[item["id"]]
-    assert stored["org_pk"] == "ORG#acme" and stored["org_sk"] == f"{iso(NOW)}#{item['id']}"
+    assert stored["org_pk"] == "ORG#acme" and table.is_token_sort_key(stored["org_sk"])
+    assert stored["org_sk"].startswith(f"{iso(NOW)[:-1]}.") and stored["org_sk"].endswith(f"Z#{item['id']}")
+    assert stored["status_pk"] == "ORG#acme#STATUS#active"
 
 
 def test_the_owner_defaults_to_the_callers_owner(tokens, repository):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.conftest import ACME, DAY, META, NOW, OPERATOR, epoch, in_days, iso
+from tests.unit.conftest import ACME, DAY, GLOBEX, META, NOW, OPERATOR, caller, epoch, in_days, iso
+from tokensmith.auth import TOKENS_READ, TOKENS_WRITE
 from tokensmith.errors import Conflict, Forbidden, NotFound
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.models import CreateTokenRequest, UpdateTokenRequest
@@ -283,13 +284,74 @@ def test_a_deleted_token_is_not_found(tokens, token):
         tokens.get_token(ACME, token.id)
 
 
-def test_a_deleted_tokens_audit_trail_stays_readable(tokens, token):
+def test_a_deleted_tokens_audit_trail_stays_readable_for_who_manages_the_organization(tokens, token):
     # Given a deleted token
     tokens.delete_token(ACME, token.id, META)
 
-    # When acme lists its events, Then they are there, newest first
-    events, _ = tokens.list_events(ACME, token.id)
-    assert [e["type"] for e in events] == ["token.deleted", "token.created"]
+    # When acme (tokens:manage) and the operator (admin) list its events, Then they are there, newest first
+    for principal in (ACME, OPERATOR):
+        events, _ = tokens.list_events(principal, token.id)
+        assert [e["type"] for e in events] == ["token.deleted", "token.created"]
+
+
+def test_a_deleted_tokens_audit_trail_is_not_found_for_an_owner(tokens, given_token):
+    # Given alice's token, deleted by alice (who may read her own tokens, without tokens:manage)
+    alice = caller("acme", TOKENS_READ, TOKENS_WRITE, owner="alice")
+    token = given_token(alice)
+    assert tokens.list_events(alice, token.id)[0]
+    tokens.delete_token(alice, token.id, META)
+
+    # When alice lists its events, Then the token is gone, as from every read
+    with pytest.raises(NotFound):
+        tokens.list_events(alice, token.id)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda tokens, token_id: tokens.enable_token(ACME, token_id, META),
+        lambda tokens, token_id: tokens.disable_token(ACME, token_id, META),
+        lambda tokens, token_id: tokens.revoke_token(ACME, token_id, "gone", META),
+        lambda tokens, token_id: tokens.rotate_token(ACME, token_id, 0, META),
+        lambda tokens, token_id: tokens.update_token(ACME, token_id, UpdateTokenRequest(description="x"), META),
+    ],
+    ids=["enable", "disable", "revoke", "rotate", "update"],
+)
+def test_changing_a_deleted_token_is_a_conflict(tokens, repository, token, change):
+    """Product spec: re-enabling or rotating a revoked, expired or deleted token → 409; deleted is final."""
+    # Given a deleted token
+    tokens.delete_token(ACME, token.id, META)
+    repository.forget_writes()
+
+    # When acme changes it, Then it is a conflict, and nothing is written
+    with pytest.raises(Conflict, match="deleted"):
+        change(tokens, token.id)
+    assert repository.writes == []
+
+
+def test_deleting_a_deleted_token_again_is_not_found(tokens, repository, token):
+    tokens.delete_token(ACME, token.id, META)
+    repository.forget_writes()
+
+    with pytest.raises(NotFound):
+        tokens.delete_token(ACME, token.id, META)
+    assert repository.writes == []
+
+
+def test_a_deleted_tokens_changes_are_not_found_in_another_organization(tokens, token):
+    # Given acme's deleted token, When globex tries to enable it, Then there is no such token (tenancy first)
+    tokens.delete_token(ACME, token.id, META)
+    with pytest.raises(NotFound):
+        tokens.enable_token(GLOBEX, token.id, META)
+
+
+def test_verifying_a_deleted_token_says_deleted_and_shows_nothing_of_it(tokens, token):
+    # Given a deleted token
+    tokens.delete_token(ACME, token.id, META)
+
+    # When acme verifies its secret, Then the code is DELETED and no token comes with it
+    result = tokens.verify(ACME, token.secret, [], META)
+    assert (result.code, result.item) == ("DELETED", None)
 
 
 def test_deleting_an_expired_token_leaves_its_name_to_the_token_that_took_it(tokens, repository, given_token, clock):

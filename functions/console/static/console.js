@@ -1,8 +1,11 @@
 // Tokensmith console: a small single-page app over the token API, same origin, no build step.
 // Signs in with POST /v1/sessions (the session cookie is HttpOnly: this script never sees it) and
-// sends the session's CSRF token as X-CSRF-Token with every unsafe request. Pages are hash routes:
-// #/sign-in, #/tokens, #/create, #/tokens/<id>. Every text from the API goes into the page as text
-// (textContent), never as HTML.
+// sends the session's CSRF token as `Authorization: Session <csrf token>` with every request, beside
+// the cookie (the API's authorizer needs both; API Gateway answers 401 without the header). A reloaded
+// page learns its CSRF token again from GET /v1/sessions/current, the one route that reads the cookie
+// alone. Pages are hash routes: #/sign-in, #/tokens, #/create, #/tokens/<id>, #/webhooks,
+// #/webhooks/new, #/webhooks/<id>. Every text from the API goes into the page as text (textContent),
+// never as HTML.
 
 // The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
 // deployment's own catalog scopes.
@@ -17,12 +20,15 @@ const SERVICE_SCOPES = [
   "admin",
 ];
 const STATUSES = ["active", "disabled", "revoked", "expired"];
+// The event types a webhook endpoint may subscribe to, as the session's answer lists them.
+const eventTypes = () => state.session?.webhook_event_types || [];
 const PAGE_SIZE = 20;
 
 const state = {
   session: null, // the answer of POST /v1/sessions or GET /v1/sessions/current
   cursors: [], // the cursors of the pages before the current one (for "Previous page")
   flash: null, // a message for the next page rendered: [text, kind]
+  names: new Map(), // token id → name, for the audit trail's "By" column (null: not readable)
 };
 
 // --- DOM helpers ---------------------------------------------------------------------------------
@@ -52,7 +58,7 @@ function render(title, ...children) {
     state.flash = null;
   }
   const heading = h("h1", { tabindex: "-1" }, title);
-  main().replaceChildren(heading, ...children);
+  main().replaceChildren(heading, ...children.filter((child) => child !== null && child !== undefined && child !== false));
   document.title = `${title} · Tokensmith console`;
   heading.focus();
 }
@@ -96,10 +102,12 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+// One call of the API: {data, etag}. `ifMatch` makes a change conditional (412 when stale).
+async function request(method, path, body, ifMatch) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (!["GET", "HEAD"].includes(method) && state.session) headers["X-CSRF-Token"] = state.session.csrf_token;
+  if (state.session) headers.Authorization = `Session ${state.session.csrf_token}`;
+  if (ifMatch) headers["If-Match"] = ifMatch;
   const response = await fetch(path, {
     method,
     headers,
@@ -115,12 +123,16 @@ async function api(method, path, body) {
     data = { message: text };
   }
   if (!response.ok) throw new ApiError(response.status, data);
-  return data;
+  return { data, etag: response.headers.get("ETag") };
 }
 
-// The gateway's own 403 (no problem+json) means the authorizer refused the session: it has ended.
+async function api(method, path, body, ifMatch) {
+  return (await request(method, path, body, ifMatch)).data;
+}
+
+// The gateway's own 401 or 403 (no problem+json): the session has ended.
 async function failed(error) {
-  if (error instanceof ApiError && error.status === 403 && !error.problem.type) {
+  if (error instanceof ApiError && [401, 403].includes(error.status) && !error.problem.type) {
     const alive = await loadSession();
     if (!alive) {
       state.flash = ["Your session has ended. Sign in again.", "error"];
@@ -198,14 +210,19 @@ function latestOwnExpiryDay(token) {
 function updateHeader() {
   const who = document.getElementById("who");
   const signOut = document.getElementById("sign-out");
+  const nav = document.getElementById("nav");
   if (state.session) {
     const token = state.session.token;
     who.textContent = `${token.organization_id} · signed in as “${token.name}”${isAdmin() ? " (admin)" : ""}`;
     who.hidden = false;
     signOut.hidden = false;
+    nav.hidden = false;
+    document.getElementById("nav-webhooks").hidden = !grants("webhooks:read");
+    state.names.set(token.id, token.name);
   } else {
     who.hidden = true;
     signOut.hidden = true;
+    nav.hidden = true;
   }
 }
 
@@ -264,22 +281,35 @@ function signInPage() {
   render("Sign in", form);
 }
 
+// The query of a list page: its size, the cursor, and the organization an admin asked for.
+function listQuery(params) {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const cursor = params.get("cursor") || "";
+  const organization = params.get("organization_id") || "";
+  if (cursor) query.set("cursor", cursor);
+  if (organization && isAdmin()) query.set("organization_id", organization);
+  return query;
+}
+
+// What a page shows, read from the API; on a failure the page is its title and the API's words (null).
+async function readFor(title, read) {
+  try {
+    return await read();
+  } catch (error) {
+    render(title);
+    await failed(error);
+    return null;
+  }
+}
+
 async function tokensPage(params) {
   const status = params.get("status") || "";
   const cursor = params.get("cursor") || "";
   const organization = params.get("organization_id") || "";
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const query = listQuery(params);
   if (status) query.set("status", status);
-  if (cursor) query.set("cursor", cursor);
-  if (organization && isAdmin()) query.set("organization_id", organization);
-  let page;
-  try {
-    page = await api("GET", `/v1/tokens?${query}`);
-  } catch (error) {
-    render("Tokens");
-    await failed(error);
-    return;
-  }
+  const page = await readFor("Tokens", () => api("GET", `/v1/tokens?${query}`));
+  if (!page) return;
   const filter = h(
     "select",
     { id: "status-filter", name: "status" },
@@ -314,8 +344,8 @@ async function tokensPage(params) {
       h("td", { "data-label": "Status" }, badge(token.status)),
       h("td", { "data-label": "Scopes" }, h("span", { class: "mono" }, token.scopes.join(" ") || "—")),
       h("td", { "data-label": "Owner" }, token.owner || "—"),
-      h("td", { "data-label": "Expires" }, when(token.expires_at)),
-      h("td", { "data-label": "Last used" }, when(token.last_used_at)),
+      h("td", { "data-label": "Expires", class: "when" }, when(token.expires_at)),
+      h("td", { "data-label": "Last used", class: "when" }, when(token.last_used_at)),
     ),
   );
   const table = rows.length
@@ -453,7 +483,7 @@ function createPage() {
 }
 
 // The secret lives in this page only: navigating away replaces it, and nothing stores it.
-function secretPage(title, token, secret) {
+function secretPage(title, token, secret, back = { href: `#/tokens/${token.id}`, label: "I have stored it — show the token" }) {
   const value = h("input", { type: "text", id: "secret", readonly: true, value: secret, "aria-describedby": "secret-warning", class: "mono" });
   const status = h("span", { role: "status", id: "copy-status" });
   const copy = h("button", { type: "button", id: "copy", onclick: async () => {
@@ -471,19 +501,21 @@ function secretPage(title, token, secret) {
       "section",
       { class: "secret", "aria-label": "New secret" },
       h("p", { id: "secret-warning" }, h("strong", {}, "Copy this secret now. "), "It is shown only this once: Tokensmith stores only its digest and cannot show it again. Store it somewhere safe, such as a secrets manager."),
-      h("label", { for: "secret", id: "secret-label" }, `Secret of “${token.name}”`),
+      h("label", { for: "secret", id: "secret-label" }, `Secret of “${token.name || token.url}”`),
       h("div", { class: "value" }, value, copy),
       status,
     ),
-    h("div", { class: "actions" }, h("a", { class: "button", href: `#/tokens/${token.id}`, id: "done" }, "I have stored it — show the token")),
+    h("div", { class: "actions" }, h("a", { class: "button", href: back.href, id: "done" }, back.label)),
   );
   value.select();
 }
 
-// "disabled by <token id> — re-enabling needs tokens:manage": who disabled it, and what undoes it.
+// "disabled by <token name> — re-enabling needs tokens:manage": who disabled it, and what undoes it.
 function disabledBy(by) {
   const needs = by.authority ? ` — re-enabling needs ${by.authority}` : " — any token that may change it can re-enable it";
-  return h("span", { id: "disabled-by" }, "disabled by ", h("span", { class: "mono" }, by.token_id), needs);
+  const name = state.names.get(by.token_id);
+  const who = name ? h("a", { href: `#/tokens/${by.token_id}`, title: by.token_id }, name) : h("span", { class: "mono" }, by.token_id);
+  return h("span", { id: "disabled-by" }, "disabled by ", who, needs);
 }
 
 function field(label, value) {
@@ -491,15 +523,13 @@ function field(label, value) {
 }
 
 async function tokenPage(id) {
-  let token;
-  let events;
-  try {
-    [token, events] = await Promise.all([api("GET", `/v1/tokens/${encodeURIComponent(id)}`), api("GET", `/v1/tokens/${encodeURIComponent(id)}/events?limit=50`)]);
-  } catch (error) {
-    render("Token");
-    await failed(error);
-    return;
-  }
+  const read = await readFor("Token", async () => {
+    const [answer, trail] = await Promise.all([request("GET", `/v1/tokens/${encodeURIComponent(id)}`), api("GET", `/v1/tokens/${encodeURIComponent(id)}/events?limit=50`)]);
+    await learnNames([...trail.items.map((event) => event.actor?.token_id), answer.data.disabled_by?.token_id]);
+    return [answer, trail];
+  });
+  if (!read) return;
+  const [{ data: token, etag }, events] = read;
   const details = h(
     "dl",
     { class: "fields", id: "token-fields" },
@@ -512,7 +542,6 @@ async function tokenPage(id) {
     field("Starts with", h("span", { class: "mono" }, `${token.start}…`)),
     field("Created", when(token.created_at)),
     field("Expires", when(token.expires_at)),
-    field("Last used", token.last_used_at ? `${when(token.last_used_at)} from ${token.last_used_ip || "?"}` : null),
     field("Revoked", token.revoked_at ? `${when(token.revoked_at)}: ${token.revoked_reason || ""}` : null),
     token.status === "disabled" && token.disabled_by ? field("Disabled by", disabledBy(token.disabled_by)) : null,
     field("Version", String(token.version)),
@@ -528,7 +557,7 @@ async function tokenPage(id) {
   if (refused) why.push(refused);
   else {
     if (token.status === "active") {
-      actions.append(act("Edit", () => editToken(token, own, change)));
+      actions.append(act("Edit", () => editToken(token, etag, own, change)));
       actions.append(act("Disable", async () => {
         if (await confirmAction("Disable this token?", `“${token.name}” stops working until it is enabled again.`, [], "Disable")) {
           await change("POST", `${path}/disable`);
@@ -579,14 +608,14 @@ async function tokenPage(id) {
     }
   }
   const note = why.length ? h("p", { class: "hint", id: "token-actions-why" }, why.join(" ")) : null;
-  const sections = [details, actions, note];
+  const sections = [details, actions, note, usagePanel(token)];
   if (isAdmin()) sections.push(adminPanel(token, path, own));
   sections.push(h("h2", { id: "events-heading" }, "Audit events"), eventsTable(events.items));
   render(token.name, ...sections.filter(Boolean));
 
-  async function change(method, url, body) {
+  async function change(method, url, body, ifMatch) {
     try {
-      await api(method, url, body);
+      await api(method, url, body, ifMatch);
       await tokenPage(id);
     } catch (error) {
       await refusedOrFailed(error);
@@ -598,16 +627,18 @@ async function tokenPage(id) {
   async function refusedOrFailed(error) {
     if (error instanceof ApiError && error.problem.type && [403, 404, 409, 412].includes(error.status)) {
       await tokenPage(id);
-      showAlert(error.message, error.fieldErrors);
+      if (error.status === 412) showAlert(...conflictInWords("token"));
+      else showAlert(error.message, error.fieldErrors);
     } else {
       await failed(error);
     }
   }
 }
 
-// Edit a token's name, description and expiry (PATCH). On the signed-in token's own page the expiry
-// only moves earlier: a token never extends its own life (the API answers 403).
-async function editToken(token, own, change) {
+// Edit a token's name, description, scopes and expiry: a PATCH with If-Match, so that a change made
+// by someone else since the page was drawn is not overwritten (412, said in words). On the signed-in
+// token's own page the expiry only moves earlier: a token never extends its own life (the API answers 403).
+async function editToken(token, etag, own, change) {
   const name = h("input", { type: "text", id: "edit-name", required: true, maxlength: "256", autocomplete: "off", value: token.name });
   const description = h("textarea", { id: "edit-description", rows: "2", maxlength: "2048" }, token.description || "");
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
@@ -617,9 +648,27 @@ async function editToken(token, own, change) {
   if (own && token.expires_at) {
     hint = `This is your own token: its expiry can only move earlier (latest: ${latest}). Extending it takes another token that may manage it.`;
   }
+  const catalog = [...new Set([...(state.session?.scope_catalog || []), ...token.scopes])];
+  const checks = catalog.map((scope) => {
+    const checkId = `edit-scope-${scope.replace(/[^A-Za-z0-9]/g, "-")}`;
+    const held = token.scopes.includes(scope);
+    return h(
+      "label",
+      { for: checkId },
+      h("input", { type: "checkbox", id: checkId, name: "edit-scopes", value: scope, checked: held, disabled: !held && !grants(scope) }),
+      h("span", { class: "mono" }, scope),
+    );
+  });
   const fields = [
     h("div", {}, h("label", { for: "edit-name" }, "Name"), name),
     h("div", {}, h("label", { for: "edit-description" }, "Description"), description),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Scopes"),
+      h("p", { class: "hint" }, "Only scopes your own token holds can be added (others are greyed out)."),
+      h("div", { class: "checks" }, checks),
+    ),
     h(
       "div",
       {},
@@ -632,12 +681,36 @@ async function editToken(token, own, change) {
   const body = {};
   if (name.value !== token.name) body.name = name.value;
   if (description.value !== (token.description || "")) body.description = description.value;
+  const scopes = checks.map((label) => label.querySelector("input")).filter((c) => c.checked).map((c) => c.value);
+  if (scopes.join(" ") !== catalog.filter((s) => token.scopes.includes(s)).join(" ")) body.scopes = scopes;
   if (expires.value) body.expires_at = `${expires.value}T23:59:59Z`;
   if (!Object.keys(body).length) {
     showAlert("Nothing to change.", [], "info");
     return;
   }
-  await change("PATCH", `/v1/tokens/${encodeURIComponent(token.id)}`, body);
+  await change("PATCH", `/v1/tokens/${encodeURIComponent(token.id)}`, body, etag);
+}
+
+// A 412 in words: [message, details] for showAlert.
+function conflictInWords(subject) {
+  return [
+    `Not saved: someone changed this ${subject} after you opened it.`,
+    [`The page now shows the ${subject} as it is. Check it, then make your change again.`],
+  ];
+}
+
+// Last use of a token, and where from. (Usage limits arrive with the usage-policy work.)
+function usagePanel(token) {
+  const body = token.last_used_at
+    ? h(
+        "dl",
+        { class: "fields" },
+        field("Last used", when(token.last_used_at)),
+        field("From", token.last_used_ip),
+        field("User agent", token.last_used_user_agent),
+      )
+    : h("p", { class: "muted" }, "Never used.");
+  return h("section", { class: "panel", id: "usage", "aria-labelledby": "usage-heading" }, h("h2", { id: "usage-heading" }, "Usage"), body);
 }
 
 function adminPanel(token, path, own) {
@@ -686,14 +759,58 @@ function adminPanel(token, path, own) {
   return h("section", { class: "panel", "aria-labelledby": "admin-heading" }, h("h2", { id: "admin-heading" }, "Admin"), form);
 }
 
+// The names of the tokens that acted in an audit trail, read once each (a token the signed-in one
+// may not read, or one that is gone, keeps its id).
+async function learnNames(ids) {
+  const unknown = [...new Set(ids.filter((id) => id && !state.names.has(id)))];
+  await Promise.all(
+    unknown.map(async (id) => {
+      try {
+        state.names.set(id, (await api("GET", `/v1/tokens/${encodeURIComponent(id)}`)).name);
+      } catch {
+        state.names.set(id, null);
+      }
+    }),
+  );
+}
+
+function actorOf(event) {
+  const actor = event.actor || {};
+  if (actor.system) return h("span", {}, "Tokensmith (automatic)");
+  if (!actor.token_id) return "—";
+  const name = state.names.get(actor.token_id);
+  const owner = actor.owner ? ` (${actor.owner})` : "";
+  return name
+    ? h("span", { title: actor.token_id }, h("a", { href: `#/tokens/${actor.token_id}` }, name), owner)
+    : h("span", {}, h("span", { class: "mono" }, actor.token_id), owner);
+}
+
+function shown(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (Array.isArray(value)) return value.length ? value.join(" ") : "(none)";
+  if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) return h("span", { class: "when" }, when(value));
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function eventDetails(event) {
+  const lines = [];
+  for (const [name, change] of Object.entries(event.changes || {})) {
+    lines.push(h("li", {}, h("span", { class: "field-name" }, name), ": ", shown(change.from), " → ", shown(change.to)));
+  }
+  if (event.reason) lines.push(h("li", {}, `reason: ${event.reason}`));
+  const details = event.details || {};
+  if (event.type === "token.expiring") {
+    const ahead = details.days_before ? ` (notice ${details.days_before} day${details.days_before === 1 ? "" : "s"} ahead)` : "";
+    lines.push(h("li", {}, `expires ${when(details.expires_at)}${ahead}`));
+  } else {
+    for (const [name, value] of Object.entries(details)) lines.push(h("li", {}, `${name}: ${shown(value)}`));
+  }
+  return lines.length ? h("ul", { class: "changes" }, lines) : "—";
+}
+
 function eventsTable(items) {
   if (!items.length) return h("p", { class: "muted" }, "No events.");
-  const describe = (event) => {
-    const parts = [];
-    if (event.reason) parts.push(`reason: ${event.reason}`);
-    if (event.changes && Object.keys(event.changes).length) parts.push(`changed: ${Object.keys(event.changes).join(", ")}`);
-    return parts.join("; ") || "—";
-  };
   return h(
     "table",
     { class: "cards", id: "events" },
@@ -705,11 +822,225 @@ function eventsTable(items) {
         h(
           "tr",
           {},
-          h("td", { "data-label": "When" }, when(event.occurred_at)),
+          h("td", { "data-label": "When", class: "when" }, when(event.occurred_at)),
           h("td", { "data-label": "Event" }, h("span", { class: "mono" }, event.type)),
-          h("td", { "data-label": "By" }, h("span", { class: "mono" }, event.actor?.token_id || "—")),
+          h("td", { "data-label": "By" }, actorOf(event)),
           h("td", { "data-label": "From" }, event.ip || "—"),
-          h("td", { "data-label": "Details" }, describe(event)),
+          h("td", { "data-label": "Details" }, eventDetails(event)),
+        ),
+      ),
+    ),
+  );
+}
+
+// --- webhook endpoints ------------------------------------------------------------------------------
+
+function enabledBadge(webhook) {
+  return webhook.enabled ? h("span", { class: "badge active" }, "enabled") : h("span", { class: "badge disabled" }, "disabled");
+}
+
+async function webhooksPage(params) {
+  const organization = params.get("organization_id") || "";
+  const page = await readFor("Webhook endpoints", () => api("GET", `/v1/webhooks?${listQuery(params)}`));
+  if (!page) return;
+  let filters = null;
+  if (isAdmin()) {
+    const orgInput = h("input", { type: "text", id: "organization-filter", value: organization || state.session.token.organization_id });
+    filters = h(
+      "form",
+      { class: "toolbar", id: "filters" },
+      h("div", {}, h("label", { for: "organization-filter" }, "Organization"), orgInput),
+      h("div", {}, h("button", { type: "submit", class: "secondary" }, "Show")),
+    );
+    filters.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const next = new URLSearchParams();
+      if (orgInput.value.trim()) next.set("organization_id", orgInput.value.trim());
+      navigate(`#/webhooks?${next}`);
+    });
+  }
+  const rows = page.items.map((webhook) =>
+    h(
+      "tr",
+      {},
+      h("td", { "data-label": "URL", class: "url" }, h("a", { href: `#/webhooks/${webhook.id}` }, webhook.url)),
+      h("td", { "data-label": "Status" }, enabledBadge(webhook)),
+      h("td", { "data-label": "Events" }, eventTypesOf(webhook)),
+      h("td", { "data-label": "Description" }, webhook.description || "—"),
+    ),
+  );
+  const table = rows.length
+    ? h(
+        "table",
+        { class: "cards", id: "webhooks" },
+        h("thead", {}, h("tr", {}, ["URL", "Status", "Events", "Description"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows),
+      )
+    : h("p", { class: "muted" }, "No webhook endpoints yet.");
+  const paging = h("div", { class: "actions" });
+  if (page.next_cursor) {
+    const next = new URLSearchParams(params);
+    next.set("cursor", page.next_cursor);
+    paging.append(h("a", { class: "button secondary", href: `#/webhooks?${next}` }, "Next page"));
+  }
+  const add = grants("webhooks:write") ? h("a", { class: "button", href: "#/webhooks/new", id: "add-webhook" }, "Add endpoint") : null;
+  const intro = h("p", { class: "hint" }, "Each endpoint receives the organization's token events, signed per Standard Webhooks.");
+  render("Webhook endpoints", intro, h("div", { class: "actions" }, add), filters, table, paging);
+}
+
+function eventTypesOf(webhook) {
+  const all = eventTypes().every((type) => webhook.event_types.includes(type));
+  return h("span", { class: "mono" }, all ? "every event" : webhook.event_types.join(" "));
+}
+
+// Create an endpoint (webhook null) or edit one (PATCH with If-Match).
+function webhookForm(webhook, etag) {
+  const url = h("input", { type: "text", id: "webhook-url", required: true, maxlength: "2048", autocomplete: "off", value: webhook?.url || "", inputmode: "url", "aria-describedby": "webhook-url-hint" });
+  const description = h("textarea", { id: "webhook-description", rows: "2", maxlength: "2048" }, webhook?.description || "");
+  const checks = eventTypes().map((type) => {
+    const id = `event-${type.replace(/[^A-Za-z0-9]/g, "-")}`;
+    return h("label", { for: id }, h("input", { type: "checkbox", id, name: "event-types", value: type, checked: webhook ? webhook.event_types.includes(type) : false }), h("span", { class: "mono" }, type));
+  });
+  const fields = [
+    h("div", {}, h("label", { for: "webhook-url" }, "URL"), url, h("p", { id: "webhook-url-hint", class: "hint" }, "https:// and a public address.")),
+    h("div", {}, h("label", { for: "webhook-description" }, "Description ", h("span", { class: "hint" }, "(optional)")), description),
+    h("fieldset", {}, h("legend", {}, "Events"), h("p", { class: "hint" }, webhook ? "The events it receives." : "None ticked: every event."), h("div", { class: "checks" }, checks)),
+  ];
+  let organization = null;
+  if (!webhook && isAdmin()) {
+    organization = h("input", { type: "text", id: "webhook-organization", value: state.session.token.organization_id });
+    fields.push(h("div", {}, h("label", { for: "webhook-organization" }, "Organization"), organization));
+  }
+  const cancel = webhook ? `#/webhooks/${webhook.id}` : "#/webhooks";
+  const form = h(
+    "form",
+    { class: "stack", id: "webhook-form" },
+    fields,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, webhook ? "Save" : "Add endpoint"), h("a", { class: "button secondary", href: cancel }, "Cancel")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const types = checks.map((label) => label.querySelector("input")).filter((c) => c.checked).map((c) => c.value);
+    const body = {};
+    if (!webhook || url.value.trim() !== webhook.url) body.url = url.value.trim();
+    if (!webhook || description.value !== (webhook.description || "")) {
+      if (description.value || webhook) body.description = description.value;
+    }
+    if (types.length && (!webhook || types.join(" ") !== eventTypes().filter((t) => webhook.event_types.includes(t)).join(" "))) body.event_types = types;
+    if (organization && organization.value.trim() && organization.value.trim() !== state.session.token.organization_id) {
+      body.organization_id = organization.value.trim();
+    }
+    try {
+      if (!webhook) {
+        const created = await api("POST", "/v1/webhooks", body);
+        secretPage("Endpoint added", created.webhook, created.secret, { href: `#/webhooks/${created.webhook.id}`, label: "I have stored it — show the endpoint" });
+        return;
+      }
+      if (!Object.keys(body).length) {
+        showAlert("Nothing to change.", [], "info");
+        return;
+      }
+      await api("PATCH", `/v1/webhooks/${encodeURIComponent(webhook.id)}`, body, etag);
+      state.flash = ["The endpoint was saved.", "info"];
+      navigate(`#/webhooks/${webhook.id}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 412) {
+        await webhookPage(webhook.id);
+        showAlert(...conflictInWords("endpoint"));
+      } else await failed(error);
+    }
+  });
+  render(webhook ? "Edit the endpoint" : "Add a webhook endpoint", form);
+}
+
+async function webhookPage(id) {
+  const path = `/v1/webhooks/${encodeURIComponent(id)}`;
+  const read = await readFor("Webhook endpoint", () => Promise.all([request("GET", path), api("GET", `${path}/deliveries?limit=50`)]));
+  if (!read) return;
+  const [{ data: webhook, etag }, deliveries] = read;
+  const details = h(
+    "dl",
+    { class: "fields", id: "webhook-fields" },
+    field("Status", enabledBadge(webhook)),
+    webhook.disabled_reason ? field("Why disabled", webhook.disabled_reason) : null,
+    field("URL", h("span", { class: "mono" }, webhook.url)),
+    field("Events", eventTypesOf(webhook)),
+    field("Description", webhook.description),
+    field("Organization", webhook.organization_id),
+    field("ID", h("span", { class: "mono" }, webhook.id)),
+    field("Created", when(webhook.created_at)),
+    field("Modified", when(webhook.modified_at)),
+    field("Version", String(webhook.version)),
+  );
+  const actions = h("div", { class: "actions", id: "webhook-actions" });
+  const act = (label, run, danger = false) => h("button", { type: "button", class: danger ? "danger" : "secondary", onclick: run }, label);
+  const change = async (method, url, body, ifMatch) => {
+    try {
+      await api(method, url, body, ifMatch);
+      await webhookPage(id);
+    } catch (error) {
+      if (error instanceof ApiError && error.problem.type && [404, 409, 412].includes(error.status)) {
+        await webhookPage(id);
+        if (error.status === 412) showAlert(...conflictInWords("endpoint"));
+        else showAlert(error.message, error.fieldErrors);
+      } else await failed(error);
+    }
+  };
+  if (grants("webhooks:write")) {
+    actions.append(act("Edit", () => webhookForm(webhook, etag)));
+    if (webhook.enabled) {
+      actions.append(act("Disable", async () => {
+        if (await confirmAction("Disable this endpoint?", "It receives nothing until it is enabled again.", [], "Disable")) await change("PATCH", path, { enabled: false }, etag);
+      }));
+    } else {
+      actions.append(act("Enable", () => change("PATCH", path, { enabled: true }, etag)));
+    }
+    actions.append(act("Rotate secret", async () => {
+      const grace = h("input", { type: "number", id: "grace", min: "0", max: "604800", value: "86400" });
+      const fields = [h("label", { for: "grace" }, "Grace period (seconds): deliveries are signed with both secrets"), grace];
+      if (!(await confirmAction("Rotate the signing secret?", "A new secret is shown once.", fields, "Rotate"))) return;
+      try {
+        const rotated = await api("POST", `${path}/rotate-secret`, { grace_period_seconds: Number(grace.value || 0) });
+        secretPage("Signing secret rotated", rotated.webhook, rotated.secret, { href: `#/webhooks/${id}`, label: "I have stored it — show the endpoint" });
+      } catch (error) {
+        await failed(error);
+      }
+    }));
+    actions.append(act("Delete", async () => {
+      if (!(await confirmAction("Delete this endpoint?", `${webhook.url} receives nothing more; its delivery log goes with it.`, [], "Delete", true))) return;
+      try {
+        await api("DELETE", path);
+        state.flash = ["The endpoint was deleted.", "info"];
+        navigate("#/webhooks");
+      } catch (error) {
+        await failed(error);
+      }
+    }, true));
+  }
+  const note = grants("webhooks:write") ? null : h("p", { class: "hint", id: "webhook-actions-why" }, "Your token lacks the webhooks:write scope: it can read this endpoint, not change it.");
+  render("Webhook endpoint", details, actions, note, h("h2", { id: "deliveries-heading" }, "Delivery log"), deliveriesTable(deliveries.items));
+}
+
+function deliveriesTable(items) {
+  if (!items.length) return h("p", { class: "muted", id: "no-deliveries" }, "No deliveries yet.");
+  const outcome = (d) => h("span", { class: `badge ${d.outcome === "delivered" ? "active" : d.outcome === "retrying" ? "disabled" : "revoked"}` }, d.outcome);
+  return h(
+    "table",
+    { class: "cards", id: "deliveries" },
+    h("thead", {}, h("tr", {}, ["When", "Event", "Attempt", "Answer", "Outcome", "Next retry"].map((c) => h("th", { scope: "col" }, c)))),
+    h(
+      "tbody",
+      {},
+      items.map((d) =>
+        h(
+          "tr",
+          {},
+          h("td", { "data-label": "When", class: "when" }, when(d.attempted_at)),
+          h("td", { "data-label": "Event" }, h("span", { class: "mono" }, d.event_type)),
+          h("td", { "data-label": "Attempt" }, String(d.attempt)),
+          h("td", { "data-label": "Answer" }, `${d.status_code ?? "no answer"} in ${d.latency_ms} ms${d.error ? ` — ${d.error}` : ""}`),
+          h("td", { "data-label": "Outcome" }, outcome(d)),
+          h("td", { "data-label": "Next retry" }, when(d.next_retry_at)),
         ),
       ),
     ),
@@ -739,6 +1070,12 @@ async function route() {
     createPage();
   } else if (path.startsWith("/tokens/")) {
     await tokenPage(decodeURIComponent(path.slice("/tokens/".length)));
+  } else if (path === "/webhooks") {
+    await webhooksPage(params);
+  } else if (path === "/webhooks/new") {
+    webhookForm(null, null);
+  } else if (path.startsWith("/webhooks/")) {
+    await webhookPage(decodeURIComponent(path.slice("/webhooks/".length)));
   } else {
     await tokensPage(params);
   }

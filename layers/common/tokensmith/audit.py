@@ -8,7 +8,6 @@ least ``RetentionDays`` after it happened; DynamoDB's TTL (``purge_at``) removes
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +42,7 @@ def audit_event(
     """An audit event item of the token ``subject`` (its ``id`` and ``organization_id``).
     ``fields``: ip, user_agent, changes, reason, details."""
     occurred_at = clock.to_iso(now)
-    key = table.event_key(subject["id"], occurred_at, time.time_ns() % 1_000_000_000, secrets.token_hex(4))
+    key = table.event_key(subject["id"], occurred_at, clock.nanos_within(now), secrets.token_hex(4))
     return {
         **key,
         "type": event_type,

@@ -9,8 +9,10 @@ against AWS (default credentials chain), DynamoDB Local or the local run (``--en
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from tokensmith.settings import Settings
 from tokensmith.tokens.repository import TokenRepository
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="bootstrap-admin", help="the token's name (unique among live tokens)")
     parser.add_argument("--prefix", help="the stack's TokenPrefix parameter (default: $TOKEN_PREFIX or tks)")
     args = parser.parse_args(argv)
+    if args.endpoint_url and _is_loopback(args.endpoint_url):
+        local_aws_defaults(os.environ)
     settings = Settings.from_environ()
     if args.prefix:
         settings = replace(settings, token_prefix=args.prefix)
@@ -52,6 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     print("Its secret is shown this once; store it in your secret manager:", file=sys.stderr)
     print(secret)
     return 0
+
+
+def _is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+def local_aws_defaults(environ: os._Environ[str] | dict[str, str]) -> None:
+    """A DynamoDB on this machine (the local run, DynamoDB Local) checks no signature, but botocore wants
+    a region and credentials to sign with: dummy ones, where none are set, for a loopback endpoint only."""
+    environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if not environ.get("AWS_ACCESS_KEY_ID") and not environ.get("AWS_PROFILE"):
+        environ["AWS_ACCESS_KEY_ID"] = "local"
+        environ["AWS_SECRET_ACCESS_KEY"] = "local"
 
 
 if __name__ == "__main__":

@@ -102,6 +102,12 @@ Seconds = Annotated[StrictInt, BeforeValidator(integral)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_TRIMMED)]
 
 
+# Response fields: strings as the views build them, with the format a reader of the document may rely on
+# (RFC 3339 instants, UUIDs), so that a generated client parses them.
+DateTimeText = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+UuidText = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+
+
 class RequestBody(BaseModel):
     # defer_build: a model's validator is built when first used, not at import. Each function uses
     # one of these models (and the response models only serve the OpenAPI document), so building

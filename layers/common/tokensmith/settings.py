@@ -8,6 +8,8 @@ from functools import lru_cache
 
 from tokensmith.auth import SERVICE_SCOPES
 
+GITHUB_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning"  # GitHub's secret scanning keys
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -39,6 +41,13 @@ class Settings:
     leaked_tokens_queue_url: str | None = None
     # ... and the route answers no sooner than this after it was called, whatever it was sent (tokens/leaks.py).
     leak_report_answer_seconds: float = 0.25
+    # GitHub's secret scanning signing keys (POST /v1/secret-scanning/github, secret_scanning/signature.py).
+    github_keys_url: str = GITHUB_KEYS_URL
+    # How long one instance reuses the token a valid secret opened (tokens/verification_cache.py): 0 = never,
+    # at most 5. The bounded revocation delay a deployment trades for reads (README, Security model).
+    verify_cache_seconds: int = 0
+    # Webhook endpoints one organization may have (each event becomes one delivery per endpoint).
+    max_webhook_endpoints: int = 10
 
     @property
     def scope_catalog(self) -> frozenset[str]:
@@ -67,12 +76,27 @@ class Settings:
                 if d.strip()
             ),
             leaked_tokens_queue_url=environ.get("LEAKED_TOKENS_QUEUE_URL") or None,
+            github_keys_url=environ.get("GITHUB_SECRET_SCANNING_KEYS_URL") or GITHUB_KEYS_URL,
             leak_report_answer_seconds=int(environ.get("LEAK_REPORT_ANSWER_MS", "250")) / 1000,
             webhook_allow_loopback=environ.get("WEBHOOK_ALLOW_LOOPBACK", "false").strip().lower() == "true",
+            verify_cache_seconds=bounded_int(environ, "VERIFY_CACHE_SECONDS", 0, 0, 5),
+            max_webhook_endpoints=bounded_int(environ, "MAX_WEBHOOK_ENDPOINTS", 10, 1, 1000),
             expiry_notice_days=tuple(
                 sorted({int(d) for d in environ.get("EXPIRY_NOTICE_DAYS", "7,1").split(",") if d.strip()}, reverse=True)
             ),
         )
+
+
+def bounded_int(environ: os._Environ[str] | dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    """The integer variable ``name`` (``default`` when unset), refused outside ``low``..``high``."""
+    raw = environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, not {value}")
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -11,12 +11,22 @@
 | rate window    | ``RATE#T#<token>#<limit>``, shared: ``RATE#O#<org>#<owner>#<limit>`` | ``<window start, epoch s>`` |
 | credits        | ``CREDITS#<token id>``              | ``CREDITS``                               |
 | org policy     | ``ORGPOLICY#<org>``                 | ``POLICY``                                |
+| endpoint register | ``ENDPOINTS#<org>``              | ``ENDPOINTS``                             |
 
 Indexes:
 
 - ``by-organization``: ``org_pk`` = ``ORG#<org>`` (tokens) or ``WEBHOOKS#<org>`` (webhook endpoints),
-  ``org_sk`` = ``<created_at>#<id>``: an organization's tokens, or its endpoints, newest first. A
-  deleted token drops both attributes and so leaves every list.
+  ``org_sk`` = ``<created_at with nanoseconds>#<id>``: an organization's tokens, or its endpoints,
+  newest first to the nanosecond.
+- ``by-owner`` (``owner_pk`` = ``ORG#<org>#OWNER#<owner, empty for none>``), ``by-status``
+  (``status_pk`` = ``ORG#<org>#STATUS#<stored status>``) and ``by-owner-status`` (``owner_status_pk`` =
+  ``ORG#<org>#OWNER#<owner>#STATUS#<stored status>``), all sorted by the same ``org_sk``: one
+  partition per filter combination, so a filtered page is one ``Query`` reading only matching items.
+  Neither organization ids nor owners can contain ``#``, so no two partitions collide. A deleted
+  token drops all five attributes and so leaves every list.
+- ``by-expiry`` (sparse): ``expiry_pk`` = ``ORG#<org>`` on live tokens with an expiry, sorted by
+  ``expires_epoch``: ``expires_epoch <= now`` finds the tokens that time has expired but the sweep
+  has not stamped yet (the ``expired`` list merges them in); the stamp drops the attribute.
 - ``due`` (sparse): ``wake_pk`` = ``WAKE#<shard>``, ``wake_at`` = the next instant the expiry sweep
   must look at the token.
 
@@ -46,10 +56,28 @@ _CREDITS = "CREDITS#"
 _ORG_POLICY = "ORGPOLICY#"
 CREDITS_SK = "CREDITS"
 POLICY_SK = "POLICY"
+_ENDPOINTS = "ENDPOINTS#"
+ENDPOINTS_SK = "ENDPOINTS"
 
 ORG_INDEX = "by-organization"
 DUE_INDEX = "due"
 ORG_INDEX_KEYS = ("pk", "sk", "org_pk", "org_sk")  # what a cursor into by-organization holds
+OWNER_INDEX = "by-owner"
+STATUS_INDEX = "by-status"
+OWNER_STATUS_INDEX = "by-owner-status"
+EXPIRY_INDEX = "by-expiry"
+EXPIRY_PARTITION = "expiry_pk"  # on live tokens with an expiry only; sorted by expires_epoch
+TOKEN_LIST_SORT = "org_sk"  # the sort key of every token list index
+TOKEN_LIST_PARTITIONS = ("org_pk", "owner_pk", "status_pk", "owner_status_pk")
+_OWNER = "#OWNER#"
+_STATUS = "#STATUS#"
+# (filters by owner, filters by status) -> (index, its partition attribute)
+_TOKEN_LIST_INDEXES = {
+    (False, False): (ORG_INDEX, "org_pk"),
+    (True, False): (OWNER_INDEX, "owner_pk"),
+    (False, True): (STATUS_INDEX, "status_pk"),
+    (True, True): (OWNER_STATUS_INDEX, "owner_status_pk"),
+}
 
 
 def is_uuid(value: str) -> bool:
@@ -71,9 +99,47 @@ def token_key(token_id: str) -> dict[str, str]:
     return {"pk": token_partition(token_id), "sk": TOKEN_SK}
 
 
-def token_index_keys(organization_id: str, created_at: str, token_id: str) -> dict[str, str]:
-    """``org_pk``/``org_sk`` of a token: its place in its organization's list, newest first."""
-    return {"org_pk": org_partition(organization_id), "org_sk": f"{created_at}#{token_id}"}
+def token_sort_key(created_at: str, nanos: int, token_id: str) -> str:
+    """``org_sk`` of a token: ``created_at`` (``...Z``, to the second) with the nanoseconds of its
+    creation, then the id, so that tokens created within one second still list newest first."""
+    return f"{created_at[:-1]}.{nanos:09d}Z#{token_id}"
+
+
+def is_token_sort_key(value: object) -> bool:
+    """True for an ``org_sk`` of the current shape (``2026-01-02T03:04:05.123456789Z#<id>``); items
+    written before nanoseconds carry ``<created_at>#<id>`` until their next write or the backfill."""
+    return isinstance(value, str) and len(value) > 31 and value[19] == "." and value[29:31] == "Z#"
+
+
+def token_list_partitions(organization_id: str, owner: str | None, status: str) -> dict[str, str]:
+    """The partitions of a token in each list index: its organization, its owner (none: empty), its
+    stored status, its owner and status."""
+    organization = org_partition(organization_id)
+    by_owner = f"{organization}{_OWNER}{owner or ''}"
+    return {
+        "org_pk": organization,
+        "owner_pk": by_owner,
+        "status_pk": f"{organization}{_STATUS}{status}",
+        "owner_status_pk": f"{by_owner}{_STATUS}{status}",
+    }
+
+
+def token_list_index(organization_id: str, owner: str | None, status: str | None) -> tuple[str, str, str]:
+    """Which index and partition a token list reads: ``(index name, partition attribute, value)``.
+    ``owner`` None lists every owner, ``""`` the tokens without an owner; ``status`` None every status."""
+    index, attribute = _TOKEN_LIST_INDEXES[(owner is not None, status is not None)]
+    partitions = token_list_partitions(organization_id, owner, status or "")
+    return index, attribute, partitions[attribute]
+
+
+def expiry_partition(organization_id: str) -> str:
+    """The ``by-expiry`` partition of an organization's live tokens that have an expiry."""
+    return org_partition(organization_id)
+
+
+def token_list_cursor_keys(partition_attribute: str) -> tuple[str, str, str, str]:
+    """What a cursor into a token list index holds: the table key, the partition and the sort key."""
+    return ("pk", "sk", partition_attribute, TOKEN_LIST_SORT)
 
 
 def org_partition(organization_id: str) -> str:
@@ -139,8 +205,15 @@ def webhook_index_keys(organization_id: str, created_at: str, webhook_id: str) -
     return {"org_pk": webhooks_partition(organization_id), "org_sk": f"{created_at}#{webhook_id}"}
 
 
-def delivery_key(webhook_id: str, attempted_at: str, message_id: str, attempt: int) -> dict[str, str]:
-    return {"pk": webhook_partition(webhook_id), "sk": f"{DELIVERY_PREFIX}{attempted_at}#{message_id}#{attempt:02d}"}
+def endpoint_register_key(organization_id: str) -> dict[str, str]:
+    """The organization's endpoint register: how many endpoints it has, and their targets."""
+    return {"pk": f"{_ENDPOINTS}{organization_id}", "sk": ENDPOINTS_SK}
+
+
+def delivery_key(webhook_id: str, attempted_at: str, nanos: int, message_id: str, attempt: int) -> dict[str, str]:
+    """A delivery attempt in its endpoint's partition, sorted by time to the nanosecond."""
+    at = f"{attempted_at[:-1]}.{nanos:09d}Z"
+    return {"pk": webhook_partition(webhook_id), "sk": f"{DELIVERY_PREFIX}{at}#{message_id}#{attempt:02d}"}
 
 
 def delivery_id(item: dict[str, object]) -> str:

@@ -105,24 +105,30 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 # --- cursors ---------------------------------------------------------------------------------------
 
 
+CURSOR_VERSION = 2  # 2: sort keys to the nanosecond; a cursor of an older shape is refused (422)
+
+
 def encode_cursor(key: dict[str, Any]) -> str:
-    """A page's last key (attribute values) as an opaque URL-safe string."""
-    plain = {k: from_attribute(v) for k, v in key.items()}
+    """A page's last key (attribute values) as an opaque URL-safe string, with the cursor version."""
+    plain = {"v": CURSOR_VERSION, "key": {k: from_attribute(v) for k, v in key.items()}}
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, expected: dict[str, str], keys: tuple[str, ...]) -> dict[str, Any]:
     """The ``ExclusiveStartKey`` of a cursor: exactly the key attributes ``keys`` of the listing, as
     non-empty strings of at most 1,024 characters, with the ``expected`` values (the listing's
-    partition). A cursor of another listing, or a tampered one, is :class:`InvalidCursor` (a 422),
-    never a key DynamoDB would refuse (a 500)."""
+    partition). A cursor of another listing, of an older version, or a tampered one, is
+    :class:`InvalidCursor` (a 422), never a key DynamoDB would refuse (a 500)."""
     if len(cursor) > 4096:
         raise InvalidCursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        envelope = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error, RecursionError) as error:
         raise InvalidCursor() from error
+    if not isinstance(envelope, dict) or set(envelope) != {"v", "key"} or envelope["v"] != CURSOR_VERSION:
+        raise InvalidCursor()
+    key = envelope["key"]
     if not isinstance(key, dict) or set(key) != set(keys):
         raise InvalidCursor()
     if not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in key.values()):

@@ -26,6 +26,7 @@ from tokensmith.auth import SYSTEM
 from tokensmith.aws.dynamodb import VersionConflict
 from tokensmith.expiry.schedule import WAKE_ATTRIBUTES, WAKE_SHARDS, next_wake
 from tokensmith.settings import Settings
+from tokensmith.tokens.changes import expired_stamp_keys
 from tokensmith.tokens.repository import TokenChange, TokenRepository
 
 
@@ -90,7 +91,13 @@ class ExpirySweeper:
 
     def _handle(self, seen: dict[str, Any], now: datetime, report: SweepReport) -> None:
         now_epoch = clock.epoch(now)
-        expect = {"status": seen["status"], "expires_epoch": seen["expires_epoch"], "wake_at": seen["wake_at"]}
+        # The owner too: the stamp moves the token between the owner's status lists (None: no owner).
+        expect = {
+            "status": seen["status"],
+            "expires_epoch": seen["expires_epoch"],
+            "wake_at": seen["wake_at"],
+            "owner": seen.get("owner"),
+        }
         try:
             if seen["expires_epoch"] <= now_epoch:
                 self._expire(seen, now, expect)
@@ -107,6 +114,7 @@ class ExpirySweeper:
         # The end of life is expires_at, not the moment of the stamp: the token and the events written
         # before it (purged at expires_at + retention) go together.
         purge_at = audit.purge_after(self.settings, seen["expires_epoch"])
+        list_keys, list_removals = expired_stamp_keys(seen)
         change = TokenChange(
             token_id=seen["id"],
             expected_version=None,
@@ -119,8 +127,9 @@ class ExpirySweeper:
                 "modified_at": at,
                 "purge_at": purge_at,
                 "audit.updated": {"at": at, "by": "system"},
+                **list_keys,
             },
-            remove=WAKE_ATTRIBUTES,
+            remove=(*WAKE_ATTRIBUTES, *list_removals),
             release_name=table.name_guard_pk(seen["organization_id"], seen.get("owner"), seen["name"]),
         )
         changes = {"status": {"from": seen["status"], "to": "expired"}}

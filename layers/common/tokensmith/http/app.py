@@ -17,17 +17,25 @@ from tokensmith.http.binding import bind_request
 from tokensmith.http.problems import as_problem, problem_response
 from tokensmith.models import GatewayError, Problem
 from tokensmith.tokens.models import Token, TokenWithSecret
+from tokensmith.tokens.policies import OrganizationPolicy
 from tokensmith.webhooks.models import Webhook, WebhookWithSecret
 
 _PROBLEMS = {
     400: "Malformed request: invalid JSON, invalid UTF-8 or base64",
-    401: "Not authenticated: no verified caller on the request, or a sign-in token that is not valid",
+    401: (
+        "Not authenticated: no Authorization header (API Gateway's own answer), a sign-in token that is not valid, "
+        "or no live console session"
+    ),
     403: (
-        "The authorizer refused the request (API Gateway): no credentials, a token or console session that is "
-        "not valid, or a session request without its X-CSRF-Token; or the token lacks the scope this route needs"
+        "The authorizer refused the request (API Gateway): a token or console session that is not valid, or a "
+        "session request whose `Authorization: Session <csrf_token>` is not its own; or the token lacks the scope "
+        "this route needs"
     ),
     404: "No such token or webhook (or it belongs to another organization)",
-    409: "Conflicts with the token's state or another token's name, or with a concurrent change",
+    409: (
+        "Conflicts with the token's state (a revoked, expired or deleted token cannot change), another token's "
+        "name, or a concurrent change"
+    ),
     412: "If-Match names a version that is no longer current",
     413: "The body is larger than the route allows",
     415: "The body is not JSON",
@@ -48,6 +56,10 @@ _LIMIT_HEADERS = {
         ("RateLimit", 'What is left of each, e.g. "minute";r=0;t=40 (IETF draft)'),
     )
 }
+# A bearer token, or the console's session cookie with `Authorization: Session <csrf_token>` (the
+# authorizer checks the pair). devtools/openapi.py declares the schemes.
+REFUSAL = "Refusal"  # Problem | GatewayError: devtools/openapi.py declares it
+CALLER_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": [], "sessionAuth": []}]
 
 
 def create_router() -> APIGatewayHttpRouter:
@@ -66,25 +78,37 @@ def operation(
     **extra: Any,
 ) -> dict[str, Any]:
     """Route keyword arguments for the OpenAPI document: the success answer (with its ``ETag`` when
-    it is a token), the problem answers, API Gateway's own answers, the security requirement (none
-    for a ``public`` route), and the scope the route needs: the one its service operation ``serves``
-    declares with ``auth.requires``, so the document and the check cannot disagree."""
+    it is a token, a webhook endpoint or an organization's policy), the problem answers, API
+    Gateway's own answers, the security requirement (none for a ``public`` route), and the scope the
+    route needs: the one its service operation ``serves`` declares with ``auth.requires``, so the
+    document and the check cannot disagree."""
     scope = required_scope(serves)
     summary = description.strip().splitlines()[0]
     success_response: dict[str, Any] = {"description": summary}
     # No model: no body (204); an empty content map, else Powertools documents a JSON body.
     success_response["content"] = {"application/json": {"model": model}} if model is not None else {}
-    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret):
-        subject = "webhook" if model in (Webhook, WebhookWithSecret) else "token"
+    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret, OrganizationPolicy):
+        subject = {Webhook: "webhook", WebhookWithSecret: "webhook", OrganizationPolicy: "policy"}.get(model, "token")
         success_response["headers"] = {
             "ETag": {"description": f"The {subject}'s version", "schema": {"type": "string"}}
         }
-    problem: dict[str, dict[str, type[BaseModel]]] = {"application/problem+json": {"model": Problem}}
-    gateway: dict[str, dict[str, type[BaseModel]]] = {"application/json": {"model": GatewayError}}
+    problem: dict[str, Any] = {"application/problem+json": {"model": Problem}}
+    gateway: dict[str, Any] = {"application/json": {"model": GatewayError}}
+    # 401 and 403 come from API Gateway (the authorizer's refusal, `{"message": ...}`) or from the
+    # function (a problem), and so does a token route's 429 (the stage's throttle, or the calling
+    # token over its limits): one schema, either shape, whatever the media type, so that a generated
+    # client (which keeps one media type per status) parses both. A public route's 429 is the throttle's.
+    refusal = {"schema": {"$ref": f"#/components/schemas/{REFUSAL}"}}
     statuses = {*problems, 429, 503} | (set() if public else {401, 403})
     responses: dict[int, Any] = {success: success_response}
     for status in sorted(statuses):
-        content = {**problem, **gateway} if status in (401, 403, 429) else problem
+        content = (
+            gateway
+            if status == 429 and public
+            else {"application/problem+json": refusal, "application/json": refusal}
+            if status in (401, 403, 429)
+            else problem
+        )
         responses[status] = {"description": _PROBLEMS[status], "content": content}
         if status == 429 and not public:
             responses[status]["headers"] = _LIMIT_HEADERS
@@ -93,10 +117,26 @@ def operation(
         "summary": summary,
         "description": f"{description.strip()}\n\n{needs}",
         "responses": responses,
-        "security": [] if public else [{"bearerAuth": []}],
-        "tags": ["admin" if scope == ADMIN else "webhooks" if (scope or "").startswith("webhooks") else "tokens"],
+        "security": [] if public else CALLER_SECURITY,
+        "tags": [_tag(serves, scope)],
         **extra,
     }
+
+
+def _tag(serves: Callable[..., Any], scope: str | None) -> str:
+    if scope == ADMIN:
+        return "admin"
+    if serves.__qualname__.startswith("Session"):
+        return "sessions"
+    return "webhooks" if (scope or "").startswith("webhooks") else "tokens"
+
+
+TAGS = {
+    "tokens": "Create, read, change and verify tokens, and their audit trail",
+    "admin": "The platform operator's override (the `admin` scope)",
+    "sessions": "The console's sign-in: a session cookie and its CSRF token",
+    "webhooks": "Webhook endpoints of an organization and their delivery log",
+}
 
 
 def create_app(router: APIGatewayHttpRouter | None = None) -> APIGatewayHttpResolver:

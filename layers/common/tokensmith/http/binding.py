@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from tokensmith.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from tokensmith.http.request import header
+from tokensmith.http.request import Routing, header
 from tokensmith.models import PATTERN_MESSAGES, READ_ONLY_FIELDS
 from tokensmith.settings import get_settings
 
@@ -93,18 +93,7 @@ def parse_body(
 ) -> Model:
     """The JSON body as ``model``, or a 4xx naming what is wrong: size, type, encoding, syntax,
     unknown or read-only fields, field values."""
-    event = app.current_event.raw_event
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded") and raw:
-        try:
-            data = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise BadRequest("the body is not valid base64") from None
-    else:
-        data = raw.encode("utf-8", "surrogatepass")
-    limit = max_bytes or get_settings().max_body_bytes
-    if len(data) > limit:
-        raise PayloadTooLarge(f"the body is {len(data)} bytes; the limit is {limit}")
+    data = raw_body(app, max_bytes)
     if not data.strip():
         if required:
             raise ValidationFailed("a JSON body is required", [FieldError("body", "required")])
@@ -141,6 +130,23 @@ def parse_body(
         return model.model_validate(document)
     except ValidationError as error:
         raise validation_failed(error) from None
+
+
+def raw_body(app: Routing, max_bytes: int | None = None) -> bytes:
+    """The body's bytes as the client sent them (what a signature covers), within the size limit."""
+    event = app.current_event.raw_event
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded") and raw:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("the body is not valid base64") from None
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    limit = max_bytes or get_settings().max_body_bytes
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the body is {len(data)} bytes; the limit is {limit}")
+    return data
 
 
 def validation_failed(error: ValidationError, unknown: str = "unknown field") -> ValidationFailed:

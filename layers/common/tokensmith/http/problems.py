@@ -52,7 +52,14 @@ def problem_body(error: TokensmithError, raw_event: dict[str, Any] | None) -> st
         body["instance"] = raw_event.get("rawPath")
     if error.errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return json_text(body)
+
+
+def json_text(body: Any) -> str:
+    """Every JSON body the functions answer: compact, UTF-8, and ending with a newline, so that `curl`
+    leaves the prompt on a line of its own. Safe: an ETag is the item's version, never a digest of
+    the body, and API Gateway (as the local gateway) counts Content-Length from the body as sent."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _is_unavailable(error: Exception) -> bool:

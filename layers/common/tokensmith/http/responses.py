@@ -3,16 +3,16 @@ where they carry a token or a webhook, and ``Cache-Control: no-store`` on every 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
 from tokensmith import clock
-from tokensmith.http.problems import COMMON_HEADERS
+from tokensmith.http.problems import COMMON_HEADERS, json_text
 from tokensmith.sessions.service import SignedIn
 from tokensmith.settings import get_settings
 from tokensmith.tokens.views import event_view, token_view
+from tokensmith.webhooks.event_types import EVENT_TYPES
 from tokensmith.webhooks.views import delivery_view, webhook_view
 
 
@@ -20,7 +20,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        body=json_text(body),
         headers={**COMMON_HEADERS, **(headers or {})},
     )
 
@@ -50,7 +50,8 @@ def event_list_response(items: list[dict[str, Any]], next_cursor: str | None) ->
 
 def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] | None = None) -> Response:
     """Sign-in and the current session: the CSRF token, the session's limits, its token, and what the
-    console needs to create tokens (the scope catalog, the lifetime ceiling). Never the cookie's value
+    console needs to create tokens and webhook endpoints (the scope catalog, the lifetime ceiling, the
+    event types). Never the cookie's value
     in the body: that travels only in ``Set-Cookie``."""
     settings = get_settings()
     body = {
@@ -60,6 +61,7 @@ def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] 
         "token": token_view(signed_in.token, clock.epoch(clock.now())),
         "scope_catalog": sorted(settings.scope_catalog),
         "max_token_lifetime_days": settings.max_token_lifetime_days,
+        "webhook_event_types": list(EVENT_TYPES),
     }
     response = json_response(body, status)
     # Powertools puts them into the payload 2.0 `cookies` with str(): ours are Set-Cookie values already

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tokensmith.http.problems import COMMON_HEADERS, as_problem, problem_body
+from tokensmith.http.problems import COMMON_HEADERS, as_problem, json_text, problem_body
 from tokensmith.http.request import event_header
 from tokensmith.settings import get_settings
 
@@ -38,7 +38,7 @@ def plain_json_object(event: dict[str, Any], max_bytes: int | None = None) -> di
 
 def json_answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """What :func:`json_response` becomes once the resolver has built it for an HTTP API."""
-    return _answer(status, "application/json", json.dumps(body, ensure_ascii=False, separators=(",", ":")), headers)
+    return _answer(status, "application/json", json_text(body), headers)
 
 
 def error_answer(error: Exception, event: dict[str, Any]) -> dict[str, Any]:

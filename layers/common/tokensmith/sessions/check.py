@@ -10,12 +10,11 @@ authorizer's path: no pydantic, no Powertools, no boto3.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from tokensmith.auth import CONSOLE, grants
-from tokensmith.sessions.cookies import SAFE_METHODS, SessionCookie
+from tokensmith.sessions.cookies import SessionCookie
 from tokensmith.sessions.repository import SessionRepository
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import effective_status
@@ -23,7 +22,7 @@ from tokensmith.tokens.verification import VALID, digest_matches
 
 NO_SESSION = "NO_SESSION"  # no such session, or a cookie that is not one of ours
 SESSION_EXPIRED = "SESSION_EXPIRED"  # idle or absolute lifetime over
-CSRF_MISMATCH = "CSRF_MISMATCH"  # an unsafe method without the session's X-CSRF-Token
+CSRF_MISMATCH = "CSRF_MISMATCH"  # Authorization: Session <csrf token> is not the cookie's CSRF token
 TOKEN_UNUSABLE = "TOKEN_UNUSABLE"  # the token behind the session no longer works, or lost `console`
 
 
@@ -41,12 +40,11 @@ class SessionCheck:
 def check_session(
     repository: SessionRepository,
     cookie: SessionCookie,
-    method: str,
-    csrf_header: str | None,
     now_epoch: int,
 ) -> SessionCheck:
-    """The authorizer's cookie path: one ``BatchGetItem``, then the session's lifetimes, its token's
-    lifecycle and scope, and the CSRF token on every unsafe method (constant-time)."""
+    """Is the cookie's session alive: one ``BatchGetItem``, then the session's lifetimes, its token's
+    lifecycle and scope. The CSRF token is the caller's to check first (``cookies.csrf_matches``: the
+    authorizer on every request; ``GET /v1/sessions/current``, which hands it out, does not)."""
     token, session = repository.get_token_and_session(cookie.token_id, cookie.digest)
     if session is None or session.get("token_id") != cookie.token_id:
         return SessionCheck(NO_SESSION)
@@ -60,10 +58,6 @@ def check_session(
         return SessionCheck(TOKEN_UNUSABLE)  # disabled since the sign-in: a re-enable does not bring it back
     if not grants(token.get("scopes") or [], CONSOLE):
         return SessionCheck(TOKEN_UNUSABLE)
-    if method.upper() not in SAFE_METHODS and not hmac.compare_digest(
-        (csrf_header or "").encode("utf-8", "replace"), cookie.csrf_token.encode("ascii")
-    ):
-        return SessionCheck(CSRF_MISMATCH)
     return SessionCheck(VALID, token, session)
 
 

@@ -5,7 +5,10 @@ base64url). The table stores only the SHA-256 digest of the secret, so a leaked 
 anyone in. The token id in the cookie lets the authorizer read the session and its token with one
 ``BatchGetItem``. The CSRF token is derived from the secret (HMAC-SHA256): nothing more to store,
 and it can be handed again to a page of the same origin that lost it (``GET /v1/sessions/current``).
-Plain code: the authorizer's cookie path uses it.
+The console sends it on every request as ``Authorization: Session <csrf token>``, beside the cookie:
+the ``Authorization`` header is thus the authorizer's identity source for bearer tokens and sessions
+alike (API Gateway answers a request without it 401 itself). Plain code: the authorizer's cookie
+path uses it.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ import secrets
 from dataclasses import dataclass
 
 COOKIE_NAME = "__Host-tokensmith_session"
-CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _COOKIE_VALUE = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$")
 _CSRF_CONTEXT = b"tokensmith console csrf v1"
@@ -49,6 +50,11 @@ class SessionCookie:
 
 def new_cookie(token_id: str) -> SessionCookie:
     return SessionCookie(token_id, secrets.token_urlsafe(32))
+
+
+def csrf_matches(cookie: SessionCookie, presented: str | None) -> bool:
+    """The presented CSRF token is this cookie's (constant-time)."""
+    return hmac.compare_digest((presented or "").encode("utf-8", "replace"), cookie.csrf_token.encode("ascii"))
 
 
 def cookie_from_event(cookies: list[str] | None) -> SessionCookie | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from tokensmith.models import RequestBody, ResponseBody
+from tokensmith.models import DateTimeText, RequestBody, ResponseBody
 from tokensmith.tokens.models import Token
 
 
@@ -18,10 +18,16 @@ class CreateSessionRequest(RequestBody):
 
 class Session(ResponseBody):
     csrf_token: str = Field(
-        description="Send it as X-CSRF-Token with every POST, PUT, PATCH and DELETE made with the session cookie."
+        description=(
+            "Send it as `Authorization: Session <csrf_token>` with every request made with the session cookie "
+            "(GET /v1/sessions/current alone needs only the cookie)."
+        )
     )
-    expires_at: str = Field(description="When the session ends, however active (SessionMaxHours after sign-in).")
+    expires_at: DateTimeText = Field(
+        description="When the session ends, however active (SessionMaxHours after sign-in)."
+    )
     idle_timeout_seconds: int = Field(description="The session ends after this long without a request.")
     token: Token = Field(description="The token the session acts as: its organization and scopes.")
     scope_catalog: list[str] = Field(description="Every scope a token may hold in this deployment.")
     max_token_lifetime_days: int = Field(description="The longest lifetime a new token may have; 0 = no limit.")
+    webhook_event_types: list[str] = Field(description="Every event type a webhook endpoint may subscribe to.")

@@ -14,7 +14,7 @@ from typing import Any
 
 from tokensmith import audit, clock
 from tokensmith.auth import CONSOLE
-from tokensmith.errors import Forbidden, NotFound, Unauthorized
+from tokensmith.errors import Forbidden, Unauthorized
 from tokensmith.sessions.check import check_session
 from tokensmith.sessions.cookies import SessionCookie, new_cookie
 from tokensmith.sessions.repository import SessionRepository, default_session_repository
@@ -88,17 +88,17 @@ class SessionService:
         self.repository.create_session(session, self._event(token, "session.created", now, ip, user_agent))
         return SignedIn(token, session, cookie)
 
-    def current(self, cookie: SessionCookie | None, caller_token_id: str, now: datetime | None = None) -> SignedIn:
-        """The session of this request and its token, checked as the authorizer checks it, and only
-        when the request was authorized as that session's token: a bearer token with someone else's
-        cookie spliced in learns nothing."""
+    def current(self, cookie: SessionCookie | None, now: datetime | None = None) -> SignedIn:
+        """The session of this request's cookie and its token, checked as the authorizer checks a
+        session (``GET /v1/sessions/current`` has no authorizer: a reloaded page has its cookie but not
+        yet the CSRF token it needs for the authorizer). The answer holds the CSRF token: only a page of
+        this origin can read it (no CORS), and the cookie (``SameSite=Strict``) comes from no other site.
+        Without a cookie, or with a dead one: 401."""
         if cookie is None:
-            raise NotFound("this request carries no console session (sign in with POST /v1/sessions)")
-        if not hmac.compare_digest(cookie.token_id.encode(), caller_token_id.encode()):
-            raise NotFound("this request's console session belongs to another token than its caller")
-        check = check_session(self.repository, cookie, "GET", None, clock.epoch(now or clock.now()))
+            raise Unauthorized("this request carries no console session (sign in with POST /v1/sessions)")
+        check = check_session(self.repository, cookie, clock.epoch(now or clock.now()))
         if not check.valid:
-            raise NotFound("the console session is over")
+            raise Unauthorized("the console session is over (sign in again with POST /v1/sessions)")
         return SignedIn(check.token, check.session, cookie)  # type: ignore[arg-type]
 
     def sign_out(

@@ -3,10 +3,10 @@
 An operation hands :meth:`TokenChanges.change_with_retries` a function that turns the token as read
 into a :class:`TokenChangePlan` (what to write, which event, which name guards) or None (nothing to
 do). The machinery derives everything else (``version``, ``modified_at``, ``audit.updated``,
-``purge_at``, the wake-up time of the expiry sweep, the audit event's diff, the name-guard claim and
-release) and writes it all in one transaction conditioned on the ``version`` it read. A change that
-lost a race is read and planned again (three attempts) unless the caller pinned a version with
-``If-Match``, which then answers 412.
+``purge_at``, the wake-up time of the expiry sweep, the token's keys in the list indexes, the audit
+event's diff, the name-guard claim and release) and writes it all in one transaction conditioned on
+the ``version`` it read. A change that lost a race is read and planned again (three attempts) unless
+the caller pinned a version with ``If-Match``, which then answers 412.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from tokensmith.tokens import lifecycle
 from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
 from tokensmith.tokens.rules import name_conflict
 from tokensmith.tokens.usage import credits_left, credits_period
+from tokensmith.tokens.verification_cache import VerificationCache
 
 AUDITED_FIELDS = (
     "name",
@@ -78,10 +79,13 @@ class TokenChanges:
         now: Callable[[], datetime] = clock.now,
         counters: Any = None,
         policies: Any = None,
+        verification_cache: VerificationCache | None = None,
     ) -> None:
         self.repository = repository
         self.settings = settings
         self._now = now
+        # What verifications refused (and, when opted in, what they found): tokens/verification_cache.py.
+        self.verification_cache = verification_cache or VerificationCache(settings.verify_cache_seconds)
         self._counters = counters  # tokens.counters.UsageCounters; made over the same table if not given
         self._policies = policies  # organizations.repository.OrganizationPolicies; likewise
 
@@ -128,7 +132,38 @@ class TokenChanges:
         self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
-        expires_at, status, and the usage policies) with its secret, its ``token.created`` event and its name guard."""
+        expires_at, status, and the usage policies) with its secret, its ``token.created`` event, its
+        name guard and its credits counter; it copies its organization's CIDR policy, and the write
+        checks that policy is still the one copied."""
+        item, secret = self.new_token_item(principal, request_meta, now, **fields)
+        policy = self.policies.get_policy(item["organization_id"])
+        if policy and policy.get("allowed_cidrs"):
+            item["org_allowed_cidrs"] = policy["allowed_cidrs"]
+        if policy:
+            item["org_policy_version"] = policy["version"]
+        check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
+        changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
+        event = self._event(item, "token.created", principal, request_meta, now, changes)
+        try:
+            self.repository.create_token(item, event, self._claim(item, now), credits_grant(item, now), check)
+        except NameTaken:
+            raise name_conflict(item["name"]) from None
+        except VersionConflict:
+            # The id exists: only our own write can have put it there (a retried request whose first
+            # attempt landed; DynamoDB's ClientRequestToken covers botocore's retries, this covers
+            # stores and paths without it). Anything else is a genuine conflict.
+            existing = self.repository.get_token(item["id"])
+            if existing is None or existing.get("secret_digest") != item["secret_digest"]:
+                raise Conflict("the token could not be created; retry") from None
+        count("token.created")
+        return item, secret
+
+    def new_token_item(
+        self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
+    ) -> tuple[dict[str, Any], str]:
+        """The item of a new token and its secret, every derived attribute included (purge, wake-up,
+        list keys): what ``create`` writes (with its organization's policy), and what the list
+        benchmark bulk-loads."""
         token_id = str(uuid.uuid4())
         secret = token_format.generate(self.settings.token_prefix, token_id)
         at = clock.to_iso(now)
@@ -150,36 +185,22 @@ class TokenChanges:
         }
         item["purge_at"] = lifecycle.purge_at(self.settings, item, now)
         item.update(wake_attributes(item, self.settings.expiry_notice_days))
-        policy = self.policies.get_policy(item["organization_id"])
-        if policy and policy.get("allowed_cidrs"):
-            item["org_allowed_cidrs"] = policy["allowed_cidrs"]
-        if policy:
-            item["org_policy_version"] = policy["version"]
-        check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
-        changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
-        event = self._event(item, "token.created", principal, request_meta, now, changes)
-        try:
-            self.repository.create_token(item, event, self._claim(item, now), credits_grant(item, now), check)
-        except NameTaken:
-            raise name_conflict(item["name"]) from None
-        except VersionConflict:
-            # The id exists: only our own write can have put it there (a retried request whose first
-            # attempt landed; DynamoDB's ClientRequestToken covers botocore's retries, this covers
-            # stores and paths without it). Anything else is a genuine conflict.
-            existing = self.repository.get_token(token_id)
-            if existing is None or existing.get("secret_digest") != item["secret_digest"]:
-                raise Conflict("the token could not be created; retry") from None
-        count("token.created")
+        item[table.TOKEN_LIST_SORT] = table.token_sort_key(at, clock.nanos_within(now), token_id)
+        item.update(list_attributes(item))
         return item, secret
 
     # --- change --------------------------------------------------------------------------------------
 
     def change_with_retries(
-        self, principal: Principal, token_id: str, meta: RequestMeta, make_plan: Planner
+        self, principal: Principal, token_id: str, meta: RequestMeta, make_plan: Planner, deleted_is_gone: bool = False
     ) -> dict[str, Any]:
-        """Read the token, plan, write; again on a lost race. Answers the token as it now is."""
+        """Read the token, plan, write; again on a lost race. Answers the token as it now is. A deleted
+        token is final: any change is a 409 (product spec); with ``deleted_is_gone`` (deleting it again, the
+        leak worker) it is a 404, gone as from reads."""
         for attempt in range(MAX_ATTEMPTS):
-            item = self.load_visible(principal, token_id)
+            item = self.load_visible(principal, token_id, include_deleted=not deleted_is_gone)
+            if item["status"] == "deleted":
+                raise Conflict("the token is deleted, which is final")
             if meta.if_match is not None and item["version"] not in meta.if_match:
                 raise PreconditionFailed(
                     f"the token is at version {item['version']}, not the one in If-Match; fetch it again",
@@ -215,6 +236,7 @@ class TokenChanges:
         if item.get("expires_epoch") != updated.get("expires_epoch"):
             updated.pop("notified_days", None)  # a new expiry earns its notices again
         updated.update(wake_attributes(updated, self.settings.expiry_notice_days))
+        updated.update(list_attributes(updated))
         updated["version"] = item["version"] + 1
         updated["modified_at"] = at
         updated["audit"] = {**item.get("audit", {}), "updated": {"at": at, "by": principal.stamp}}
@@ -297,6 +319,32 @@ class TokenChanges:
             reason=reason,
             details=details or None,
         )
+
+
+def list_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """The token's keys in the list indexes (``table.TOKEN_LIST_PARTITIONS``, ``org_sk`` and, while
+    live with an expiry, ``expiry_pk``), from its organization, owner, stored status and expiry;
+    ``None`` values mean "remove": a deleted token leaves every list. Every write that changes a
+    filtered attribute goes through here (changes, the sweep's stamp, the backfill). An ``org_sk`` of
+    the shape before nanoseconds is rewritten with ``.000000000``."""
+    if item["status"] == "deleted":
+        return dict.fromkeys((*table.TOKEN_LIST_PARTITIONS, table.TOKEN_LIST_SORT, table.EXPIRY_PARTITION))
+    sort_key = item.get(table.TOKEN_LIST_SORT)
+    if not table.is_token_sort_key(sort_key):
+        sort_key = table.token_sort_key(item["created_at"], 0, item["id"])
+    partitions = table.token_list_partitions(item["organization_id"], item.get("owner"), item["status"])
+    expiring = item["status"] in lifecycle.LIVE_STATUSES and item.get("expires_epoch") is not None
+    expiry = table.expiry_partition(item["organization_id"]) if expiring else None
+    return {**partitions, table.TOKEN_LIST_SORT: sort_key, table.EXPIRY_PARTITION: expiry}
+
+
+def expired_stamp_keys(seen: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What the sweep's ``expired`` stamp sets and removes of the list keys, from what the ``due``
+    index shows (organization and owner, not the sort key): the status partitions move to
+    ``expired`` and the token leaves ``by-expiry``."""
+    partitions = table.token_list_partitions(seen["organization_id"], seen.get("owner"), "expired")
+    moved = {"status_pk": partitions["status_pk"], "owner_status_pk": partitions["owner_status_pk"]}
+    return moved, (table.EXPIRY_PARTITION,)
 
 
 def guard_of(item: dict[str, Any]) -> str:

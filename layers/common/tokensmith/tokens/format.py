@@ -70,6 +70,12 @@ def start_of(secret: str) -> str:
     return f"{prefix}_{payload[:START_CHARS]}"
 
 
+def scanner_pattern(prefix: str) -> str:
+    """The regular expression that finds this deployment's secrets (for secret scanners such as GitHub's);
+    the checksum then tells a real secret from a look-alike without any I/O."""
+    return rf"\b{prefix}_[0-9A-Za-z]{{{PAYLOAD_CHARS + CHECKSUM_CHARS}}}\b"
+
+
 def parse(secret: str, prefix: str) -> str:
     """The token id inside ``secret``; raises :class:`InvalidSecret` without touching any storage."""
     expected_length = len(prefix) + 1 + PAYLOAD_CHARS + CHECKSUM_CHARS

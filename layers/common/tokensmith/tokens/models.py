@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, StrictBool, StringConstraints
 
 from tokensmith.models import (
+    DateTimeText,
     Description,
     Icon,
     Name,
@@ -18,6 +19,7 @@ from tokensmith.models import (
     Scopes,
     Seconds,
     Timestamp,
+    UuidText,
 )
 from tokensmith.tokens.policies import (
     MAX_COST,
@@ -109,7 +111,7 @@ class RevokeLeakedRequest(RequestBody):
 
 
 class AuditStamp(ResponseBody):
-    at: str
+    at: DateTimeText
     by: str
 
 
@@ -126,7 +128,7 @@ class DisabledBy(ResponseBody):
 
 
 class Token(ResponseBody):
-    id: str
+    id: UuidText
     organization_id: str
     owner: str | None
     name: str
@@ -136,15 +138,15 @@ class Token(ResponseBody):
     status: Literal["active", "disabled", "revoked", "expired", "deleted"]
     active: bool
     start: str
-    created_at: str
-    modified_at: str
-    expires_at: str | None
-    last_used_at: str | None
+    created_at: DateTimeText
+    modified_at: DateTimeText
+    expires_at: DateTimeText | None
+    last_used_at: DateTimeText | None
     last_used_ip: str | None
     last_used_user_agent: str | None
     created_ip: str | None
     user_agent: str | None
-    revoked_at: str | None
+    revoked_at: DateTimeText | None
     revoked_reason: str | None
     disabled_by: DisabledBy | None = Field(description="Who disabled the token, while it is disabled.")
     ratelimits: list[dict[str, object]] | None = Field(
@@ -175,9 +177,9 @@ class TokenPage(ResponseBody):
 class TokenEvent(ResponseBody):
     id: str
     type: str
-    token_id: str
+    token_id: UuidText
     organization_id: str
-    occurred_at: str
+    occurred_at: DateTimeText
     actor: dict[str, str | None]
     ip: str | None
     user_agent: str | None

@@ -1,8 +1,10 @@
 """Every DynamoDB call of tokens and their audit events: keys from ``table``, every index and
 condition expression here (the rules are the service's).
 
-Token items carry ``org_pk``/``org_sk`` (the ``by-organization`` index, newest first) and, while
-live with an expiry, ``wake_pk``/``wake_at`` (the sparse ``due`` index of the expiry sweep).
+Token items carry ``org_sk`` and one partition attribute per list index (``org_pk``, ``owner_pk``,
+``status_pk``, ``owner_status_pk``: ``table``) and, while live with an expiry, ``expiry_pk``, which the
+change machinery keeps right (``changes.list_attributes``; the lists are ``listing.py``'s), and
+``wake_pk``/``wake_at`` (the sparse ``due`` index of the expiry sweep).
 
 This module imports botocore lazily and nothing of pydantic: it is on the authorizer's hot path.
 """
@@ -16,15 +18,25 @@ from typing import Any
 from tokensmith import table
 from tokensmith.aws.dynamodb import (
     GuardReleaseFailed,
-    TableRepository,
     decode_cursor,
     encode_cursor,
     from_item,
     to_attribute,
     to_item,
 )
+from tokensmith.tokens.listing import TokenListing
 
-OWNERLESS = "#ownerless"  # list_tokens(owner=OWNERLESS): tokens without an owner ('#' is in no owner)
+
+def token_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A token as the table stores it: its attributes (index keys included) and its table key. The one
+    shape of a token write: ``create_token`` and the benchmark's bulk writes both use it."""
+    return {**item, **table.token_key(item["id"])}
+
+
+def token_put_request(item: dict[str, Any]) -> dict[str, Any]:
+    """The ``BatchWriteItem`` request of a token: the list benchmark's bulk load, item for item what
+    ``create_token`` puts."""
+    return {"PutRequest": {"Item": to_item(token_item(item))}}
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +96,9 @@ class PolicyCheck:
     version: int | None
 
 
-class TokenRepository(TableRepository):
+class TokenRepository(TokenListing):
+    """Every DynamoDB call of tokens and their audit events; ``list_tokens`` is ``TokenListing``'s."""
+
     def __init__(self, table_name: str, client: Any = None, endpoint_url: str | None = None) -> None:
         super().__init__(table_name, client, endpoint_url)
         self.consumed_read_units = 0.0  # by the sweep's index queries (for metrics and the benchmark)
@@ -102,66 +116,6 @@ class TokenRepository(TableRepository):
         for start in range(0, len(unique), 100):
             found.extend(self._batch_get([table.token_key(i) for i in unique[start : start + 100]], 5, 0.05))
         return found
-
-    def list_tokens(
-        self,
-        organization_id: str,
-        limit: int,
-        cursor: str | None = None,
-        status: str | None = None,
-        owner: str | None = None,
-        now_epoch: int = 0,
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the organization's tokens, newest first, filtered by effective status and owner.
-
-        Pages through the index until ``limit`` matching items (plus one to know whether more exist)
-        or the end, so a filtered page is never short by accident."""
-        partition = table.org_partition(organization_id)
-        query: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": table.ORG_INDEX,
-            "KeyConditionExpression": "org_pk = :org",
-            "ExpressionAttributeValues": {":org": {"S": partition}},
-            "ScanIndexForward": False,
-        }
-        filters, names = [], {}
-        if status is not None:
-            expression = _STATUS_FILTERS[status]
-            filters.append(expression)
-            names["#st"] = "status"
-            values = query["ExpressionAttributeValues"]
-            for placeholder in ("active", "disabled", "expired", "revoked"):
-                if f":{placeholder}" in expression:
-                    values[f":{placeholder}"] = {"S": placeholder}
-            if ":now" in expression:
-                values[":now"] = {"N": str(now_epoch)}
-        if owner == OWNERLESS:
-            filters.append("attribute_not_exists(#owner)")
-            names["#owner"] = "owner"
-        elif owner is not None:
-            filters.append("#owner = :owner")
-            names["#owner"] = "owner"
-            query["ExpressionAttributeValues"][":owner"] = {"S": owner}
-        if filters:
-            query["FilterExpression"] = " AND ".join(f"({f})" for f in filters)
-            query["ExpressionAttributeNames"] = names
-        start = decode_cursor(cursor, {"org_pk": partition}, table.ORG_INDEX_KEYS) if cursor else None
-        found: list[dict[str, Any]] = []
-        while len(found) <= limit:
-            wanted = limit + 1 - len(found)
-            query["Limit"] = 100 if filters else wanted
-            if start:
-                query["ExclusiveStartKey"] = start
-            response = self.client.query(**query)
-            found.extend(response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                break
-        if len(found) > limit:
-            last = found[limit - 1]
-            next_cursor = encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS})
-            return [from_item(i) for i in found[:limit]], next_cursor
-        return [from_item(i) for i in found], None
 
     def list_events(
         self, token_id: str, limit: int, cursor: str | None = None
@@ -219,13 +173,10 @@ class TokenRepository(TableRepository):
         grant_credits: CreditsGrant | None = None,
         policy_check: PolicyCheck | None = None,
     ) -> None:
-        """The token (its keys made here), its first audit event and its name guard, its credits
-        counter, and the check that its organization's policy is the one it copied: all or nothing."""
-        keys = {
-            **table.token_key(item["id"]),
-            **table.token_index_keys(item["organization_id"], item["created_at"], item["id"]),
-        }
-        actions = [self._put_action({**item, **keys}, "attribute_not_exists(pk)"), self._put_action(event)]
+        """The token (its table key made here, its index keys by the change machinery), its first audit
+        event and its name guard, its credits counter, and the check that its organization's policy is
+        the one it copied: all or nothing."""
+        actions = [self._put_action(token_item(item), "attribute_not_exists(pk)"), self._put_action(event)]
         if claim_name:
             actions.append(self._claim_action(claim_name))
         actions.extend(self._policy_actions(item["id"], grant_credits, policy_check))
@@ -331,6 +282,9 @@ class TokenRepository(TableRepository):
             values[":expected"] = {"N": str(change.expected_version)}
             conditions.append(f"{placeholder('version', 'c')} = :expected")
         for index, (attribute, value) in enumerate(sorted(change.expect.items())):
+            if value is None:  # expected absent (a token without an owner)
+                conditions.append(f"attribute_not_exists({placeholder(attribute, 'c')})")
+                continue
             values[f":e{index}"] = to_attribute(value)
             conditions.append(f"{placeholder(attribute, 'c')} = :e{index}")
         if change.due_by is not None:
@@ -360,13 +314,3 @@ class TokenRepository(TableRepository):
                 },
             }
         }
-
-
-_LIVE = "(#st = :active OR #st = :disabled)"
-_NOT_PAST = "(attribute_not_exists(expires_epoch) OR expires_epoch > :now)"
-_STATUS_FILTERS = {
-    "active": f"#st = :active AND {_NOT_PAST}",
-    "disabled": f"#st = :disabled AND {_NOT_PAST}",
-    "expired": f"#st = :expired OR ({_LIVE} AND expires_epoch <= :now)",
-    "revoked": "#st = :revoked",
-}

@@ -35,14 +35,16 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.counters import default_counters
+from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
 from tokensmith.tokens.policies import POLICY_FIELDS
-from tokensmith.tokens.repository import OWNERLESS, default_repository
-from tokensmith.tokens.verification import Verification, apply_policies, record_use, verify_secret
+from tokensmith.tokens.repository import default_repository
+from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
+from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
 class TokenService(TokenChanges):
@@ -78,7 +80,9 @@ class TokenService(TokenChanges):
     def list_events(
         self, principal: Principal, token_id: str, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        self.load_visible(principal, token_id, include_deleted=True)
+        # A deleted token's trail stays readable for those who manage the organization (an investigation
+        # after the fact); to everyone else the token is gone, as from reads.
+        self.load_visible(principal, token_id, include_deleted=manages_organization(principal))
         return self.repository.list_events(token_id, limit, cursor)
 
     @requires(TOKENS_VERIFY)
@@ -95,11 +99,16 @@ class TokenService(TokenChanges):
         Then the token's usage policies, for the client at ``ip``, at ``cost``."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
-        result = verify_secret(self.repository, self.settings, secret, clock.epoch(now), scopes)
+        result = verify_secret(
+            self.repository, self.settings, secret, clock.epoch(now), scopes, self.verification_cache
+        )
         if result.item is not None and not sees_organization(principal, result.item["organization_id"]):
             return Verification("NOT_FOUND")
+        if result.code == DELETED:
+            return Verification(DELETED)  # gone from every read: the code says it all, never the token
+        # Counted on every verification, the positive cache's included: limits and credits are never cached.
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
-        if result.valid:
+        if result.valid and not result.cached:  # a copy was stamped when it was read
             try:
                 record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
@@ -243,9 +252,9 @@ class TokenService(TokenChanges):
                 "deleted_at": at,
                 "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
             }
-            return TokenChangePlan("token.deleted", values, ("org_pk", "org_sk"), release_name=True)
+            return TokenChangePlan("token.deleted", values, release_name=True)
 
-        self._change(principal, token_id, meta, plan)
+        self._change(principal, token_id, meta, plan, deleted_is_gone=True)
 
     def _edit(
         self, principal: Principal, token_id: str, meta: RequestMeta, fields: dict[str, Any], verb: str
@@ -263,14 +272,16 @@ class TokenService(TokenChanges):
 
         return self._change(principal, token_id, meta, plan)
 
-    def _change(self, principal: Principal, token_id: str, meta: RequestMeta, plan: Planner) -> dict[str, Any]:
+    def _change(
+        self, principal: Principal, token_id: str, meta: RequestMeta, plan: Planner, deleted_is_gone: bool = False
+    ) -> dict[str, Any]:
         """A change on a caller's behalf: never to a token stronger than the caller."""
 
         def checked(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             require_not_stronger(principal, item)
             return plan(item, now)
 
-        return self.change_with_retries(principal, token_id, meta, checked)
+        return self.change_with_retries(principal, token_id, meta, checked, deleted_is_gone)
 
     def _set_live_status(self, principal: Principal, token_id: str, meta: RequestMeta, target: str) -> dict[str, Any]:
         verb = "disable" if target == "disabled" else "enable"
@@ -291,5 +302,11 @@ class TokenService(TokenChanges):
 
 @lru_cache(maxsize=1)
 def token_service() -> TokenService:
-    """The process-wide service over the configured table."""
-    return TokenService(default_repository(), get_settings(), counters=default_counters(), policies=default_policies())
+    """The process-wide service over the configured table, with the instance's verification cache."""
+    return TokenService(
+        default_repository(),
+        get_settings(),
+        counters=default_counters(),
+        policies=default_policies(),
+        verification_cache=instance_verification_cache(),
+    )

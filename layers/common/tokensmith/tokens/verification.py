@@ -3,6 +3,9 @@
 checksum (no I/O) → one strongly consistent ``GetItem`` → constant-time digest comparison (the
 current digest, else the previous one while its rotation grace lasts) → lifecycle → scopes; then
 :func:`apply_policies` (``tokens.usage``): addresses, rate limits, credits, for tokens that have them.
+With a :class:`VerificationCache`, a secret refused once is refused again without a read, and (when
+the deployment opts in) a valid secret's token is reused for a few seconds (``verification_cache.py``);
+the policies are applied to every verification all the same, cached or not.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens.lifecycle import effective_status
 from tokensmith.tokens.repository import TokenRepository
 from tokensmith.tokens.usage import UsageOutcome, evaluate, has_policy
+from tokensmith.tokens.verification_cache import VerificationCache
 
 VALID = "VALID"
 NOT_FOUND = "NOT_FOUND"
@@ -33,6 +37,7 @@ _STATUS_CODES = {"disabled": DISABLED, "revoked": REVOKED, "expired": EXPIRED, "
 class Verification:
     code: str
     item: dict[str, Any] | None = None  # the stored token once the secret matched, else None
+    cached: bool = False  # the token was the instance's copy, not read now (its last use is not stamped)
     usage: UsageOutcome | None = None  # the usage policies' outcome (None: not applied, or none to apply)
 
     @property
@@ -46,21 +51,50 @@ def verify_secret(
     secret: str,
     now_epoch: int,
     required_scopes: tuple[str, ...] | list[str] = (),
+    cache: VerificationCache | None = None,
 ) -> Verification:
     try:
         token_id = token_format.parse(secret, settings.token_prefix)
     except token_format.InvalidSecret:
         return Verification(NOT_FOUND)
-    item = repository.get_token(token_id)
-    if item is None or not secret_matches(item, secret, now_epoch):
+    presented = token_format.digest(secret)
+    item = cache.token(presented) if cache else None
+    cached = item is not None
+    if item is None:
+        item = opened_token(repository, token_id, presented, now_epoch, cache)
+    elif not digest_matches(item, presented, now_epoch):  # the copy's rotation grace has ended since
+        item = None
+    if item is None:
         return Verification(NOT_FOUND)
     status = effective_status(item, now_epoch)
     if status != "active":
-        return Verification(_STATUS_CODES[status], item)
+        return Verification(_STATUS_CODES[status], item, cached)
     scopes = item.get("scopes") or []
     if not all(grants(scopes, scope) for scope in required_scopes):
-        return Verification(INSUFFICIENT_SCOPES, item)
-    return Verification(VALID, item)
+        return Verification(INSUFFICIENT_SCOPES, item, cached)
+    return Verification(VALID, item, cached)
+
+
+def opened_token(
+    repository: TokenRepository, token_id: str, presented: str, now_epoch: int, cache: VerificationCache | None
+) -> dict[str, Any] | None:
+    """The token ``token_id`` if the digest ``presented`` opens it, read now, else None; ``cache``
+    answers a refusal it remembers without reading, and remembers what the read answers."""
+    if cache is None:
+        item = repository.get_token(token_id)
+        return item if item is not None and digest_matches(item, presented, now_epoch) else None
+    if cache.refused(token_id, presented):
+        return None
+    read_started = cache.read_started()
+    item = repository.get_token(token_id)
+    if item is None:
+        cache.remember_absent(token_id)
+    elif not digest_matches(item, presented, now_epoch):
+        cache.remember_wrong(presented)
+        item = None
+    else:
+        cache.remember_token(presented, item, read_started)
+    return item
 
 
 def secret_matches(item: dict[str, Any], secret: str, now_epoch: int) -> bool:
@@ -106,7 +140,7 @@ def apply_policies(
     are published as audit events (bookkeeping: a failure to write one never changes the answer).
 
     A positive cache in front of :func:`verify_secret` must still call this on every verification:
-    rate limits and credits are counted here, never cached."""
+    rate limits and credits are counted here, never cached (a cached result keeps ``cached``)."""
     if not result.valid or result.item is None or not has_policy(result.item):
         return result
     outcome = evaluate(counters, result.item, ip, cost, clock.epoch(now))
@@ -125,4 +159,4 @@ def apply_policies(
             )
         except Exception:  # noqa: S110 - the answer stands without its notice
             pass
-    return Verification(outcome.code, result.item, outcome)
+    return Verification(outcome.code, result.item, result.cached, outcome)

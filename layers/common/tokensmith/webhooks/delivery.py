@@ -253,7 +253,7 @@ class WebhookDeliverer:
             "purge_at": clock.epoch(now) + self.settings.webhook_log_retention_days * 86400,
         }
         try:
-            self.repository.record_delivery(entry)
+            self.repository.record_delivery(entry, clock.nanos_within(now))
         except Exception:  # noqa: BLE001 - never repeat a delivery because its log line failed
             logger.exception("could not record a webhook delivery", extra={"webhook_id": endpoint["id"]})
 

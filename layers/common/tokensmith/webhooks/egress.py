@@ -1,4 +1,4 @@
-"""Outbound HTTP to webhook receivers, safe against SSRF.
+"""Outbound HTTP to webhook receivers (and the fetch of GitHub's secret scanning keys), safe against SSRF.
 
 A receiver URL must be ``https`` and its host must resolve only to public addresses: no private,
 loopback, link-local (the instance metadata service at 169.254.169.254 included), shared, reserved,
@@ -119,6 +119,20 @@ def post(target: Target, headers: dict[str, str], body: bytes, timeout: float) -
     """POST ``body`` to the checked address of ``target``; never follows redirects. ``timeout`` bounds
     the whole attempt, not each socket operation: a receiver that trickles its answer a byte at a
     time is cut off when the time is up (a watchdog shuts the socket down)."""
+    answer, _ = exchange("POST", target, headers, body, timeout, 64 * 1024)  # the answer is not ours to keep
+    return answer
+
+
+def get(target: Target, headers: dict[str, str], timeout: float, max_bytes: int) -> tuple[Answer, bytes]:
+    """GET the checked address of ``target``, as :func:`post` does: pinned address, no redirects, one
+    deadline for the whole attempt. Answers at most ``max_bytes`` + 1 bytes of the body (one more than
+    allowed tells the caller it was too long)."""
+    return exchange("GET", target, headers, None, timeout, max_bytes + 1)
+
+
+def exchange(
+    method: str, target: Target, headers: dict[str, str], body: bytes | None, timeout: float, max_bytes: int
+) -> tuple[Answer, bytes]:
     started = time.monotonic()
     connection: http.client.HTTPConnection
     if target.scheme == "https":
@@ -140,14 +154,14 @@ def post(target: Target, headers: dict[str, str], body: bytes, timeout: float) -
     watchdog.daemon = True
     watchdog.start()
     try:
-        connection.request("POST", target.path, body=body, headers={"User-Agent": USER_AGENT, **headers})
+        connection.request(method, target.path, body=body, headers={"User-Agent": USER_AGENT, **headers})
         response = connection.getresponse()
-        response.read(64 * 1024)  # the receiver's answer is not ours to keep; read a little, then hang up
+        data = response.read(max_bytes)  # read what the caller may keep, then hang up
         if expired.is_set():
-            return Answer(None, _since(started), "DeadlineExceeded")
-        return Answer(response.status, _since(started))
+            return Answer(None, _since(started), "DeadlineExceeded"), b""
+        return Answer(response.status, _since(started)), data
     except (OSError, ValueError, http.client.HTTPException) as error:
-        return Answer(None, _since(started), "DeadlineExceeded" if expired.is_set() else type(error).__name__)
+        return Answer(None, _since(started), "DeadlineExceeded" if expired.is_set() else type(error).__name__), b""
     finally:
         watchdog.cancel()
         connection.close()

@@ -6,10 +6,25 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
-from tokensmith.models import Description, OrganizationId, RequestBody, ResponseBody, Seconds, no_repeats
+from tokensmith.models import (
+    DateTimeText,
+    Description,
+    OrganizationId,
+    RequestBody,
+    ResponseBody,
+    Seconds,
+    UuidText,
+    no_repeats,
+)
 from tokensmith.webhooks.event_types import EVENT_TYPES
 
-WebhookUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$")]
+# https only, as the service checks (egress.check_url: 422 for http); the local runs' AllowLoopbackWebhooks
+# also lets http loopback receivers through, so the model leaves http to the service and the document says https.
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$"),
+    Field(json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]://\S+$"}),
+]
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 EventTypes = Annotated[
     list[EventType],
@@ -45,15 +60,15 @@ class RotateWebhookSecretRequest(RequestBody):
 
 
 class Webhook(ResponseBody):
-    id: str
+    id: UuidText
     organization_id: str
     url: str
     description: str | None
     event_types: list[str]
     enabled: bool
     disabled_reason: str | None = Field(description="Why the endpoint was disabled (for example 410 Gone).")
-    created_at: str
-    modified_at: str
+    created_at: DateTimeText
+    modified_at: DateTimeText
     version: int
 
 
@@ -69,16 +84,16 @@ class WebhookPage(ResponseBody):
 
 class WebhookDelivery(ResponseBody):
     id: str
-    webhook_id: str
+    webhook_id: UuidText
     message_id: str = Field(description="The webhook-id header: the same for every attempt of one message.")
     event_type: str
     attempt: int = Field(description="1 for the first attempt, then 2, 3, ...")
-    attempted_at: str
+    attempted_at: DateTimeText
     status_code: int | None = Field(description="The receiver's HTTP status; null when there was no answer.")
     latency_ms: int
     outcome: Literal["delivered", "retrying", "failed", "gone"]
     error: str | None
-    next_retry_at: str | None = Field(description="When the next attempt is due; null when there is none.")
+    next_retry_at: DateTimeText | None = Field(description="When the next attempt is due; null when there is none.")
 
 
 class WebhookDeliveryPage(ResponseBody):

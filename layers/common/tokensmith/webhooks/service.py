@@ -3,7 +3,9 @@
 Same rules as tokens: ``webhooks:read`` / ``webhooks:write`` (``admin`` stands for both and acts
 across organizations), another organization's endpoint is a 404, ``If-Match`` with a stale version
 is a 412. The signing secret is generated here, stored only as KMS ciphertext (see
-``signing_keys``), and returned by create and rotate only.
+``signing_keys``), and returned by create and rotate only. An organization has at most
+``MaxWebhookEndpoints`` endpoints, never two with one URL and one set of event types (409 for
+both; ``endpoint_register``).
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from tokensmith.auth import (
     requires,
     sees_organization,
 )
-from tokensmith.aws.dynamodb import VersionConflict
+from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from tokensmith.observability import count
 from tokensmith.settings import Settings, get_settings
 from tokensmith.webhooks import egress, signing_keys
+from tokensmith.webhooks.endpoint_register import RegisterRefused, Retarget, endpoint_target
 from tokensmith.webhooks.event_types import EVENT_TYPES
 from tokensmith.webhooks.models import CreateWebhookRequest, UpdateWebhookRequest
 from tokensmith.webhooks.repository import WebhookRepository, default_webhook_repository
@@ -76,6 +79,11 @@ class WebhookService:
     ) -> tuple[dict[str, Any], str]:
         organization = created_in(principal, request.organization_id, "webhooks")
         self._check_url(request.url)
+        event_types = _ordered(request.event_types or EVENT_TYPES)
+        target = endpoint_target(request.url, event_types)
+        refusal = self._refusal(organization, target, for_create=True)
+        if refusal is not None:
+            raise refusal
         webhook_id = str(uuid.uuid4())
         secret = signing_keys.new_secret()
         at = clock.to_iso(self._now())
@@ -84,7 +92,7 @@ class WebhookService:
             "organization_id": organization,
             "url": request.url,
             "description": request.description or None,
-            "event_types": _ordered(request.event_types or EVENT_TYPES),
+            "event_types": event_types,
             "enabled": True,
             "secret_ciphertext": self._encrypt(secret, webhook_id, organization),
             "created_at": at,
@@ -92,7 +100,10 @@ class WebhookService:
             "created_by": f"token:{principal.token_id}",
             "version": 1,
         }
-        self.repository.create_webhook(item)
+        try:
+            self.repository.create_webhook(item, self.settings.max_webhook_endpoints)
+        except RegisterRefused:  # another create got there first: say which rule it broke
+            raise self._refusal(organization, target, True) or Conflict("webhooks changed meanwhile; retry") from None
         count("webhook.created")
         return item, secret
 
@@ -148,8 +159,11 @@ class WebhookService:
         """Deleted at once; pending retries find no endpoint and are dropped; its delivery log is left
         to TTL."""
         item = self._load_for_change(principal, webhook_id, meta)
+        organization = item["organization_id"]
+        self._register(organization)
+        target = endpoint_target(item["url"], item["event_types"])
         try:
-            self.repository.delete_webhook(item["id"], item["version"])
+            self.repository.delete_webhook(item["id"], item["version"], organization, target)
         except VersionConflict:
             raise self._lost_race(meta) from None
         count("webhook.deleted")
@@ -175,17 +189,53 @@ class WebhookService:
     def _write(
         self, item: dict[str, Any], values: dict[str, Any], remove: tuple[str, ...], meta: RequestMeta
     ) -> dict[str, Any]:
+        retarget = self._retarget(item, values)
         values = {**values, "modified_at": self._iso_now(), "version": item["version"] + 1}
         set_values = {k: v for k, v in values.items() if v is not None}
         remove = tuple(sorted(set(remove) | {k for k, v in values.items() if v is None and k in item}))
         try:
-            self.repository.update_webhook(item["id"], item["version"], set_values, remove)
+            self.repository.update_webhook(item["id"], item["version"], set_values, remove, retarget)
         except VersionConflict:
             raise self._lost_race(meta) from None
+        except NameTaken:
+            raise _duplicate(item["organization_id"]) from None
         updated = {**item, **set_values}
         for key in remove:
             updated.pop(key, None)
         return updated
+
+    def _retarget(self, item: dict[str, Any], values: dict[str, Any]) -> Retarget | None:
+        """The register change of a new URL or new event types (None when the target stays)."""
+        old = endpoint_target(item["url"], item["event_types"])
+        new = endpoint_target(values.get("url", item["url"]), values.get("event_types", item["event_types"]))
+        if new == old:
+            return None
+        refusal = self._refusal(item["organization_id"], new, for_create=False)
+        if refusal is not None:
+            raise refusal
+        return Retarget(item["organization_id"], old, new)
+
+    def _register(self, organization_id: str) -> dict[str, Any]:
+        """The organization's endpoint register, started first if its endpoints predate it."""
+        register = self.repository.get_endpoint_register(organization_id)
+        if register is None:
+            self.repository.start_endpoint_register(organization_id)
+            register = self.repository.get_endpoint_register(organization_id) or {}
+        return register
+
+    def _refusal(self, organization_id: str, target: str, for_create: bool) -> Conflict | None:
+        """Why the register refuses an endpoint with ``target`` (a new one when ``for_create``), if it does."""
+        register = self._register(organization_id)
+        existing = (register.get("targets") or {}).get(target)
+        if existing is not None:
+            return _duplicate(organization_id, existing)
+        cap = self.settings.max_webhook_endpoints
+        if for_create and register.get("endpoint_count", 0) >= cap:
+            return Conflict(
+                f"organization {organization_id} has {register['endpoint_count']} webhook endpoints, the most "
+                f"MaxWebhookEndpoints ({cap}) allows; delete one first"
+            )
+        return None
 
     @staticmethod
     def _lost_race(meta: RequestMeta) -> Exception:
@@ -206,6 +256,13 @@ class WebhookService:
 
     def _iso_now(self) -> str:
         return clock.to_iso(self._now())
+
+
+def _duplicate(organization_id: str, existing: str | None = None) -> Conflict:
+    which = f" ({existing})" if existing else ""
+    return Conflict(
+        f"organization {organization_id} already has a webhook endpoint{which} with this url and these event types"
+    )
 
 
 def _ordered(event_types: Any) -> list[str]:
