@@ -399,3 +399,22 @@ def test_with_a_5_second_verify_cache_a_minute_of_verifications_reads_once_per_5
     names = [name for name, _ in client.calls]
     assert names.count("GetItem") == 12
     assert names.count("UpdateItem") == 1
+
+
+def test_with_a_verify_cache_the_authorizer_still_counts_every_verification(token, monkeypatch):
+    # Given VERIFY_CACHE_SECONDS=5 and a rate-limited token
+    secret, item, to_item = token
+    from tokensmith.settings import get_settings
+
+    monkeypatch.setenv("VERIFY_CACHE_SECONDS", "5")
+    get_settings.cache_clear()
+    limits = [{"name": "minute", "limit": 100, "duration_seconds": 60}]
+    client = CountingClientWithCounters(to_item(fresh({**item, "ratelimits": limits})))
+
+    # When the authorizer sees it three times
+    answers = [authorize(client, secret, monkeypatch) for _ in range(3)]
+
+    # Then one read of the token (the copy answers after it), and one conditional update of its window each time
+    assert all(answer["isAuthorized"] and answer["context"]["code"] == "VALID" for answer in answers)
+    assert [name for name, _ in client.calls] == ["GetItem"] + ["UpdateItem"] * 3
+    assert all(call["Key"]["pk"]["S"].startswith("RATE#") for _, call in client.calls[1:])
