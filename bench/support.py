@@ -70,8 +70,11 @@ def _reset_caches() -> None:
     clients.client.cache_clear()
 
 
-def mint_token(scopes: list[str], organization_id: str = ORGANIZATION, name: str | None = None) -> tuple[dict, str]:
-    """A token created by the real service (a transaction: token, event, name guard), as an admin."""
+def mint_token(
+    scopes: list[str], organization_id: str = ORGANIZATION, name: str | None = None, **policy: Any
+) -> tuple[dict, str]:
+    """A token created by the real service (a transaction: token, event, name guard), as an admin;
+    ``policy``: its usage policies (``ratelimits``, ``credits``, ``allowed_cidrs``, ``meta``)."""
     import tokensmith.tokens.changes
     from tokensmith.tokens.models import CreateTokenRequest
     from tokensmith.tokens.repository import default_repository
@@ -80,8 +83,13 @@ def mint_token(scopes: list[str], organization_id: str = ORGANIZATION, name: str
     from tokensmith.settings import get_settings
 
     admin = Principal(str(uuid.uuid4()), "platform", None, frozenset({"admin"}))
-    request = CreateTokenRequest(
-        name=name or f"bench {uuid.uuid4().hex[:12]}", scopes=scopes, organization_id=organization_id
+    request = CreateTokenRequest.model_validate(
+        {
+            "name": name or f"bench {uuid.uuid4().hex[:12]}",
+            "scopes": scopes,
+            "organization_id": organization_id,
+            **policy,
+        }
     )
     service = TokenService(default_repository(), get_settings())
     with mock.patch.object(tokensmith.tokens.changes, "count", lambda *_: None):  # no EMF lines among the tables
@@ -168,3 +176,23 @@ def _processor() -> str | None:
     except OSError:
         pass
     return platform.processor() or None
+
+
+def interleaved_samples(subjects: dict[str, Any], cycles: int, warm_up: int = 20) -> tuple[dict[str, list[float]], int]:
+    """Call each subject ``warm_up`` times (each must answer True), then ``cycles`` times, one call of
+    each per cycle in an order that rotates from one cycle to the next, so that the machine's load
+    falls on all alike. Each call's seconds (timed alone), per subject, and how many answered False."""
+    for subject in subjects.values():
+        for _ in range(warm_up):
+            if not subject():
+                raise RuntimeError("a warm-up call did not verify")
+    samples: dict[str, list[float]] = {name: [] for name in subjects}
+    names = list(subjects)
+    failures = 0
+    for number in range(cycles):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            begin = time.perf_counter_ns()
+            failures += not subjects[name]()
+            samples[name].append((time.perf_counter_ns() - begin) / 1e9)
+    return samples, failures

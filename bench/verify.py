@@ -30,6 +30,8 @@ Method and figures: docs/performance.md.
    minute (the run must last under a minute).
 3. Managed-token operations, for the cost model only (no target): the warm duration and the DynamoDB
    units of ``GET /v1/tokens/{id}`` and ``PATCH /v1/tokens/{id}``.
+4. Usage policies (``bench/verify_policies.py``): a rate limit, credits, an allowlist, each against
+   a bare boto3 twin doing the same DynamoDB work, and the write units per verification.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import claims_of, environment, local_table, log, mint_token, summary_ms
+from bench.support import claims_of, environment, interleaved_samples, local_table, log, mint_token, summary_ms
+from bench.verify_policies import measure_policies, print_policies
 from devtools.local_api.runtime import LambdaContext
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import token_key
@@ -168,23 +171,9 @@ def measure_latency(table: Any, rounds: int, calls: int) -> dict[str, Any]:
         "authorizer_cached": call_authorizer_cached,
         "verify_cached": call_verify_cached,
     }
-    with quiet_stdout():
-        for subject in subjects.values():  # warm: imports, clients, connections, first last-use stamp
-            for _ in range(20):
-                if not subject():
-                    raise RuntimeError("a warm-up call did not verify")
-    samples: dict[str, list[float]] = {name: [] for name in subjects}
-    names = list(subjects)
     started = time.perf_counter()
-    failures = 0
-    with quiet_stdout():
-        for number in range(rounds * calls):
-            shift = number % len(names)
-            for name in names[shift:] + names[:shift]:
-                begin = time.perf_counter_ns()
-                ok = subjects[name]()
-                samples[name].append((time.perf_counter_ns() - begin) / 1e9)
-                failures += not ok
+    with quiet_stdout():  # warm-up first: imports, clients, connections, the first last-use stamp
+        samples, failures = interleaved_samples(subjects, rounds * calls)
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {name: summary_ms(times) for name, times in samples.items()}
     base = result["baseline"]
@@ -317,6 +306,13 @@ def measure_operations(calls: int) -> dict[str, Any]:
     return result
 
 
+def policy_counter() -> CallCounter:
+    """A call counter on the functions' own client (the counters share it with the repository)."""
+    from tokensmith.tokens.repository import default_repository
+
+    return CallCounter(default_repository().client)
+
+
 # --- reporting ----------------------------------------------------------------------------------------------
 
 
@@ -397,10 +393,15 @@ def main(argv: list[str] | None = None) -> int:
         results["writes"] = measure_writes(args.verifications)
         log(NAME, "managed-token operations")
         results["operations"] = measure_operations(args.operations)
+        log(NAME, "usage policies (bench/verify_policies.py)")
+        results["policies"] = measure_policies(
+            table, args.rounds, args.calls, load_handler, authorizer_event, context, policy_counter, quiet_stdout
+        )
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print_table(results)
     print_operations(results["operations"])
+    print_policies(results["policies"])
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)
@@ -408,7 +409,12 @@ def main(argv: list[str] | None = None) -> int:
         log(NAME, f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     latency_ok = all(results["latency"][name]["within_target"] for name in VERIFIERS)
     writes_ok = all(results["writes"][name]["within_target"] for name in ("authorizer", "verify"))
-    return 0 if latency_ok and writes_ok and not results["latency"]["failures"] else 1
+    policies = results["policies"]
+    policies_ok = all(
+        row["within_target"] for row in policies.values() if isinstance(row, dict) and "within_target" in row
+    )
+    failures = results["latency"]["failures"] + policies["failures"]
+    return 0 if latency_ok and writes_ok and policies_ok and not failures else 1
 
 
 if __name__ == "__main__":

@@ -31,10 +31,13 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 def clear_singletons() -> None:
     from tokensmith import settings
     from tokensmith.aws import clients
+    from tokensmith.organizations import repository as organization_repository
+    from tokensmith.organizations import service as organization_service
     from tokensmith.secret_scanning import service as secret_scanning
     from tokensmith.sessions import repository as session_repository
     from tokensmith.sessions import service as session_service
     from tokensmith.tokens import admin as token_admin
+    from tokensmith.tokens import counters as token_counters
     from tokensmith.tokens import leaks, verification_cache
     from tokensmith.tokens import repository as token_repository
     from tokensmith.tokens import service as token_service
@@ -46,6 +49,9 @@ def clear_singletons() -> None:
         settings.get_settings,
         clients.client,
         token_repository.default_repository,
+        token_counters.default_counters,
+        organization_repository.default_policies,
+        organization_service.organization_policy_service,
         session_repository.default_session_repository,
         webhook_repository.default_webhook_repository,
         token_service.token_service,

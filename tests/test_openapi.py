@@ -34,14 +34,17 @@ def test_request_bodies_refuse_unknown_fields():
 
 
 def test_a_refusal_declares_one_schema_for_both_of_its_shapes():
-    """401 and 403 come from API Gateway (`{"message"}`) or from a function (a problem): whatever media
-    type a client picks, its schema parses both (a generated client keeps only the first)."""
+    """401 and 403 (and a token route's 429: the throttle, or the token over its limits) come from API
+    Gateway (`{"message"}`) or from a function (a problem): whatever media type a client picks, its
+    schema parses both (a generated client keeps only the first)."""
     document = json.loads(DOCUMENT.read_text())
     refusal = document["components"]["schemas"]["Refusal"]
     assert refusal["anyOf"] == [{"$ref": "#/components/schemas/Problem"}, {"$ref": "#/components/schemas/GatewayError"}]
     for route in documented_routes():
-        responses = document["paths"][route.path][route.method.lower()]["responses"]
-        for status in ("401", "403"):
+        operation = document["paths"][route.path][route.method.lower()]
+        responses = operation["responses"]
+        # a 429 is a function's too where the authorizer passes a token over its limits (usage policies)
+        for status in ("401", "403", "429") if route.authorized else ("401", "403"):
             for media in responses.get(status, {}).get("content", {}).values():
                 assert media["schema"] == {"$ref": "#/components/schemas/Refusal"}, (route, status)
 
@@ -55,7 +58,7 @@ def test_every_operation_that_answers_412_declares_if_match():
         assert ("If-Match" in headers) == ("412" in operation["responses"]), route
         assert "428" not in operation["responses"], route  # If-Match is never required
         conditional += ["If-Match" in headers]
-    assert sum(conditional) == 11  # 8 token changes (admin's included), 3 webhook changes
+    assert sum(conditional) == 12  # 8 token changes (admin's included), 3 webhook changes, an organization's policy
 
 
 def test_timestamps_and_ids_declare_their_format():

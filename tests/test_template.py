@@ -338,7 +338,16 @@ def test_no_function_gets_an_aws_managed_event_source_policy():
 
 
 PARTITIONS = {  # what each function may touch of the table (its key prefixes), from the code
-    "AuthorizerFunction": {"TOKEN#*", "SESSION#*"},
+    "AuthorizerFunction": {"TOKEN#*", "SESSION#*", "RATE#*", "CREDITS#*"},  # + usage counters
+    "VerifyTokenFunction": {"TOKEN#*", "RATE#*", "CREDITS#*"},
+    "CreateTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},  # + credits, the org policy check
+    "UpdateTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
+    "ReplaceTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
+    "AdminUpdateTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
+    "GetOrganizationPolicyFunction": {"ORGPOLICY#*"},
+    "GetTokenFunction": {"TOKEN#*", "CREDITS#*"},  # the credits left now
+    "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
+    "PutOrganizationPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},

@@ -2,10 +2,18 @@
 
 Its identity source is the ``Authorization`` header: API Gateway answers a request without one 401
 and never calls it. ``Authorization: Bearer <secret>`` is verified with the same code as
-``POST /v1/tokens/verify``; the functions get ``{token_id, organization_id, owner, scopes}``. The
-console sends ``Authorization: Session <csrf token>`` beside its session cookie instead
+``POST /v1/tokens/verify``; the functions get ``{token_id, organization_id, owner, scopes}`` and the
+usage policies' outcome (``code``, ``retry_after``, ``ratelimits``, ``credits``, ``meta``:
+``tokens.usage.context_fields``). A token over a rate limit or out of credits is let through with
+``code`` RATE_LIMITED or USAGE_EXCEEDED (a Lambda authorizer can only allow or deny, and a deny is a
+403): Tokensmith's own routes then answer 429, and an API of yours behind this authorizer must check
+``code`` (README). A caller outside the token's (or its organization's) ``allowed_cidrs`` is denied.
+The policies are applied on every verification, a token served from the instance's positive cache
+included. The console sends ``Authorization: Session <csrf token>`` beside its session cookie instead
 (``tokensmith.sessions``, imported only then): the CSRF token must be the cookie's, on every method,
-and the session's token must still be live and hold ``console``. Any other scheme is refused. Fails
+the session's token must still be live and hold ``console``, and the request must come from within
+its allowlists (console traffic is not counted against rate limits or credits: it is people managing
+tokens, not the API being used). Any other scheme is refused. Fails
 closed: any error is a refusal. The hot path (bearer): the
 checksum is checked before any I/O, then one strongly consistent ``GetItem``, plus a last-use write
 at most once a minute per token; a secret this instance has seen refused is refused without a read
@@ -19,8 +27,10 @@ import traceback
 from tokensmith import clock
 from tokensmith.log_line import log
 from tokensmith.settings import get_settings
+from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import record_use, verify_secret
+from tokensmith.tokens.usage import IP_NOT_ALLOWED, OVER_LIMIT_CODES, context_fields, ip_allowed
+from tokensmith.tokens.verification import apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 DENY = {"isAuthorized": False}
@@ -44,8 +54,11 @@ def handler(event, context):
     try:
         repository = default_repository()
         now = clock.now()
+        http = (event.get("requestContext") or {}).get("http") or {}
         result = verify_secret(repository, settings, secret, clock.epoch(now), cache=instance_verification_cache())
-        if not result.valid:
+        # Counted on every verification, a cached token's included: limits and credits are never cached.
+        result = apply_policies(default_counters(), settings, result, http.get("sourceIp"), 1, now)
+        if not result.valid and result.code not in OVER_LIMIT_CODES:
             log("INFO", "token refused", settings.log_level, code=result.code, request_id=request_id)
             return DENY
     except Exception as error:
@@ -59,17 +72,17 @@ def handler(event, context):
         )
         return DENY
     item = result.item
-    if result.cached:  # stamped when it was read, a few seconds ago at most
-        return allow(item)
-    http = (event.get("requestContext") or {}).get("http") or {}
     try:
-        record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"))
+        if not result.cached:  # a cached copy was stamped when it was read, a few seconds ago at most
+            record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"))
     except Exception as error:  # bookkeeping only: a verified token is not refused for it
         log("WARNING", "last use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
-    return allow(item)
+    if not result.valid:
+        log("INFO", "token over its limit", settings.log_level, code=result.code, request_id=request_id)
+    return allow(item, result.usage, clock.epoch(now))
 
 
-def allow(item: dict) -> dict:
+def allow(item: dict, usage=None, now_epoch: int = 0) -> dict:
     return {
         "isAuthorized": True,
         "context": {
@@ -77,6 +90,7 @@ def allow(item: dict) -> dict:
             "organization_id": item["organization_id"],
             "owner": item.get("owner") or "",
             "scopes": " ".join(item.get("scopes") or []),
+            **context_fields(usage, item.get("meta"), now_epoch),
         },
     }
 
@@ -105,6 +119,9 @@ def authorize_session(event: dict, csrf_token: str, settings, request_id: str | 
         token, session = check.token, check.session
         if not check.valid or token is None or session is None:
             log("INFO", "session refused", settings.log_level, code=check.code, request_id=request_id)
+            return DENY
+        if not ip_allowed(token, http.get("sourceIp")):  # a session never widens its token's allowlist
+            log("INFO", "session refused", settings.log_level, code=IP_NOT_ALLOWED, request_id=request_id)
             return DENY
     except Exception as error:
         log(

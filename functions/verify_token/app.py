@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tokensmith import clock
 from tokensmith.auth import Principal, grants
-from tokensmith.errors import Unauthorized
+from tokensmith.errors import TokensmithError
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_from_event, principal_of, request_meta, request_meta_from_event
 from tokensmith.http.responses import json_response
@@ -23,6 +23,7 @@ from tokensmith.http.verify_fast_path import error_answer, json_answer, plain_js
 from tokensmith.observability import api_entrypoint
 from tokensmith.settings import get_settings
 from tokensmith.tokens.models import VerifyResult, VerifyTokenRequest
+from tokensmith.tokens.policies import MAX_COST
 from tokensmith.tokens.service import TokenService, token_service
 from tokensmith.tokens.views import token_view
 
@@ -39,25 +40,41 @@ router = create_router()
         """Verify a secret and, optionally, that it holds `scopes`.
 
 Answers 200 with `code`: VALID, NOT_FOUND (malformed, unknown, or another organization's),
-DISABLED, REVOKED, EXPIRED, DELETED or INSUFFICIENT_SCOPES. `token` is the token the secret
-opened, except a deleted one (DELETED says only that); null for NOT_FOUND.""",
+DISABLED, REVOKED, EXPIRED, DELETED, INSUFFICIENT_SCOPES, or, from the token's usage policies,
+IP_NOT_ALLOWED (`ip`, the address of the client that presented the token, is outside its or its
+organization's `allowed_cidrs`; no `ip` counts as outside), RATE_LIMITED or USAGE_EXCEEDED. A valid
+verification spends `cost` (default 1) of every rate limit and of the credits; a refused one spends
+nothing. `ratelimits` and `credits` describe this verification's counting; `meta` is the token's.
+`token` is the token the secret opened, except a deleted one (DELETED says only that); null for
+NOT_FOUND.""",
     ),
 )
 def verify_token(body: Annotated[VerifyTokenRequest, Body()]):
-    return json_response(verification_body(body.token, body.scopes, principal_of(router), request_meta(router)))
+    body_answer = verification_body(
+        body.token, body.scopes, principal_of(router), request_meta(router), body.ip, body.cost
+    )
+    return json_response(body_answer)
 
 
-def verification_body(secret, scopes, principal, meta) -> dict[str, Any]:
-    result = token_service().verify(principal, secret, scopes, meta)
+def verification_body(secret, scopes, principal, meta, ip=None, cost=1) -> dict[str, Any]:
+    result = token_service().verify(principal, secret, scopes, meta, ip, cost)
     token = token_view(result.item, clock.epoch(clock.now())) if result.item else None
-    return {"valid": result.valid, "code": result.code, "token": token}
+    usage = result.usage
+    return {
+        "valid": result.valid,
+        "code": result.code,
+        "token": token,
+        "ratelimits": [window.as_answer() for window in usage.ratelimits] if usage else [],
+        "credits": usage.credits_answer() if usage else None,
+        "meta": token["meta"] if token else None,
+    }
 
 
 _SCOPE = re.compile(r"[A-Za-z0-9:._-]{1,64}")  # models.Scope
 _FIELDS = frozenset(VerifyTokenRequest.model_fields)
 
 
-def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal] | None:
+def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal, str | None, int] | None:
     """The secret, scopes and caller of an ordinary request (no I/O), or None for anything else."""
     http = (event.get("requestContext") or {}).get("http") or {}
     if event.get("rawPath") != "/v1/tokens/verify" or http.get("method") != "POST":
@@ -68,6 +85,11 @@ def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal] | N
     secret, scopes = body.get("token"), body.get("scopes", [])
     if not isinstance(secret, str) or not 1 <= len(secret) <= 512:
         return None
+    ip, cost = body.get("ip"), body.get("cost", 1)
+    if not (ip is None or (isinstance(ip, str) and 2 <= len(ip) <= 45)):
+        return None
+    if type(cost) is not int or not 0 <= cost <= MAX_COST:
+        return None
     if not isinstance(scopes, list) or len(scopes) > 64:
         return None
     if not all(isinstance(scope, str) and _SCOPE.fullmatch(scope) for scope in scopes) or len(set(scopes)) != len(
@@ -76,11 +98,11 @@ def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal] | N
         return None
     try:
         principal = principal_from_event(event)
-    except Unauthorized:
+    except TokensmithError:  # no caller, or a caller over its own limit (the resolver's 429)
         return None
     if not grants(principal.scopes, "tokens:verify") or not set(scopes) <= get_settings().scope_catalog:
         return None
-    return secret, scopes, principal
+    return secret, scopes, principal, ip, cost
 
 
 app = create_app(router)
@@ -94,9 +116,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = plain_request(event)
     if request is None:
         return resolve(event, context)
-    secret, scopes, principal = request
+    secret, scopes, principal, ip, cost = request
     try:
-        return json_answer(verification_body(secret, scopes, principal, request_meta_from_event(event)))
+        return json_answer(verification_body(secret, scopes, principal, request_meta_from_event(event), ip, cost))
     except Exception as error:  # DynamoDB busy or down: the resolver's 503 (or 500), not a second read
         return answer_error(error, event, context)
 

@@ -121,6 +121,11 @@ BUSINESS_RULES = {
     ("revoked", "contradicts status"): "a rule across two fields",
     # Webhook URLs: https only, and the host must resolve to public addresses (SSRF), which needs DNS.
     ("url", "refused: "): "https and public addresses only, checked by resolving the host",
+    # Usage policies: rate limits unique by name (uniqueItems compares whole items); meta's size is
+    # counted in bytes of JSON and its depth in levels, neither of which JSON Schema can state.
+    ("ratelimits", "Value error, must not repeat a rate limit name"): "unique by one field of the items",
+    ("meta", "Value error, must be at most "): "a size in bytes of serialized JSON",
+    ("meta", "Value error, must nest at most "): "a nesting depth",
     # Cursors are opaque: only one the listing produced is valid.
     ("cursor", "invalid cursor"): "opaque cursors",
 }

@@ -1,8 +1,10 @@
 """The contract, as a client generated from docs/openapi.json sees it: `openapi-python-client` generates a
 client into a temporary folder (never committed), and the whole life of a token, a console session and
-a webhook endpoint goes through it against the local gateway. Every answer must parse into the model the
-document declares for its status: the successes, a conditional change (`If-Match`: 200, then 412), and
-each kind of refusal (the gateway's `{"message"}` and a function's problem for 403, 401, 404, 409, 422)."""
+a webhook endpoint goes through it against the local gateway, and so do the usage policies (a token's
+limits, credits, allowlist and meta, verified; an organization's policy). Every answer must parse into
+the model the document declares for its status: the successes, a conditional change (`If-Match`: 200,
+then 412), and each kind of refusal (the gateway's `{"message"}` and a function's problem for 403, 401,
+404, 409, 422, 429)."""
 
 from __future__ import annotations
 
@@ -138,6 +140,59 @@ def test_a_whole_lifecycle_through_the_generated_client(server, generated):
         body=models.VerifyTokenRequest(token=rotated.secret, scopes=["tokens:read"]),
     ).parsed
     assert verified.valid and verified.code.value == "VALID"
+
+    # usage policies: a token with a rate limit, credits, an allowlist and meta, verified from an address in it
+    metered = models.CreateTokenRequest(
+        name="contract metered",
+        scopes=["tokens:read"],
+        ratelimits=[models.RateLimit(name="minute", limit=100, duration_seconds=60)],
+        credits_=models.Credits(remaining=1),
+        allowed_cidrs=["192.0.2.0/24"],
+        meta=models.CreateTokenRequestMetaType0.from_dict({"plan": "pro"}),
+    )
+    metered_secret = call(
+        generated, "tokens.create_token", 201, "TokenWithSecret", client=acme, body=metered
+    ).parsed.secret
+    spent = call(
+        generated,
+        "tokens.verify_token",
+        200,
+        "VerifyResult",
+        client=acme,
+        body=models.VerifyTokenRequest(token=metered_secret, ip="192.0.2.7", cost=1),
+    ).parsed
+    assert (spent.code.value, spent.credits_.remaining, spent.ratelimits[0].remaining) == ("VALID", 0, 99)
+    assert spent.meta.additional_properties == {"plan": "pro"}
+    outside = models.VerifyTokenRequest(token=metered_secret, ip="198.51.100.7")
+    refused = call(generated, "tokens.verify_token", 200, "VerifyResult", client=acme, body=outside).parsed
+    assert refused.code.value == "IP_NOT_ALLOWED" and not refused.valid
+
+    # the organization's policy: read, replaced with its ETag (200), then with the same, stale, ETag (412)
+    policy = call(
+        generated, "tokens.get_organization_policy", 200, "OrganizationPolicy", client=acme, organization_id="contract"
+    )
+    anywhere = models.OrganizationPolicyRequest(allowed_cidrs=[])
+    replaced = call(
+        generated,
+        "tokens.put_organization_policy",
+        200,
+        "OrganizationPolicy",
+        client=acme,
+        organization_id="contract",
+        body=anywhere,
+        if_match=policy.headers["ETag"],
+    ).parsed
+    assert replaced.version == policy.parsed.version + 1
+    call(
+        generated,
+        "tokens.put_organization_policy",
+        412,
+        "Problem",
+        client=acme,
+        organization_id="contract",
+        body=anywhere,
+        if_match=policy.headers["ETag"],
+    )
     admin_patch = models.AdminUpdateTokenRequest(owner="ops@contract.example")
     call(generated, "admin.admin_update_token", 200, "Token", client=admin, token_id=token_id, body=admin_patch)
     revoke = models.RevokeTokenRequest(reason="contract test")
@@ -234,3 +289,16 @@ def test_each_kind_of_refusal_parses_into_its_declared_model(server, generated):
     unknown = models.CreateTokenRequest(name="unknown scope", scopes=["no:such-scope"])
     problem = call(generated, "tokens.create_token", 422, "Problem", client=admin, body=unknown).parsed
     assert [error.field for error in problem.errors] == ["scopes"]
+    # 429 from the function (the calling token is out of credits): a problem
+    metered = models.CreateTokenRequest(
+        name="refusals metered",
+        organization_id="refusals",
+        scopes=["tokens:read"],
+        credits_=models.Credits(remaining=1),
+    )
+    metered_secret = call(
+        generated, "tokens.create_token", 201, "TokenWithSecret", client=admin, body=metered
+    ).parsed.secret
+    spender = Client(running.base_url, token=metered_secret, raise_on_unexpected_status=True)
+    call(generated, "tokens.get_self", 200, "Token", client=spender)
+    assert call(generated, "tokens.get_self", 429, "Problem", client=spender).parsed.status == 429

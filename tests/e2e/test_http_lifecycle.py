@@ -85,7 +85,14 @@ def test_the_whole_lifecycle_of_a_tenant_token(admin):
     assert acme.request("DELETE", path).status_code == 204
     assert acme.request("GET", path).status_code == 404
     gone = acme.request("POST", "/v1/tokens/verify", json={"token": new_secret})
-    assert gone.json() == {"valid": False, "code": "DELETED", "token": None}
+    assert gone.json() == {
+        "valid": False,
+        "code": "DELETED",
+        "token": None,
+        "ratelimits": [],
+        "credits": None,
+        "meta": None,
+    }
     assert acme.request("POST", f"{path}/enable").status_code == 409  # deleted is final
 
     # the audit trail tells the story, to those who manage the organization (acme lacks tokens:manage)

@@ -90,7 +90,14 @@ def test_a_deleted_tokens_trail_and_verification(admin):
         events = caller.request("GET", f"{path}/events")
         assert events.status_code == 200 and events.json()["items"][0]["type"] == "token.deleted"
     verified = manager.request("POST", "/v1/tokens/verify", json={"token": token["secret"]})
-    assert verified.json() == {"valid": False, "code": "DELETED", "token": None}
+    assert verified.json() == {
+        "valid": False,
+        "code": "DELETED",
+        "token": None,
+        "ratelimits": [],
+        "credits": None,
+        "meta": None,
+    }
     assert "kept for `tokens:manage` and `admin`" in readme_row("DELETE /v1/tokens/{id}")
 
 

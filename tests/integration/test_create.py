@@ -132,8 +132,8 @@ def test_a_create_whose_write_landed_before_a_retry_failed_still_succeeds(api, a
 
     real = TokenRepository.create_token
 
-    def lands_then_conflicts(self, item, event, claim):
-        real(self, item, event, claim)
+    def lands_then_conflicts(self, item, event, claim, *policy):
+        real(self, item, event, claim, *policy)
         raise VersionConflict()
 
     monkeypatch.setattr(TokenRepository, "create_token", lands_then_conflicts)

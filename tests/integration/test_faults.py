@@ -93,7 +93,7 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
     caller = world.admin.secret if operation.admin_only else world.acme.secret
     request = {
         "method": operation.method,
-        "path": operation.url(world.webhook_id if "{webhook_id}" in operation.route.path else world.target_id),
+        "path": operation.url(path_value(operation, world)),
         "secret": caller if operation.authorized else None,
         "body": sample_body(operation, secret=world.target_secret),
     }
@@ -101,6 +101,13 @@ def request_of(operation: Operation, world: World) -> dict[str, Any]:
         request["cookies"] = [world.session_cookie]
         request["secret"] = world.admin.secret if operation.authorized else None
     return request
+
+
+def path_value(operation: Operation, world: World) -> str:
+    """The webhook endpoint, the caller's organization (its policy), or the token the route acts on."""
+    if "{webhook_id}" in operation.route.path:
+        return world.webhook_id
+    return world.acme.organization_id if "{organization_id}" in operation.route.path else world.target_id
 
 
 def problems_of_a_503(response, operation: Operation | None = None) -> list[str]:

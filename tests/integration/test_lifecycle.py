@@ -185,7 +185,8 @@ def test_past_expiry_is_expired_everywhere_before_any_sweep(api, acme, clock):
     verify = api.post("/v1/tokens/verify", secret=acme.secret, body={"token": created.body["secret"]})
 
     assert fetched.body["status"] == "expired" and fetched.body["active"] is False
-    assert verify.body == {"valid": False, "code": "EXPIRED", "token": fetched.body}
+    no_usage = {"ratelimits": [], "credits": None, "meta": None}
+    assert verify.body == {"valid": False, "code": "EXPIRED", "token": fetched.body, **no_usage}
     assert api.get("/v1/tokens/self", secret=created.body["secret"]).status == 403
     assert api.post(f"{path}/enable", secret=acme.secret).status == 409
     assert api.patch(path, secret=acme.secret, body={"expires_at": "2099-01-01T00:00:00Z"}).status == 409

@@ -23,6 +23,7 @@ BODIES = {
     ("PATCH", "/v1/admin/tokens/{token_id}"): {"owner": "someone@acme.test"},
     ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/scoped"},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "checked"},
+    ("PUT", "/v1/organizations/{organization_id}/policy"): {"allowed_cidrs": []},
     ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): {"grace_period_seconds": 0},
 }
 
@@ -71,7 +72,7 @@ def test_every_route_refuses_a_token_with_every_scope_but_its_own(api, admin, we
         "/v1/webhooks", secret=admin.secret, body={"url": "https://hooks.example.com/t", "organization_id": "acme"}
     )
     assert hook.status == 201, hook.body
-    ids = {"token_id": target.body["token"]["id"], "webhook_id": hook.body["webhook"]["id"]}
+    ids = {"token_id": target.body["token"]["id"], "webhook_id": hook.body["webhook"]["id"], "organization_id": "acme"}
     everything = [*SERVICE_SCOPES, *CATALOG]
 
     for method, path, scope in documented_scopes():

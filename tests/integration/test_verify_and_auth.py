@@ -16,6 +16,9 @@ def verify(api, caller, secret, scopes=None):
     return api.post("/v1/tokens/verify", secret=caller.secret, body=body)
 
 
+NOT_FOUND = {"valid": False, "code": "NOT_FOUND", "token": None, "ratelimits": [], "credits": None, "meta": None}
+
+
 def test_verify_codes(api, acme, target):
     token, secret = target
     tampered = secret[:-1] + ("A" if secret[-1] != "A" else "B")
@@ -24,7 +27,7 @@ def test_verify_codes(api, acme, target):
     assert verify(api, acme, secret, ["orders:read"]).body["valid"] is True
     insufficient = verify(api, acme, secret, ["orders:read", "orders:write"]).body
     assert insufficient["code"] == "INSUFFICIENT_SCOPES" and insufficient["valid"] is False
-    assert verify(api, acme, tampered).body == {"valid": False, "code": "NOT_FOUND", "token": None}
+    assert verify(api, acme, tampered).body == NOT_FOUND
     assert verify(api, acme, "tks_garbage").body["code"] == "NOT_FOUND"
     api.post(f"/v1/tokens/{token['id']}/disable", secret=acme.secret)
     assert verify(api, acme, secret).body["code"] == "DISABLED"
@@ -45,7 +48,7 @@ def test_verify_rejects_unknown_scopes_and_needs_the_verify_scope(api, admin, ac
 def test_verify_does_not_reveal_other_organizations_tokens(api, globex, target):
     _, secret = target
 
-    assert verify(api, globex, secret).body == {"valid": False, "code": "NOT_FOUND", "token": None}
+    assert verify(api, globex, secret).body == NOT_FOUND
 
 
 def test_verify_returns_the_token_without_its_secret(api, acme, target):

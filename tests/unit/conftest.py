@@ -63,12 +63,12 @@ def repository() -> RecordingRepository:
 
 @pytest.fixture
 def tokens(repository, settings, clock) -> TokenService:
-    return TokenService(repository, settings, now=clock)
+    return TokenService(repository, settings, now=clock, counters=repository, policies=repository)
 
 
 @pytest.fixture
 def admin_tokens(repository, settings, clock) -> AdminTokenService:
-    return AdminTokenService(repository, settings, now=clock)
+    return AdminTokenService(repository, settings, now=clock, counters=repository, policies=repository)
 
 
 @pytest.fixture

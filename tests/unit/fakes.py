@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tests.unit.fake_usage import UsageStore
 from tokensmith import table
 from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
@@ -84,7 +85,7 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in values.items() if v is not None}
 
 
-class RecordingRepository:
+class RecordingRepository(UsageStore):
     """The token and session repository (``TokenRepository``, ``SessionRepository``) in memory; its
     methods have the real ones' signatures, on purpose (the services call either).
 
@@ -94,6 +95,7 @@ class RecordingRepository:
     the guard taken over (dropped, as the real one does), the last-use and session-touch intervals."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.tokens: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []  # every audit event written, oldest first
         self.guards: dict[str, dict[str, Any]] = {}  # name guard pk -> {token_id, live_until}
@@ -179,14 +181,23 @@ class RecordingRepository:
 
     # --- token writes --------------------------------------------------------------------------------------
 
-    def create_token(self, item: dict[str, Any], event: dict[str, Any], claim_name: NameClaim | None) -> None:
+    def create_token(
+        self,
+        item: dict[str, Any],
+        event: dict[str, Any],
+        claim_name: NameClaim | None,
+        grant_credits: Any = None,
+        policy_check: Any = None,
+    ) -> None:
         self.writes.append(TokenCreated(copy.deepcopy(item), copy.deepcopy(event), claim_name))
         if item["id"] in self.tokens:
             raise VersionConflict()
+        self.check_policy(policy_check)
         if claim_name is not None:
             self._check_claim(claim_name)
         self.tokens[item["id"]] = _stored(token_item(item))
         self.events.append(_stored(event))
+        self.grant(item["id"], grant_credits)
         if claim_name is not None:
             self._take(claim_name)
 
@@ -213,6 +224,7 @@ class RecordingRepository:
         if change.increment_version:
             current["version"] += 1
         self.events.append(_stored(event))
+        self.grant(change.token_id, change.grant_credits)
         if change.claim_name is not None:
             self._take(change.claim_name)
         if change.release_name is not None:

@@ -76,11 +76,20 @@ def token():
 
 
 def use_client(client, monkeypatch):
+    """Every singleton over a DynamoDB client starts over on ``client``; the instance's verification
+    cache stays (what it remembers across calls is what some tests are about)."""
     from tokensmith.aws import clients
-    from tokensmith.tokens import repository
+    from tokensmith.organizations import repository as organization_repository
+    from tokensmith.tokens import counters, repository, service
 
     monkeypatch.setattr(clients, "client", lambda service, endpoint_url=None: client)
-    repository.default_repository.cache_clear()
+    for cached in (
+        repository.default_repository,
+        counters.default_counters,
+        organization_repository.default_policies,
+        service.token_service,
+    ):
+        cached.cache_clear()
 
 
 def authorize(client, secret, monkeypatch):
@@ -240,6 +249,117 @@ def test_a_failed_last_use_write_does_not_change_the_verify_routes_answer(token,
     assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
 
 
+# --- usage policies: the calls each adds (docs/performance.md, "Usage policies") --------------------
+
+
+class CountingClientWithCounters(CountingClient):
+    """Also answers the counters' conditional updates (a fresh window or credits item) and puts."""
+
+    def update_item(self, **kwargs):
+        if kwargs["Key"]["pk"]["S"].startswith("TOKEN#"):
+            return super().update_item(**kwargs)
+        self.calls.append(("UpdateItem", kwargs))
+        counter = "used" if "used" in kwargs["UpdateExpression"] else "remaining"
+        return {"Attributes": {counter: {"N": "1"}}}
+
+    def put_item(self, **kwargs):
+        self.calls.append(("PutItem", kwargs))
+        return {}
+
+
+def fresh(item):
+    from tokensmith import clock
+
+    return {**item, "last_used_at": clock.to_iso(clock.now())}
+
+
+@pytest.mark.parametrize(
+    ("policy", "counted"),
+    [
+        ({"allowed_cidrs": ["1.2.3.0/24"], "meta": '{"plan":"pro"}'}, []),
+        ({"ratelimits": [{"name": "minute", "limit": 100, "duration_seconds": 60}]}, ["RATE#"]),
+        ({"credits": {"remaining": 100}}, ["CREDITS#"]),
+        (
+            {"ratelimits": [{"name": "minute", "limit": 100, "duration_seconds": 60}], "credits": {"remaining": 9}},
+            ["RATE#", "CREDITS#"],
+        ),
+    ],
+)
+def test_a_policy_adds_one_conditional_update_per_counter_and_nothing_else(token, monkeypatch, policy, counted):
+    secret, item, to_item = token
+    client = CountingClientWithCounters(to_item(fresh({**item, **policy})))
+
+    answer = authorize(client, secret, monkeypatch)
+
+    assert answer["isAuthorized"] is True and answer["context"]["code"] == "VALID"
+    assert [name for name, _ in client.calls] == ["GetItem"] + ["UpdateItem"] * len(counted)
+    for (_, call), prefix in zip(client.calls[1:], counted, strict=True):
+        assert call["Key"]["pk"]["S"].startswith(prefix) and "ConditionExpression" in call
+
+
+def test_the_authorizer_denies_an_address_outside_the_allowlist_after_one_read(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClientWithCounters(to_item(fresh({**item, "org_allowed_cidrs": ["10.0.0.0/8"]})))
+
+    assert authorize(client, secret, monkeypatch) == {"isAuthorized": False}  # the source IP is 1.2.3.4
+    assert [name for name, _ in client.calls] == ["GetItem"]
+
+
+def test_the_authorizer_passes_meta_and_the_outcome_as_strings(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClientWithCounters(to_item(fresh({**item, "meta": '{"tenant":"t-9"}'})))
+
+    context = authorize(client, secret, monkeypatch)["context"]
+
+    assert json.loads(context["meta"]) == {"tenant": "t-9"}
+    assert (context["code"], context["ratelimits"], context["credits"]) == ("VALID", "[]", "null")
+
+
+class RefusingCounters(CountingClientWithCounters):
+    """Every counter is full: its conditional update fails, answering the item as it stood."""
+
+    def update_item(self, **kwargs):
+        if kwargs["Key"]["pk"]["S"].startswith("TOKEN#"):
+            return super().update_item(**kwargs)
+        from botocore.exceptions import ClientError
+
+        self.calls.append(("UpdateItem", kwargs))
+        error = {"Code": "ConditionalCheckFailedException", "Message": "full"}
+        raise ClientError({"Error": error, "Item": {"used": {"N": "100"}, "notified": {"SS": ["x"]}}}, "UpdateItem")
+
+
+def test_a_rate_limited_token_gets_through_the_authorizer_marked_and_the_route_answers_429(token, monkeypatch):
+    # Given a token whose window is full
+    secret, item, to_item = token
+    limits = [{"name": "minute", "limit": 100, "duration_seconds": 60}]
+    client = RefusingCounters(to_item(fresh({**item, "ratelimits": limits})))
+
+    # When the authorizer sees it, and one of our routes gets the request it let through
+    answer = authorize(client, secret, monkeypatch)
+    event = http_event("GET", "/v1/tokens/self", "GET /v1/tokens/self")
+    event["requestContext"]["authorizer"] = {"lambda": answer["context"]}
+    routed = load_function("functions/get_self").handler(event, LambdaContext())
+
+    # Then the authorizer allowed it with RATE_LIMITED, and the route answered 429 with the header fields
+    assert answer["isAuthorized"] is True and answer["context"]["code"] == "RATE_LIMITED"
+    assert routed["statusCode"] == 429
+    assert json.loads(routed["body"])["type"].endswith("/rate-limited")
+    headers = routed["headers"]
+    assert int(headers["Retry-After"]) >= 1 and headers["RateLimit-Policy"] == '"minute";q=100;w=60'
+    assert headers["RateLimit"].startswith('"minute";r=0;t=')
+
+
+def test_the_verify_route_answers_rate_limited_with_the_window(token, monkeypatch):
+    secret, item, to_item = token
+    limits = [{"name": "minute", "limit": 100, "duration_seconds": 60}]
+    client = RefusingCounters(to_item(fresh({**item, "ratelimits": limits, "meta": '{"a":1}'})))
+
+    status, body = verify_route(client, secret, monkeypatch, ip="1.2.3.4", cost=2)
+
+    assert (status, body["code"], body["valid"]) == (200, "RATE_LIMITED", False)
+    assert body["ratelimits"][0]["remaining"] == 0 and body["meta"] == {"a": 1}
+
+
 @pytest.mark.parametrize("path", ["authorizer", "verify route"])
 def test_a_flood_of_one_forged_secret_costs_one_read(token, monkeypatch, path):
     # Given a well-formed forgery carrying a real token's id (the checksum is public)
@@ -279,3 +399,22 @@ def test_with_a_5_second_verify_cache_a_minute_of_verifications_reads_once_per_5
     names = [name for name, _ in client.calls]
     assert names.count("GetItem") == 12
     assert names.count("UpdateItem") == 1
+
+
+def test_with_a_verify_cache_the_authorizer_still_counts_every_verification(token, monkeypatch):
+    # Given VERIFY_CACHE_SECONDS=5 and a rate-limited token
+    secret, item, to_item = token
+    from tokensmith.settings import get_settings
+
+    monkeypatch.setenv("VERIFY_CACHE_SECONDS", "5")
+    get_settings.cache_clear()
+    limits = [{"name": "minute", "limit": 100, "duration_seconds": 60}]
+    client = CountingClientWithCounters(to_item(fresh({**item, "ratelimits": limits})))
+
+    # When the authorizer sees it three times
+    answers = [authorize(client, secret, monkeypatch) for _ in range(3)]
+
+    # Then one read of the token (the copy answers after it), and one conditional update of its window each time
+    assert all(answer["isAuthorized"] and answer["context"]["code"] == "VALID" for answer in answers)
+    assert [name for name, _ in client.calls] == ["GetItem"] + ["UpdateItem"] * 3
+    assert all(call["Key"]["pk"]["S"].startswith("RATE#") for _, call in client.calls[1:])

@@ -274,3 +274,14 @@ def test_sign_in_and_sign_out_events_name_the_same_actor(sessions, repository, g
     (created,), (ended,) = written(repository, SessionCreated), written(repository, SessionEnded)
     assert ended.event["actor"] == created.event["actor"]
     assert created.event["actor"]["owner"] == "alice@example.com"
+
+
+def test_a_token_with_an_allowlist_opens_no_session_from_elsewhere(sessions, given_token, repository):
+    # Given a console token allowed only from 10.0.0.0/8
+    issued = given_token(OPERATOR, organization_id="acme", scopes=["console"], allowed_cidrs=["10.0.0.0/8"])
+
+    # When someone signs in with it from another address, Then it is the one refusal, and the trail says why
+    with pytest.raises(Unauthorized):
+        sessions.sign_in(issued.secret, "192.0.2.1", "browser")
+    assert repository.events[-1]["type"] == "session.refused"
+    assert repository.events[-1]["details"]["reason"] == "ip_not_allowed"

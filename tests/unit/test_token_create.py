@@ -171,7 +171,9 @@ def test_an_expiry_beyond_the_maximum_lifetime_is_refused(tokens, repository):
 
 def test_without_a_maximum_lifetime_a_token_may_never_expire(repository, clock):
     # Given a deployment with MaxTokenLifetimeDays = 0
-    tokens = TokenService(repository, Settings(table_name="unit", max_token_lifetime_days=0), now=clock)
+    tokens = TokenService(
+        repository, Settings(table_name="unit", max_token_lifetime_days=0), now=clock, policies=repository
+    )
 
     # When a token is created without expires_at
     item, _ = create(tokens)
@@ -300,22 +302,22 @@ def test_the_name_of_a_token_past_its_expiry_is_free(tokens, repository, given_t
 class LandsThenConflicts(RecordingRepository):
     """A store whose first attempt lands but whose answer is lost: the retry finds the item."""
 
-    def create_token(self, item, event, claim_name):
-        super().create_token(item, event, claim_name)
+    def create_token(self, item, event, claim_name, *policy):
+        super().create_token(item, event, claim_name, *policy)
         raise VersionConflict()
 
 
 class IdTaken(RecordingRepository):
     """A store where the new id is another token's already."""
 
-    def create_token(self, item, event, claim_name):
+    def create_token(self, item, event, claim_name, *policy):
         self.tokens[item["id"]] = {"id": item["id"], "secret_digest": "someone else's"}
-        super().create_token(item, event, claim_name)
+        super().create_token(item, event, claim_name, *policy)
 
 
 def test_a_create_whose_earlier_attempt_landed_answers_the_token(settings, clock):
     # Given a store that loses the answer of a write that landed
-    tokens = TokenService(LandsThenConflicts(), settings, now=clock)
+    tokens = TokenService(store := LandsThenConflicts(), settings, now=clock, counters=store, policies=store)
 
     # When a token is created
     item, secret = create(tokens)
@@ -326,7 +328,7 @@ def test_a_create_whose_earlier_attempt_landed_answers_the_token(settings, clock
 
 def test_a_create_that_finds_another_token_under_its_id_conflicts(settings, clock):
     # Given a store where the new id is taken
-    tokens = TokenService(IdTaken(), settings, now=clock)
+    tokens = TokenService(store := IdTaken(), settings, now=clock, counters=store, policies=store)
 
     # When a token is created, Then it is a conflict to retry
     with pytest.raises(Conflict, match="retry"):

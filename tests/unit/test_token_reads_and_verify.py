@@ -185,7 +185,7 @@ class LastUseFails(RecordingRepository):
 
 def test_a_last_use_that_cannot_be_written_does_not_change_the_answer(settings, clock):
     # Given a store where last use cannot be written
-    tokens = TokenService(LastUseFails(), settings, now=clock)
+    tokens = TokenService(store := LastUseFails(), settings, now=clock, counters=store, policies=store)
     _, secret = tokens.create_token(OPERATOR, CreateTokenRequest(name="svc"), META)
 
     # When the secret is verified, Then it is valid all the same

@@ -38,7 +38,12 @@ def seconds_of(clock):
 def cached_tokens(repository, settings, clock) -> TokenService:
     """The service with the opt-in copy of valid secrets' tokens on, for 5 seconds, on the test's clock."""
     return TokenService(
-        repository, settings, now=clock, verification_cache=VerificationCache(5, monotonic=seconds_of(clock))
+        repository,
+        settings,
+        now=clock,
+        counters=repository,
+        policies=repository,
+        verification_cache=VerificationCache(5, monotonic=seconds_of(clock)),
     )
 
 
@@ -280,3 +285,45 @@ def test_the_setting_defaults_to_off_and_takes_0_to_5():
 def test_a_cache_of_more_than_5_seconds_cannot_be_built():
     with pytest.raises(ValueError, match="0 to 5 seconds"):
         VerificationCache(6)
+
+
+# --- the copy never skips the usage policies (tokens.verification.apply_policies) ----------------------
+
+
+def test_a_token_with_3_credits_served_from_the_copy_still_stops_after_3(cached_tokens, repository, given_token):
+    # Given a token with 3 credits
+    issued = given_token(name="metered", credits={"remaining": 3})
+
+    # When it is verified five times within the copy's 5 seconds
+    results = [cached_tokens.verify(ACME, issued.secret, [], META) for _ in range(5)]
+
+    # Then one read, the other four answered from the copy, and the credits still stop it after 3
+    assert repository.reads == [issued.id]
+    assert [result.cached for result in results] == [False, True, True, True, True]
+    assert [result.code for result in results] == ["VALID"] * 3 + ["USAGE_EXCEEDED"] * 2
+    assert repository.credit_counters[issued.id]["remaining"] == 0
+
+
+def test_a_rate_limited_token_served_from_the_copy_is_counted_every_time(cached_tokens, repository, given_token):
+    # Given a token limited to 2 a minute
+    issued = given_token(name="limited", ratelimits=[{"name": "minute", "limit": 2, "duration_seconds": 60}])
+
+    # When it is verified three times within the copy's 5 seconds
+    codes = [cached_tokens.verify(ACME, issued.secret, [], META).code for _ in range(3)]
+
+    # Then the third is over the limit, though only the first read the token
+    assert codes == ["VALID", "VALID", "RATE_LIMITED"]
+    assert repository.reads == [issued.id]
+
+
+def test_an_allowlisted_token_served_from_the_copy_is_still_refused_from_outside(
+    cached_tokens, repository, given_token
+):
+    # Given an allowlisted token verified (and copied) from inside its allowlist
+    issued = given_token(name="fenced", allowed_cidrs=["10.0.0.0/8"])
+    assert cached_tokens.verify(ACME, issued.secret, [], META, ip="10.1.2.3").valid
+
+    # When the copy answers for a client outside it, Then it is refused, without a second read
+    refused = cached_tokens.verify(ACME, issued.secret, [], META, ip="192.0.2.1")
+    assert (refused.code, refused.cached) == ("IP_NOT_ALLOWED", True)
+    assert repository.reads == [issued.id]

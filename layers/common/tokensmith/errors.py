@@ -62,5 +62,17 @@ class ValidationFailed(TokensmithError):
     status, title, slug = 422, "Unprocessable Content", "validation-error"
 
 
+class RateLimited(TokensmithError):
+    """The calling token is over one of its rate limits (``headers``: Retry-After, RateLimit...)."""
+
+    status, title, slug = 429, "Too Many Requests", "rate-limited"
+
+
+class UsageExceeded(TokensmithError):
+    """The calling token has no credits left for this request."""
+
+    status, title, slug = 429, "Too Many Requests", "usage-exceeded"
+
+
 class ServiceUnavailable(TokensmithError):
     status, title, slug = 503, "Service Unavailable", "service-unavailable"

@@ -72,7 +72,7 @@ def _aware(value: datetime) -> datetime:
     return value.replace(microsecond=0)
 
 
-def _integral(value: Any) -> Any:
+def integral(value: Any) -> Any:
     # JSON has one number type: 60.0 is the integer 60 (as JSON Schema says); 60.5 and true are not.
     return int(value) if type(value) is float and value.is_integer() else value
 
@@ -98,7 +98,7 @@ Scopes = Annotated[
 Owner = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=_TRIMMED_NO_HASH)]
 OrganizationId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
-Seconds = Annotated[StrictInt, BeforeValidator(_integral)]
+Seconds = Annotated[StrictInt, BeforeValidator(integral)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_TRIMMED)]
 
 

@@ -8,6 +8,9 @@
 | console session| ``SESSION#<digest of its secret>``  | ``SESSION``                               |
 | webhook        | ``WEBHOOK#<id>``                    | ``WEBHOOK``                               |
 | delivery entry | ``WEBHOOK#<id>``                    | ``DELIVERY#<iso time>#<message id>#<n>``  |
+| rate window    | ``RATE#T#<token>#<limit>``, shared: ``RATE#O#<org>#<owner>#<limit>`` | ``<window start, epoch s>`` |
+| credits        | ``CREDITS#<token id>``              | ``CREDITS``                               |
+| org policy     | ``ORGPOLICY#<org>``                 | ``POLICY``                                |
 | endpoint register | ``ENDPOINTS#<org>``              | ``ENDPOINTS``                             |
 
 Indexes:
@@ -48,6 +51,11 @@ _WEBHOOK = "WEBHOOK#"
 _ORG = "ORG#"
 _WEBHOOKS = "WEBHOOKS#"
 _WAKE = "WAKE#"
+_RATE = "RATE#"
+_CREDITS = "CREDITS#"
+_ORG_POLICY = "ORGPOLICY#"
+CREDITS_SK = "CREDITS"
+POLICY_SK = "POLICY"
 _ENDPOINTS = "ENDPOINTS#"
 ENDPOINTS_SK = "ENDPOINTS"
 
@@ -210,3 +218,28 @@ def delivery_key(webhook_id: str, attempted_at: str, nanos: int, message_id: str
 
 def delivery_id(item: dict[str, object]) -> str:
     return str(item["sk"]).removeprefix(DELIVERY_PREFIX)
+
+
+# --- usage counters and organization policies (issue 15) ----------------------------------------------
+
+
+def rate_window_key(subject: str, limit_name: str, window_start: int) -> dict[str, str]:
+    """One fixed window of one rate limit: a small item of its own (1 write unit per count), so a
+    counted token's own item is never the hot one. ``subject`` comes from :func:`rate_subject`."""
+    return {"pk": f"{_RATE}{subject}#{limit_name}", "sk": str(window_start)}
+
+
+def rate_subject(token_id: str, organization_id: str, owner: str | None, shared: str) -> str:
+    """Who a window counts: the token alone, or (``shared: owner``) every token of its owner. An
+    owner-less token's ``owner`` windows are its own (there is no person to share them with)."""
+    if shared == "owner" and owner:
+        return f"O#{organization_id}#{owner}"
+    return f"T#{token_id}"
+
+
+def credits_key(token_id: str) -> dict[str, str]:
+    return {"pk": f"{_CREDITS}{token_id}", "sk": CREDITS_SK}
+
+
+def org_policy_key(organization_id: str) -> dict[str, str]:
+    return {"pk": f"{_ORG_POLICY}{organization_id}", "sk": POLICY_SK}

@@ -17,6 +17,7 @@ from tokensmith.http.binding import bind_request
 from tokensmith.http.problems import as_problem, problem_response
 from tokensmith.models import GatewayError, Problem
 from tokensmith.tokens.models import Token, TokenWithSecret
+from tokensmith.tokens.policies import OrganizationPolicy
 from tokensmith.webhooks.models import Webhook, WebhookWithSecret
 
 _PROBLEMS = {
@@ -39,11 +40,22 @@ _PROBLEMS = {
     413: "The body is larger than the route allows",
     415: "The body is not JSON",
     422: "A field, query parameter or scope is not acceptable",
-    429: "Throttled by API Gateway",
+    429: (
+        "Throttled by API Gateway (JSON `message`), or the calling token is over one of its rate limits or out of "
+        "credits (problem+json `rate-limited` / `usage-exceeded`, with Retry-After, RateLimit-Policy and RateLimit)"
+    ),
     503: "DynamoDB is throttling or unavailable; retry after Retry-After seconds",
 }
 
 
+_LIMIT_HEADERS = {
+    name: {"description": description, "schema": {"type": "string"}}
+    for name, description in (
+        ("Retry-After", "Seconds until the calling token may succeed again (when known)"),
+        ("RateLimit-Policy", 'The calling token\'s rate limits, e.g. "minute";q=100;w=60 (IETF draft)'),
+        ("RateLimit", 'What is left of each, e.g. "minute";r=0;t=40 (IETF draft)'),
+    )
+}
 # A bearer token, or the console's session cookie with `Authorization: Session <csrf_token>` (the
 # authorizer checks the pair). devtools/openapi.py declares the schemes.
 REFUSAL = "Refusal"  # Problem | GatewayError: devtools/openapi.py declares it
@@ -66,36 +78,40 @@ def operation(
     **extra: Any,
 ) -> dict[str, Any]:
     """Route keyword arguments for the OpenAPI document: the success answer (with its ``ETag`` when
-    it is a token), the problem answers, API Gateway's own answers, the security requirement (none
-    for a ``public`` route), and the scope the route needs: the one its service operation ``serves``
-    declares with ``auth.requires``, so the document and the check cannot disagree."""
+    it is a token, a webhook endpoint or an organization's policy), the problem answers, API
+    Gateway's own answers, the security requirement (none for a ``public`` route), and the scope the
+    route needs: the one its service operation ``serves`` declares with ``auth.requires``, so the
+    document and the check cannot disagree."""
     scope = required_scope(serves)
     summary = description.strip().splitlines()[0]
     success_response: dict[str, Any] = {"description": summary}
     # No model: no body (204); an empty content map, else Powertools documents a JSON body.
     success_response["content"] = {"application/json": {"model": model}} if model is not None else {}
-    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret):
-        subject = "webhook" if model in (Webhook, WebhookWithSecret) else "token"
+    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret, OrganizationPolicy):
+        subject = {Webhook: "webhook", WebhookWithSecret: "webhook", OrganizationPolicy: "policy"}.get(model, "token")
         success_response["headers"] = {
             "ETag": {"description": f"The {subject}'s version", "schema": {"type": "string"}}
         }
     problem: dict[str, Any] = {"application/problem+json": {"model": Problem}}
     gateway: dict[str, Any] = {"application/json": {"model": GatewayError}}
     # 401 and 403 come from API Gateway (the authorizer's refusal, `{"message": ...}`) or from the
-    # function (a problem): one schema, either shape, whatever the media type, so that a generated
-    # client (which keeps one media type per status) parses both.
+    # function (a problem), and so does a token route's 429 (the stage's throttle, or the calling
+    # token over its limits): one schema, either shape, whatever the media type, so that a generated
+    # client (which keeps one media type per status) parses both. A public route's 429 is the throttle's.
     refusal = {"schema": {"$ref": f"#/components/schemas/{REFUSAL}"}}
     statuses = {*problems, 429, 503} | (set() if public else {401, 403})
     responses: dict[int, Any] = {success: success_response}
     for status in sorted(statuses):
         content = (
             gateway
-            if status == 429
+            if status == 429 and public
             else {"application/problem+json": refusal, "application/json": refusal}
-            if status in (401, 403)
+            if status in (401, 403, 429)
             else problem
         )
         responses[status] = {"description": _PROBLEMS[status], "content": content}
+        if status == 429 and not public:
+            responses[status]["headers"] = _LIMIT_HEADERS
     needs = "Needs no token." if public else f"Needs the `{scope}` scope." if scope else "Needs any valid token."
     return {
         "summary": summary,

@@ -3,6 +3,7 @@ client's address and user agent, ``If-Match``, the console's session cookie, a b
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,8 +11,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from tokensmith.auth import Principal, RequestMeta
-from tokensmith.errors import BadRequest, Unauthorized
+from tokensmith.errors import BadRequest, RateLimited, Unauthorized, UsageExceeded
 from tokensmith.sessions.cookies import SessionCookie, cookie_from_event
+from tokensmith.tokens.usage import RATE_LIMITED, USAGE_EXCEEDED, limit_headers
 
 # What a route reads its request from: its function's resolver, or the router it was declared on
 # (which holds the resolver's current event once the route runs).
@@ -28,12 +30,26 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     claims = context.get("lambda") or {}
     if not claims.get("token_id") or not claims.get("organization_id"):
         raise Unauthorized("no verified token on this request")
+    if claims.get("code") in (RATE_LIMITED, USAGE_EXCEEDED):
+        raise over_limit(claims)
     return Principal(
         token_id=claims["token_id"],
         organization_id=claims["organization_id"],
         owner=claims.get("owner") or None,
         scopes=frozenset(str(claims.get("scopes") or "").split()),
     )
+
+
+def over_limit(claims: dict[str, Any]) -> RateLimited | UsageExceeded:
+    """The 429 of a caller the authorizer found over a rate limit or out of credits: it let the
+    request through (an authorizer can only allow or deny, and deny is a 403) with the outcome in
+    its context; every route of ours then answers 429 from here."""
+    windows = json.loads(claims.get("ratelimits") or "[]")
+    headers = limit_headers(claims.get("retry_after") or None, windows)
+    if claims["code"] == RATE_LIMITED:
+        refused = windows[-1]["name"] if windows else "?"  # evaluation stops at the window that refused
+        return RateLimited(f"the calling token is over its rate limit {refused!r}; retry later", headers=headers)
+    return UsageExceeded("the calling token has no credits left", headers=headers)
 
 
 def request_meta(app: Routing) -> RequestMeta:

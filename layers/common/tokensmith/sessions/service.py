@@ -21,7 +21,8 @@ from tokensmith.sessions.repository import SessionRepository, default_session_re
 from tokensmith.settings import Settings, get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.lifecycle import LIVE_STATUSES
-from tokensmith.tokens.verification import INSUFFICIENT_SCOPES, record_use, verify_secret
+from tokensmith.tokens.usage import IP_NOT_ALLOWED, ip_allowed
+from tokensmith.tokens.verification import INSUFFICIENT_SCOPES, Verification, record_use, verify_secret
 
 
 def refused() -> Unauthorized:
@@ -59,6 +60,8 @@ class SessionService:
             record_use(self.repository, self.settings, token, now, ip, user_agent)
         except Exception:  # noqa: BLE001 - bookkeeping only, as in the authorizer
             pass
+        if result.valid and not ip_allowed(token, ip):  # a session never widens the token's allowlist
+            result = Verification(IP_NOT_ALLOWED, token)
         if not result.valid:
             reason = {INSUFFICIENT_SCOPES: f"lacks the {CONSOLE!r} scope"}.get(result.code, result.code.lower())
             event = self._event(token, "session.refused", now, ip, user_agent, {"via": "console", "reason": reason})

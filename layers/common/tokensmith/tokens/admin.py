@@ -15,6 +15,7 @@ from tokensmith.settings import get_settings
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.models import AdminUpdateTokenRequest
+from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 
 
@@ -42,9 +43,10 @@ class AdminTokenService(TokenChanges):
                 raise Conflict(f"the token is {item['status']}, which is final")
             if revoking:
                 return self.revoke_plan(now, request.revoked_reason or "revoked by an administrator")
-            editable = {k: v for k, v in fields.items() if k in ("expires_at", "owner")}
+            editable = {k: v for k, v in fields.items() if k in ("expires_at", "owner", *POLICY_FIELDS)}
             values = rules.editable_values(self.settings, editable, now)
             rules.require_no_self_extension(principal, item, values)
+            rules.require_may_loosen(principal, item, rules.loosened_policies(item, values, self.live_credits(item)))
             target = request.status or item["status"]
             if target == "expired":
                 return self._admin_expire_plan(item, values, now)

@@ -28,11 +28,26 @@ from tokensmith.observability import count
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle
-from tokensmith.tokens.repository import NameClaim, TokenChange, TokenRepository
+from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
 from tokensmith.tokens.rules import name_conflict
+from tokensmith.tokens.usage import credits_left, credits_period
 from tokensmith.tokens.verification_cache import VerificationCache
 
-AUDITED_FIELDS = ("name", "description", "icon", "scopes", "expires_at", "owner", "status", "revoked_reason", "start")
+AUDITED_FIELDS = (
+    "name",
+    "description",
+    "icon",
+    "scopes",
+    "expires_at",
+    "owner",
+    "status",
+    "revoked_reason",
+    "start",
+    "ratelimits",
+    "credits",
+    "allowed_cidrs",
+    "meta",
+)
 MAX_ATTEMPTS = 3
 GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")  # rotation grace
 
@@ -48,6 +63,7 @@ class TokenChangePlan:
     release_name: bool = False
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    grant_credits: CreditsGrant | None = None
 
 
 Planner = Callable[[dict[str, Any], datetime], TokenChangePlan | None]
@@ -61,6 +77,8 @@ class TokenChanges:
         repository: TokenRepository,
         settings: Settings,
         now: Callable[[], datetime] = clock.now,
+        counters: Any = None,
+        policies: Any = None,
         verification_cache: VerificationCache | None = None,
     ) -> None:
         self.repository = repository
@@ -68,6 +86,37 @@ class TokenChanges:
         self._now = now
         # What verifications refused (and, when opted in, what they found): tokens/verification_cache.py.
         self.verification_cache = verification_cache or VerificationCache(settings.verify_cache_seconds)
+        self._counters = counters  # tokens.counters.UsageCounters; made over the same table if not given
+        self._policies = policies  # organizations.repository.OrganizationPolicies; likewise
+
+    @property
+    def counters(self) -> Any:
+        if self._counters is None:
+            from tokensmith.tokens.counters import UsageCounters
+
+            self._counters = UsageCounters(self.repository.table_name, client=self.repository.client)
+        return self._counters
+
+    @property
+    def policies(self) -> Any:
+        if self._policies is None:
+            from tokensmith.organizations.repository import OrganizationPolicies
+
+            self._policies = OrganizationPolicies(self.repository.table_name, client=self.repository.client)
+        return self._policies
+
+    def live_credits(self, item: dict[str, Any]) -> int | None:
+        """The credits the token has left now (None: no credits): its counter, or the refill its
+        next verification makes when the counter is of an older period (one ``GetItem``)."""
+        if not item.get("credits"):
+            return None
+        counter = self.counters.get_credits(item["id"])
+        return credits_left(item["credits"], counter, clock.epoch(self._now()))
+
+    def with_live_credits(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The token as callers read it: ``credits.remaining`` is what is left now, not the last grant."""
+        left = self.live_credits(item)
+        return item if left is None else {**item, "credits": {**item["credits"], "remaining": left}}
 
     def load_visible(self, principal: Principal, token_id: str, include_deleted: bool = False) -> dict[str, Any]:
         """The token if this caller may see it: another organization's token, and without
@@ -80,15 +129,23 @@ class TokenChanges:
     # --- create --------------------------------------------------------------------------------------
 
     def create(
-        self, principal: Principal, meta: RequestMeta, now: datetime, **fields: Any
+        self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
-        expires_at, status) with its secret, its ``token.created`` event and its name guard."""
-        item, secret = self.new_token_item(principal, meta, now, **fields)
+        expires_at, status, and the usage policies) with its secret, its ``token.created`` event, its
+        name guard and its credits counter; it copies its organization's CIDR policy, and the write
+        checks that policy is still the one copied."""
+        item, secret = self.new_token_item(principal, request_meta, now, **fields)
+        policy = self.policies.get_policy(item["organization_id"])
+        if policy and policy.get("allowed_cidrs"):
+            item["org_allowed_cidrs"] = policy["allowed_cidrs"]
+        if policy:
+            item["org_policy_version"] = policy["version"]
+        check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
-        event = self._event(item, "token.created", principal, meta, now, changes)
+        event = self._event(item, "token.created", principal, request_meta, now, changes)
         try:
-            self.repository.create_token(item, event, self._claim(item, now))
+            self.repository.create_token(item, event, self._claim(item, now), credits_grant(item, now), check)
         except NameTaken:
             raise name_conflict(item["name"]) from None
         except VersionConflict:
@@ -102,10 +159,11 @@ class TokenChanges:
         return item, secret
 
     def new_token_item(
-        self, principal: Principal, meta: RequestMeta, now: datetime, **fields: Any
+        self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
     ) -> tuple[dict[str, Any], str]:
         """The item of a new token and its secret, every derived attribute included (purge, wake-up,
-        list keys): what ``create`` writes, and what the list benchmark bulk-loads."""
+        list keys): what ``create`` writes (with its organization's policy), and what the list
+        benchmark bulk-loads."""
         token_id = str(uuid.uuid4())
         secret = token_format.generate(self.settings.token_prefix, token_id)
         at = clock.to_iso(now)
@@ -120,8 +178,8 @@ class TokenChanges:
             "modified_at": at,
             "expires_at": clock.to_iso(expires_at) if expires_at else None,
             "expires_epoch": clock.epoch(expires_at) if expires_at else None,
-            "created_ip": meta.ip,
-            "user_agent": meta.user_agent,
+            "created_ip": request_meta.ip,
+            "user_agent": request_meta.user_agent,
             "audit": {"created": stamp, "updated": stamp},
             "version": 1,
         }
@@ -205,6 +263,7 @@ class TokenChanges:
             remove=removed,
             claim_name=self._claim(updated, now) if claim else None,
             release_name=old_guard if release else None,
+            grant_credits=credits_grant(updated, now) if "credits" in plan.set_values else None,
         )
         self.repository.update_token(change, event)
         count(plan.event_type)
@@ -305,3 +364,11 @@ def disable_plan(principal: Principal, item: dict[str, Any], now: datetime) -> T
         return TokenChangePlan("token.updated", {"disabled_by": disabled_by})
     values = {"status": "disabled", "disabled_at": clock.to_iso(now), "disabled_by": disabled_by}
     return TokenChangePlan("token.disabled", values, GRACE_ATTRIBUTES)
+
+
+def credits_grant(item: dict[str, Any], now: datetime) -> CreditsGrant | None:
+    """The credits counter a token's ``credits`` setting starts: its ``remaining``, this period."""
+    credits = item.get("credits")
+    if not credits:
+        return None
+    return CreditsGrant(int(credits["remaining"]), credits_period(credits, clock.epoch(now)))

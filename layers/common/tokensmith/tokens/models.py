@@ -21,9 +21,27 @@ from tokensmith.models import (
     Timestamp,
     UuidText,
 )
+from tokensmith.tokens.policies import (
+    MAX_COST,
+    AllowedCidrs,
+    Credits,
+    CreditsState,
+    Meta,
+    RateLimits,
+    RateLimitState,
+)
 
 
-class CreateTokenRequest(RequestBody):
+class PolicyFields(RequestBody):
+    """The usage policies a token carries (``tokens.policies``; product.md, "Usage policies")."""
+
+    ratelimits: RateLimits | None = None
+    credits: Credits | None = None
+    allowed_cidrs: AllowedCidrs | None = None
+    meta: Meta | None = None
+
+
+class CreateTokenRequest(PolicyFields):
     name: Name
     description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
     icon: Icon | None = None
@@ -34,8 +52,9 @@ class CreateTokenRequest(RequestBody):
     organization_id: OrganizationId | None = None
 
 
-class UpdateTokenRequest(RequestBody):
-    """PATCH: an omitted or ``null`` field is left unchanged; a list replaces the list."""
+class UpdateTokenRequest(PolicyFields):
+    """PATCH: an omitted or ``null`` field is left unchanged; a list replaces the list (``[]`` clears
+    ``ratelimits``/``allowed_cidrs``, ``{}`` clears ``meta``; ``credits`` is removed by PUT only)."""
 
     name: Name | None = None
     description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
@@ -44,9 +63,9 @@ class UpdateTokenRequest(RequestBody):
     expires_at: Timestamp | None = None
 
 
-class ReplaceTokenRequest(RequestBody):
-    """PUT: every editable field; omitted ``description``/``icon`` are cleared, an omitted
-    ``expires_at`` keeps the current expiry (a token never loses its expiry by omission)."""
+class ReplaceTokenRequest(PolicyFields):
+    """PUT: every editable field; omitted ``description``/``icon`` and usage policies are cleared, an
+    omitted ``expires_at`` keeps the current expiry (a token never loses its expiry by omission)."""
 
     name: Name
     description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
@@ -68,9 +87,15 @@ class RotateTokenRequest(RequestBody):
 class VerifyTokenRequest(RequestBody):
     token: Annotated[str, StringConstraints(min_length=1, max_length=512)] = Field(repr=False)
     scopes: Scopes = Field(default_factory=list)
+    ip: Annotated[str, StringConstraints(min_length=2, max_length=45)] | None = Field(
+        default=None, description="The address of the client that presented the token (for `allowed_cidrs`)."
+    )
+    cost: Seconds = Field(
+        default=1, ge=0, le=MAX_COST, description="What this verification spends of each rate limit and of the credits."
+    )
 
 
-class AdminUpdateTokenRequest(RequestBody):
+class AdminUpdateTokenRequest(PolicyFields):
     status: Literal["active", "disabled", "revoked", "expired"] | None = None
     expires_at: Timestamp | None = None
     revoked: StrictBool | None = None
@@ -124,6 +149,17 @@ class Token(ResponseBody):
     revoked_at: DateTimeText | None
     revoked_reason: str | None
     disabled_by: DisabledBy | None = Field(description="Who disabled the token, while it is disabled.")
+    ratelimits: list[dict[str, object]] | None = Field(
+        description="Rate limits: name, limit, duration_seconds, shared."
+    )
+    credits: dict[str, object] | None = Field(
+        description=(
+            "Credits: remaining (left now on a read of one token; as last granted in lists), refill, "
+            "low_threshold; null: unlimited."
+        )
+    )
+    allowed_cidrs: list[str] | None
+    meta: dict[str, object] | None
     audit: Audit
     version: int
 
@@ -159,8 +195,22 @@ class TokenEventPage(ResponseBody):
 
 class VerifyResult(ResponseBody):
     valid: bool
-    code: Literal["VALID", "NOT_FOUND", "DISABLED", "REVOKED", "EXPIRED", "DELETED", "INSUFFICIENT_SCOPES"]
+    code: Literal[
+        "VALID",
+        "NOT_FOUND",
+        "DISABLED",
+        "REVOKED",
+        "EXPIRED",
+        "DELETED",
+        "INSUFFICIENT_SCOPES",
+        "IP_NOT_ALLOWED",
+        "RATE_LIMITED",
+        "USAGE_EXCEEDED",
+    ]
     token: Token | None
+    ratelimits: list[RateLimitState] = Field(description="Each rate limit's window after this verification.")
+    credits: CreditsState | None = Field(description="The credits left; null: unlimited.")
+    meta: dict[str, object] | None
 
 
 class RevokeLeakedResult(ResponseBody):

@@ -76,6 +76,24 @@ class TokenChange:
     expect: dict[str, Any] = field(default_factory=dict)
     due_by: int | None = None
     increment_version: bool = False
+    grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
+
+
+@dataclass(frozen=True, slots=True)
+class CreditsGrant:
+    """Set a token's credits counter (``tokens.counters``) to ``remaining`` in ``period``."""
+
+    remaining: int
+    period: int
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCheck:
+    """A new token copied its organization's policy at ``version`` (None: there was none): the
+    creation holds only while that is still so (a concurrent PUT makes it read the policy again)."""
+
+    organization_id: str
+    version: int | None
 
 
 class TokenRepository(TokenListing):
@@ -147,12 +165,21 @@ class TokenRepository(TokenListing):
 
     # --- writes --------------------------------------------------------------------------------------
 
-    def create_token(self, item: dict[str, Any], event: dict[str, Any], claim_name: NameClaim | None) -> None:
+    def create_token(
+        self,
+        item: dict[str, Any],
+        event: dict[str, Any],
+        claim_name: NameClaim | None,
+        grant_credits: CreditsGrant | None = None,
+        policy_check: PolicyCheck | None = None,
+    ) -> None:
         """The token (its table key made here, its index keys by the change machinery), its first audit
-        event and its name guard: all or nothing."""
+        event and its name guard, its credits counter, and the check that its organization's policy is
+        the one it copied: all or nothing."""
         actions = [self._put_action(token_item(item), "attribute_not_exists(pk)"), self._put_action(event)]
         if claim_name:
             actions.append(self._claim_action(claim_name))
+        actions.extend(self._policy_actions(item["id"], grant_credits, policy_check))
         self._transact(actions, name_claim_index=2 if claim_name else None)
 
     def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
@@ -176,6 +203,7 @@ class TokenRepository(TokenListing):
                     }
                 }
             )
+        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None))
         try:
             self._transact(actions, name_claim_index=claim_index, release_index=release_index)
         except GuardReleaseFailed:
@@ -208,6 +236,24 @@ class TokenRepository(TokenListing):
         )
 
     # --- internals -----------------------------------------------------------------------------------
+
+    def _policy_actions(
+        self, token_id: str, grant: CreditsGrant | None, check: PolicyCheck | None
+    ) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = []
+        if grant is not None:
+            counter = {**table.credits_key(token_id), "remaining": grant.remaining, "period": grant.period}
+            actions.append(self._put_action(counter))
+        if check is not None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+            if check.version is not None:
+                condition = {
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(check.version)}},
+                }
+            key = to_item(table.org_policy_key(check.organization_id))
+            actions.append({"ConditionCheck": {"TableName": self.table_name, "Key": key, **condition}})
+        return actions
 
     def _update_action(self, change: TokenChange) -> dict[str, Any]:
         names: dict[str, str] = {}

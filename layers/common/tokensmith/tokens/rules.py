@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tokensmith import clock
-from tokensmith.auth import Principal, grants
+from tokensmith.auth import TOKENS_MANAGE, Principal, grants, manages_organization
 from tokensmith.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
+from tokensmith.tokens.policies import POLICY_FIELDS, stored_policy_fields
 
 
 def check_catalog(settings: Settings, scopes: list[str], field_name: str) -> None:
@@ -72,6 +73,10 @@ def editable_values(settings: Settings, fields: dict[str, Any], now: datetime) -
             values[key] = value or None
         elif key == "scopes":
             values[key] = sorted(value)
+        elif key in POLICY_FIELDS:
+            values.update(stored_policy_fields({key: value}))
+            if key == "credits" and value is not None:
+                values["credits"] = {**value, "granted_at": clock.to_iso(now)}
         elif key == "expires_at":
             expires = check_expiry(settings, value, now, default_to_max=False)
             values["expires_at"] = clock.to_iso(expires) if expires else None
@@ -99,3 +104,92 @@ def require_no_self_extension(principal: Principal, item: dict[str, Any], values
             "a token cannot extend its own life; a token that may manage it can",
             [FieldError("expires_at", "must not be later than the calling token's own expiry")],
         )
+
+
+# --- usage policies -------------------------------------------------------------------------------------
+
+
+def loosened_policies(item: dict[str, Any], values: dict[str, Any], live_credits: int | None) -> list[str]:
+    """The policy fields that ``values`` would loosen on the token ``item``: a rate limit removed,
+    raised, shortened or no longer shared; credits removed, raised above what is left now
+    (``live_credits``: a grant) or refilled more; an allowlist widened or removed. ``meta`` and
+    ``low_threshold`` limit nothing."""
+    loosened = []
+    if "ratelimits" in values and not _limits_kept(item.get("ratelimits") or [], values["ratelimits"] or []):
+        loosened.append("ratelimits")
+    if "credits" in values and _credits_loosened(item.get("credits"), values["credits"], live_credits):
+        loosened.append("credits")
+    if "allowed_cidrs" in values and not _cidrs_kept(item.get("allowed_cidrs") or [], values["allowed_cidrs"] or []):
+        loosened.append("allowed_cidrs")
+    return loosened
+
+
+def require_may_loosen(principal: Principal, item: dict[str, Any], loosened: list[str]) -> None:
+    """Loosening a token's limits, granting it credits or widening its allowlist takes
+    ``tokens:manage`` (its own organization) or ``admin``, and never the token itself."""
+    if not loosened:
+        return
+    if item["id"] == principal.token_id:
+        raise Forbidden(
+            "a token cannot loosen its own usage policies; a token with tokens:manage can",
+            [FieldError(name, "must not loosen the calling token's own policy") for name in loosened],
+        )
+    if not manages_organization(principal):
+        raise Forbidden(
+            f"loosening usage policies or granting credits takes the {TOKENS_MANAGE!r} scope",
+            [FieldError(name, f"loosening it takes {TOKENS_MANAGE!r}") for name in loosened],
+        )
+
+
+def require_may_create_under_policy(principal: Principal, caller: dict[str, Any] | None) -> None:
+    """A caller under usage policies (rate limits, credits or an allowlist) and without
+    ``tokens:manage`` creates no tokens: each would be a fresh budget beside its own."""
+    if caller is None or manages_organization(principal):
+        return
+    if any(caller.get(name) for name in ("ratelimits", "credits", "allowed_cidrs")):
+        raise Forbidden(f"a token under usage policies creates tokens only with the {TOKENS_MANAGE!r} scope")
+
+
+def _limits_kept(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
+    by_name = {limit["name"]: limit for limit in new}
+    for limit in old:
+        kept = by_name.get(limit["name"])
+        if (
+            kept is None
+            or kept["limit"] > limit["limit"]
+            or kept["duration_seconds"] < limit["duration_seconds"]
+            or (limit.get("shared") == "owner" and kept.get("shared", "token") != "owner")
+        ):
+            return False
+    return True
+
+
+def _credits_loosened(old: dict[str, Any] | None, new: dict[str, Any] | None, live: int | None) -> bool:
+    if old is None:
+        return False  # from unlimited to metered
+    if new is None:
+        return True
+    if new["remaining"] > (live if live is not None else old["remaining"]):
+        return True
+    old_refill, new_refill = old.get("refill"), new.get("refill")
+    if new_refill is None:
+        return False
+    return (
+        old_refill is None
+        or new_refill["amount"] > old_refill["amount"]
+        or (new_refill["interval"] == "daily" and old_refill["interval"] == "monthly")
+    )
+
+
+def _cidrs_kept(old: list[str], new: list[str]) -> bool:
+    if not old:
+        return True
+    if not new:
+        return False
+    import ipaddress
+
+    old_networks = [ipaddress.ip_network(cidr) for cidr in old]
+    return all(
+        any(network.version == o.version and network.subnet_of(o) for o in old_networks)  # type: ignore[arg-type]
+        for network in (ipaddress.ip_network(cidr) for cidr in new)
+    )

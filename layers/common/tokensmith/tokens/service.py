@@ -29,18 +29,21 @@ from tokensmith.auth import (
 )
 from tokensmith.errors import NotFound
 from tokensmith.observability import count
+from tokensmith.organizations.repository import default_policies
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
+from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
+from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import DELETED, Verification, record_use, verify_secret
+from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
@@ -49,10 +52,10 @@ class TokenService(TokenChanges):
 
     @requires(TOKENS_READ)
     def get_token(self, principal: Principal, token_id: str) -> dict[str, Any]:
-        return self.load_visible(principal, token_id)
+        return self.with_live_credits(self.load_visible(principal, token_id))
 
     def get_self(self, principal: Principal) -> dict[str, Any]:
-        return self.load_visible(principal, principal.token_id)
+        return self.with_live_credits(self.load_visible(principal, principal.token_id))
 
     @requires(TOKENS_READ)
     def list_tokens(
@@ -83,8 +86,17 @@ class TokenService(TokenChanges):
         return self.repository.list_events(token_id, limit, cursor)
 
     @requires(TOKENS_VERIFY)
-    def verify(self, principal: Principal, secret: str, scopes: list[str], meta: RequestMeta) -> Verification:
-        """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins."""
+    def verify(
+        self,
+        principal: Principal,
+        secret: str,
+        scopes: list[str],
+        meta: RequestMeta,
+        ip: str | None = None,
+        cost: int = 1,
+    ) -> Verification:
+        """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins.
+        Then the token's usage policies, for the client at ``ip``, at ``cost``."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
         result = verify_secret(
@@ -94,6 +106,8 @@ class TokenService(TokenChanges):
             return Verification("NOT_FOUND")
         if result.code == DELETED:
             return Verification(DELETED)  # gone from every read: the code says it all, never the token
+        # Counted on every verification, the positive cache's included: limits and credits are never cached.
+        result = apply_policies(self.counters, self.settings, result, ip, cost, now)
         if result.valid and not result.cached:  # a copy was stamped when it was read
             try:
                 record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
@@ -111,11 +125,17 @@ class TokenService(TokenChanges):
         owner = request.owner if request.owner is not None else principal.owner
         require_acts_for(principal, owner)
         rules.check_grantable(self.settings, principal, request.scopes, "scopes")
+        if not manages_organization(principal):
+            rules.require_may_create_under_policy(principal, self.repository.get_token(principal.token_id))
         now = self._now()
+        policies = rules.editable_values(
+            self.settings, request.model_dump(include=set(POLICY_FIELDS), exclude_none=True), now
+        )
         return self.create(
             principal,
             meta,
             now,
+            **policies,
             organization_id=organization,
             owner=owner,
             name=request.name,
@@ -167,6 +187,7 @@ class TokenService(TokenChanges):
             "description": request.description or "",
             "icon": request.icon or "",
             "scopes": request.scopes,
+            **request.model_dump(include=set(POLICY_FIELDS)),
         }
         if request.expires_at is not None:
             fields["expires_at"] = request.expires_at
@@ -245,6 +266,8 @@ class TokenService(TokenChanges):
             rules.require_live(item, now, verb)
             values = rules.editable_values(self.settings, fields, now)
             rules.require_no_self_extension(principal, item, values)
+            loosened = rules.loosened_policies(item, values, self.live_credits(item))
+            rules.require_may_loosen(principal, item, loosened)
             return self.edit_plan(item, values)
 
         return self._change(principal, token_id, meta, plan)
@@ -280,4 +303,10 @@ class TokenService(TokenChanges):
 @lru_cache(maxsize=1)
 def token_service() -> TokenService:
     """The process-wide service over the configured table, with the instance's verification cache."""
-    return TokenService(default_repository(), get_settings(), verification_cache=instance_verification_cache())
+    return TokenService(
+        default_repository(),
+        get_settings(),
+        counters=default_counters(),
+        policies=default_policies(),
+        verification_cache=instance_verification_cache(),
+    )

@@ -1,9 +1,11 @@
 """Verify a secret: the hot path shared by the authorizer and ``POST /v1/tokens/verify``.
 
 checksum (no I/O) → one strongly consistent ``GetItem`` → constant-time digest comparison (the
-current digest, else the previous one while its rotation grace lasts) → lifecycle → scopes. With a
-:class:`VerificationCache`, a secret refused once is refused again without a read, and (when the
-deployment opts in) a valid secret's token is reused for a few seconds (``verification_cache.py``).
+current digest, else the previous one while its rotation grace lasts) → lifecycle → scopes; then
+:func:`apply_policies` (``tokens.usage``): addresses, rate limits, credits, for tokens that have them.
+With a :class:`VerificationCache`, a secret refused once is refused again without a read, and (when
+the deployment opts in) a valid secret's token is reused for a few seconds (``verification_cache.py``);
+the policies are applied to every verification all the same, cached or not.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tokensmith import clock
+from tokensmith import audit, clock
 from tokensmith.auth import grants
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.lifecycle import effective_status
 from tokensmith.tokens.repository import TokenRepository
+from tokensmith.tokens.usage import UsageOutcome, evaluate, has_policy
 from tokensmith.tokens.verification_cache import VerificationCache
 
 VALID = "VALID"
@@ -35,6 +38,7 @@ class Verification:
     code: str
     item: dict[str, Any] | None = None  # the stored token once the secret matched, else None
     cached: bool = False  # the token was the instance's copy, not read now (its last use is not stamped)
+    usage: UsageOutcome | None = None  # the usage policies' outcome (None: not applied, or none to apply)
 
     @property
     def valid(self) -> bool:
@@ -126,3 +130,33 @@ def record_use(
     if last is not None and last >= stale_before:
         return False
     return repository.record_last_use(item["id"], clock.to_iso(now), stale_before, ip, user_agent)
+
+
+def apply_policies(
+    counters: Any, settings: Settings, result: Verification, ip: str | None, cost: int, now: datetime
+) -> Verification:
+    """The token's usage policies (``tokens.usage.evaluate``) on a verification that is otherwise
+    VALID; a token without policies costs nothing more. The events a verification crossed into
+    are published as audit events (bookkeeping: a failure to write one never changes the answer).
+
+    A positive cache in front of :func:`verify_secret` must still call this on every verification:
+    rate limits and credits are counted here, never cached (a cached result keeps ``cached``)."""
+    if not result.valid or result.item is None or not has_policy(result.item):
+        return result
+    outcome = evaluate(counters, result.item, ip, cost, clock.epoch(now))
+    for event_type, details in outcome.events:
+        try:
+            counters.put_event(
+                audit.audit_event(
+                    result.item,
+                    event_type,
+                    now,
+                    {"system": "tokensmith"},
+                    audit.event_purge_at(settings, result.item, now),
+                    ip=ip,
+                    details=details,
+                )
+            )
+        except Exception:  # noqa: S110 - the answer stands without its notice
+            pass
+    return Verification(outcome.code, result.item, result.cached, outcome)

@@ -4,6 +4,7 @@ verify path uses it too."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tokensmith import table
@@ -31,6 +32,10 @@ TOKEN_FIELDS = (
     "revoked_at",
     "revoked_reason",
     "disabled_by",
+    "ratelimits",
+    "credits",
+    "allowed_cidrs",
+    "meta",
     "audit",
     "version",
 )
@@ -55,7 +60,14 @@ def token_view(item: dict[str, Any], now_epoch: int) -> dict[str, Any]:
     view["status"] = status
     view["active"] = status == "active"
     view["scopes"] = list(item.get("scopes") or [])
+    view["meta"] = stored_meta(item)
     return view
+
+
+def stored_meta(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A token's ``meta``, stored as its JSON text."""
+    text = item.get("meta")
+    return json.loads(text) if text else None
 
 
 def event_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Every DynamoDB call of organization policies (``table.org_policy_key``) and of the copy of an
+organization's ``allowed_cidrs`` onto its tokens (``org_allowed_cidrs``, ``org_policy_version``).
+
+Why a copy: a secret names its token, not its organization, so the policy cannot be read in the
+same round trip as the token; copied, it costs verification nothing (docs/performance.md, "Usage
+policies"). A token created meanwhile copies the policy itself, under a ``ConditionCheck`` on the
+policy's ``version`` (``tokens.repository.PolicyCheck``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from tokensmith import table
+from tokensmith.aws.dynamodb import (
+    TableRepository,
+    VersionConflict,
+    is_conditional_check_failure,
+    to_attribute,
+    to_item,
+)
+
+
+@lru_cache(maxsize=1)
+def default_policies() -> OrganizationPolicies:
+    from tokensmith.settings import get_settings
+
+    settings = get_settings()
+    return OrganizationPolicies(settings.table_name, endpoint_url=settings.dynamodb_endpoint_url)
+
+
+class OrganizationPolicies(TableRepository):
+    def get_policy(self, organization_id: str) -> dict[str, Any] | None:
+        """The organization's policy item (strongly consistent), None when it never had one."""
+        return self._get(table.org_policy_key(organization_id))
+
+    def put_policy(self, policy: dict[str, Any], expected_version: int | None) -> None:
+        """Write ``policy`` (its ``version`` one more than ``expected_version``; None: the first)."""
+        item = {**table.org_policy_key(policy["organization_id"]), **policy}
+        if expected_version is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=to_item(item), **condition)
+        except Exception as error:
+            if is_conditional_check_failure(error):
+                raise VersionConflict() from error
+            raise
+
+    def tokens_behind(self, organization_id: str, version: int) -> list[str]:
+        """The ids of the organization's listed tokens that carry an older copy of its policy (or
+        none): a ``Query`` of the ``by-organization`` index, page by page."""
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": table.ORG_INDEX,
+            "KeyConditionExpression": "org_pk = :org",
+            "FilterExpression": "attribute_not_exists(org_policy_version) OR org_policy_version < :v",
+            "ProjectionExpression": "id",
+            "ExpressionAttributeValues": {
+                ":org": {"S": table.org_partition(organization_id)},
+                ":v": {"N": str(version)},
+            },
+        }
+        ids: list[str] = []
+        while True:
+            response = self.client.query(**query)
+            ids.extend(item["id"]["S"] for item in response.get("Items", []) if "id" in item)
+            if not response.get("LastEvaluatedKey"):
+                return ids
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def copy_to_token(self, token_id: str, allowed_cidrs: list[str], version: int) -> bool:
+        """The policy's ``allowed_cidrs`` onto one token, unless it already has this version or a
+        newer one (an older PUT's copy never overwrites a newer one). No ``version`` bump of the
+        token: a policy of its organization is not an edit of the token."""
+        values: dict[str, Any] = {":v": to_attribute(version)}
+        expression = "SET org_policy_version = :v"
+        if allowed_cidrs:
+            values[":c"] = to_attribute(allowed_cidrs)
+            expression += ", org_allowed_cidrs = :c"
+        else:
+            expression += " REMOVE org_allowed_cidrs"
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.token_key(token_id)),
+            UpdateExpression=expression,
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(org_policy_version) OR org_policy_version < :v)"
+            ),
+            ExpressionAttributeValues=values,
+        )

@@ -1,0 +1,194 @@
+"""Usage counters on DynamoDB Local: exact under concurrency (conditional updates, never
+read-modify-write), through the real service over the real repositories, with an injected clock."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.dynamodb_local.conftest import run_concurrently
+from tokensmith import table
+from tokensmith.auth import Principal, RequestMeta
+from tokensmith.organizations.repository import OrganizationPolicies
+from tokensmith.organizations.service import OrganizationPolicyService
+from tokensmith.settings import Settings
+from tokensmith.tokens.counters import UsageCounters
+from tokensmith.tokens.models import CreateTokenRequest
+from tokensmith.tokens.service import TokenService
+
+MANAGER = Principal(
+    "manager", "acme", None, frozenset({"tokens:read", "tokens:write", "tokens:manage", "tokens:verify"})
+)
+META = RequestMeta(ip="198.51.100.1", user_agent="pytest")
+MIDDAY = datetime(2031, 3, 14, 12, 0, 20, tzinfo=UTC)  # 20 s into a minute: every window below is the same
+
+
+class Clock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MIDDAY)
+
+
+@pytest.fixture
+def counters(ddb_local_table) -> UsageCounters:
+    client, table_name = ddb_local_table
+    return UsageCounters(table_name, client=client)
+
+
+@pytest.fixture
+def tokens(repository, counters, clock) -> TokenService:
+    policies = OrganizationPolicies(repository.table_name, client=repository.client)
+    settings = Settings(table_name=repository.table_name)
+    return TokenService(repository, settings, now=clock, counters=counters, policies=policies)
+
+
+def create(tokens: TokenService, **body) -> tuple[dict, str]:
+    request = CreateTokenRequest.model_validate({"name": f"metered-{len(body)}-{id(body)}", **body})
+    return tokens.create_token(MANAGER, request, META)
+
+
+def verify_many(tokens: TokenService, secret: str, count: int, **options) -> Counter:
+    results = run_concurrently(lambda _: tokens.verify(MANAGER, secret, [], META, **options).code, count)
+    return Counter(results)
+
+
+def test_200_concurrent_verifications_of_a_token_limited_to_100_a_minute_admit_exactly_100(tokens, counters):
+    # Given a token limited to 100 verifications a minute
+    item, secret = create(tokens, ratelimits=[{"name": "minute", "limit": 100, "duration_seconds": 60}])
+
+    # When 200 verifications arrive at once
+    codes = verify_many(tokens, secret, 200)
+
+    # Then exactly 100 are valid, the others rate limited, and the window counted exactly 100
+    assert codes == Counter({"VALID": 100, "RATE_LIMITED": 100})
+    start = int(MIDDAY.timestamp()) // 60 * 60
+    window = counters.get_window(
+        table.rate_window_key(table.rate_subject(item["id"], "acme", None, "token"), "minute", start)
+    )
+    assert window["used"] == 100
+
+
+def test_50_concurrent_verifications_with_20_credits_admit_exactly_20_and_leave_0(tokens, counters):
+    # Given a token with 20 credits
+    item, secret = create(tokens, credits={"remaining": 20})
+
+    # When 50 verifications arrive at once
+    codes = verify_many(tokens, secret, 50)
+
+    # Then exactly 20 are valid, and no credit is left (never below zero)
+    assert codes == Counter({"VALID": 20, "USAGE_EXCEEDED": 30})
+    assert counters.get_credits(item["id"])["remaining"] == 0
+
+
+def test_a_refill_at_a_period_boundary_happens_once_under_concurrency(tokens, counters, clock):
+    # Given a token with a daily refill of 10 that spent its last credit yesterday
+    item, secret = create(tokens, credits={"remaining": 1, "refill": {"interval": "daily", "amount": 10}})
+    assert verify_many(tokens, secret, 1) == Counter({"VALID": 1})
+
+    # When, just after midnight, 30 verifications arrive at once
+    clock.moment = datetime(2031, 3, 15, 0, 0, 5, tzinfo=UTC)
+    codes = verify_many(tokens, secret, 30)
+
+    # Then one refill of 10 was spent by exactly 10 of them (two refills would have admitted 20)
+    assert codes == Counter({"VALID": 10, "USAGE_EXCEEDED": 20})
+    counter = counters.get_credits(item["id"])
+    assert counter == {**table.credits_key(item["id"]), "remaining": 0, "period": int(clock.moment.timestamp()) - 5}
+
+
+def test_a_refusal_by_a_later_window_gives_back_what_the_earlier_ones_took(tokens, counters):
+    # Given a token with a generous window and a tight one
+    limits = [
+        {"name": "minute", "limit": 50, "duration_seconds": 60},
+        {"name": "burst", "limit": 3, "duration_seconds": 60},
+    ]
+    item, secret = create(tokens, ratelimits=limits)
+
+    # When it is verified 10 times at once
+    codes = verify_many(tokens, secret, 10)
+
+    # Then the tight window admits 3, and the generous one counts only those 3
+    assert codes == Counter({"VALID": 3, "RATE_LIMITED": 7})
+    start = int(MIDDAY.timestamp()) // 60 * 60
+    subject = table.rate_subject(item["id"], "acme", None, "token")
+    assert counters.get_window(table.rate_window_key(subject, "minute", start))["used"] == 3
+
+
+def test_a_refused_verification_spends_no_credits(tokens, counters):
+    # Given a token with credits and a window of 2
+    limits = [{"name": "minute", "limit": 2, "duration_seconds": 60}]
+    item, secret = create(tokens, ratelimits=limits, credits={"remaining": 10})
+
+    # When it is verified 5 times at once
+    codes = verify_many(tokens, secret, 5)
+
+    # Then only the 2 admitted verifications spent credits
+    assert codes == Counter({"VALID": 2, "RATE_LIMITED": 3})
+    assert counters.get_credits(item["id"])["remaining"] == 8
+
+
+def test_rate_limited_is_one_event_per_window_and_token_however_many_refusals(tokens, repository):
+    # Given a token limited to 1 a minute
+    item, secret = create(tokens, ratelimits=[{"name": "minute", "limit": 1, "duration_seconds": 60}])
+
+    # When 20 verifications arrive at once
+    verify_many(tokens, secret, 20)
+
+    # Then its audit trail holds one token.rate_limited
+    events, _ = repository.list_events(item["id"], 100)
+    assert [e["type"] for e in events].count("token.rate_limited") == 1
+
+
+def test_credits_low_and_exhausted_are_published_once_by_the_spend_that_crossed(tokens, repository):
+    # Given a token with 10 credits, low at 3
+    item, secret = create(tokens, credits={"remaining": 10, "low_threshold": 3})
+
+    # When 15 verifications arrive at once
+    verify_many(tokens, secret, 15)
+
+    # Then one credits_low and one credits_exhausted
+    events, _ = repository.list_events(item["id"], 100)
+    types = Counter(e["type"] for e in events)
+    assert (types["token.credits_low"], types["token.credits_exhausted"]) == (1, 1)
+
+
+def test_an_owner_shared_window_counts_every_token_of_the_owner_together(tokens):
+    # Given two tokens of one owner sharing a window of 4
+    shared = [{"name": "owner-minute", "limit": 4, "duration_seconds": 60, "shared": "owner"}]
+    _, first = create(tokens, owner="ada@example.com", ratelimits=shared)
+    _, second = create(tokens, owner="ada@example.com", name="second", ratelimits=shared)
+
+    # When each is verified 3 times
+    codes = verify_many(tokens, first, 3) + verify_many(tokens, second, 3)
+
+    # Then 4 in all were admitted
+    assert codes["VALID"] == 4
+
+
+def test_an_organization_policy_reaches_existing_and_new_tokens_and_no_token_widens_it(tokens, repository):
+    # Given a token allowing everywhere, and one allowing 10.0.0.0/8
+    _, anywhere = create(tokens)
+    _, own_list = create(tokens, name="own", allowed_cidrs=["10.0.0.0/8"])
+    policies = OrganizationPolicyService(
+        OrganizationPolicies(repository.table_name, client=repository.client), settle_seconds=0
+    )
+
+    # When the organization allows only 192.0.2.0/24
+    policies.put_policy(MANAGER, "acme", ["192.0.2.0/24"], META)
+    _, created_after = create(tokens, name="after")
+
+    # Then every token is refused from elsewhere, and the one whose own list does not overlap everywhere
+    def code(secret: str, ip: str) -> str:
+        return tokens.verify(MANAGER, secret, [], META, ip=ip).code
+
+    assert [code(s, "198.51.100.9") for s in (anywhere, own_list, created_after)] == ["IP_NOT_ALLOWED"] * 3
+    assert [code(s, "192.0.2.9") for s in (anywhere, own_list, created_after)] == ["VALID", "IP_NOT_ALLOWED", "VALID"]
+    assert code(own_list, "10.1.2.3") == "IP_NOT_ALLOWED"

@@ -1,0 +1,86 @@
+"""The usage counters (``tokens.counters.UsageCounters``) and organization policies
+(``organizations.repository.OrganizationPolicies``) in memory, with the real ones' conditions:
+a window takes only up to its limit, credits never go below zero, a refill happens once per period,
+a policy's version must be the one expected. ``RecordingRepository`` mixes this in, so one fake
+serves a service as its repository, its counters and its policies."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tokensmith.aws.dynamodb import VersionConflict
+from tokensmith.tokens.counters import Count
+
+
+class UsageStore:
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, str], dict[str, Any]] = {}  # (pk, sk) -> {used, notified}
+        self.credit_counters: dict[str, dict[str, int]] = {}  # token id -> {remaining, period}
+        self.org_policies: dict[str, dict[str, Any]] = {}
+        self.counter_calls: list[str] = []  # the name of each counter call, in order
+
+    # --- counters ------------------------------------------------------------------------------------
+
+    def take_window(self, key: dict[str, str], limit: int, cost: int, purge_at: int) -> Count:
+        self.counter_calls.append("take_window")
+        window = self.windows.get((key["pk"], key["sk"]))
+        used = window["used"] if window else 0
+        if used + cost > limit:
+            return Count(False, used if window else None, copy.deepcopy(window))
+        window = self.windows.setdefault((key["pk"], key["sk"]), {"used": 0})
+        window["used"] = used + cost
+        return Count(True, window["used"])
+
+    def give_back_window(self, key: dict[str, str], cost: int) -> None:
+        self.counter_calls.append("give_back_window")
+        self.windows[(key["pk"], key["sk"])]["used"] -= cost
+
+    def mark_window_notified(self, key: dict[str, str], token_id: str) -> bool:
+        self.counter_calls.append("mark_window_notified")
+        notified = self.windows[(key["pk"], key["sk"])].setdefault("notified", [])
+        if token_id in notified:
+            return False
+        notified.append(token_id)
+        return True
+
+    def spend_credits(self, token_id: str, cost: int, period: int | None) -> Count:
+        self.counter_calls.append("spend_credits")
+        counter = self.credit_counters.get(token_id)
+        if counter is None or counter["remaining"] < cost or (period is not None and counter["period"] != period):
+            return Count(False, counter["remaining"] if counter else None, copy.deepcopy(counter))
+        counter["remaining"] -= cost
+        return Count(True, counter["remaining"])
+
+    def refill_and_spend(self, token_id: str, amount: int, cost: int, period: int) -> Count | None:
+        self.counter_calls.append("refill_and_spend")
+        counter = self.credit_counters.get(token_id)
+        if counter is not None and counter["period"] >= period:
+            return None
+        covered = cost <= amount
+        self.credit_counters[token_id] = {"remaining": amount - cost if covered else amount, "period": period}
+        return Count(covered, self.credit_counters[token_id]["remaining"])
+
+    def get_credits(self, token_id: str) -> dict[str, int] | None:
+        return copy.deepcopy(self.credit_counters.get(token_id))
+
+    def grant(self, token_id: str, grant: Any) -> None:
+        if grant is not None:
+            self.credit_counters[token_id] = {"remaining": grant.remaining, "period": grant.period}
+
+    # --- organization policies -----------------------------------------------------------------------
+
+    def get_policy(self, organization_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.org_policies.get(organization_id))
+
+    def put_policy(self, policy: dict[str, Any], expected_version: int | None) -> None:
+        current = self.org_policies.get(policy["organization_id"])
+        if (current["version"] if current else None) != expected_version:
+            raise VersionConflict()
+        self.org_policies[policy["organization_id"]] = copy.deepcopy(policy)
+
+    def check_policy(self, check: Any) -> None:
+        if check is not None:
+            current = self.org_policies.get(check.organization_id)
+            if (current["version"] if current else None) != check.version:
+                raise VersionConflict()
