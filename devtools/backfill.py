@@ -35,7 +35,19 @@ from tokensmith.tokens.changes import list_attributes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LIST_KEYS = (*table.TOKEN_LIST_PARTITIONS, table.TOKEN_LIST_SORT)
-_READ = ("pk", "sk", "id", "organization_id", "owner", "status", "created_at", "version", *LIST_KEYS)
+_READ = (
+    "pk",
+    "sk",
+    "id",
+    "organization_id",
+    "owner",
+    "status",
+    "created_at",
+    "version",
+    "expires_epoch",
+    *LIST_KEYS,
+    table.EXPIRY_PARTITION,
+)  # every attribute list_attributes reads, and every key it writes
 
 
 @dataclass

@@ -4,7 +4,7 @@ No authorizer (template.yaml): the route checks the session cookie itself, becau
 the cookie but not yet the CSRF token every other route needs in ``Authorization: Session <csrf>``."""
 
 from tokensmith.http.app import create_app, create_router, operation
-from tokensmith.http.request import session_cookie_of
+from tokensmith.http.request import request_meta, session_cookie_of
 from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.sessions.models import Session
@@ -24,12 +24,13 @@ router = create_router()
 catalog (so that a reloaded page can go on without signing in again).
 
 Needs only the session cookie (no `Authorization` header): a reloaded page learns its CSRF token here.
-Without a cookie, or when its session is over, `401`; a bearer token is ignored.""",
+Without a cookie, when its session is over, or from an address its token's allowlist refuses, `401`;
+a bearer token is ignored.""",
         public=True,  # no authorizer: the cookie is checked here
     ),
 )
 def get_session():
-    return session_response(session_service().current(session_cookie_of(router)))
+    return session_response(session_service().current(session_cookie_of(router), ip=request_meta(router).ip))
 
 
 app = create_app(router)

@@ -4,11 +4,12 @@ a second run changes nothing; a stopped run resumes from its checkpoint."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from devtools.backfill import backfill
-from tokensmith import clock
+from tokensmith import clock, table
 from tokensmith.auth import Principal, RequestMeta
 from tokensmith.settings import Settings
 from tokensmith.tokens.models import CreateTokenRequest
@@ -38,15 +39,19 @@ def every_item(repository) -> list[dict]:
 @pytest.fixture
 def old_tokens(service, repository):
     """Five tokens of acme (two of alice, one deleted) as the version before the list indexes wrote
-    them: ``org_pk``/``org_sk`` of the old shape, no owner or status partitions."""
+    them: ``org_pk``/``org_sk`` of the old shape, no owner or status partitions, no ``expiry_pk`` (bob's
+    expires in a week)."""
     ids = []
+    in_a_week = clock.now() + timedelta(days=7)
     for n, owner in enumerate(["alice@acme.test", "alice@acme.test", None, None, "bob@acme.test"]):
-        item, _ = service.create_token(MANAGER, CreateTokenRequest(name=f"t{n}", owner=owner), RequestMeta())
+        expiry = {"expires_at": in_a_week} if owner == "bob@acme.test" else {}
+        request = CreateTokenRequest(name=f"t{n}", owner=owner, **expiry)
+        item, _ = service.create_token(MANAGER, request, RequestMeta())
         ids.append(item["id"])
     service.delete_token(MANAGER, ids[3], RequestMeta())
     for token_id in ids:
         token = repository.get_token(token_id)
-        update = "REMOVE owner_pk, status_pk, owner_status_pk"
+        update = "REMOVE owner_pk, status_pk, owner_status_pk, expiry_pk"
         values = {}
         if "org_sk" in token:
             update += " SET org_sk = :old"
@@ -75,6 +80,7 @@ def test_the_backfill_gives_old_tokens_their_list_keys_and_a_second_run_changes_
     alice = repository.list_tokens("acme", 50, owner="alice@acme.test", status="active", now_epoch=now)[0]
     assert sorted(t["name"] for t in alice) == ["t0", "t1"]  # within one second: sub-second order unknown
     assert repository.get_token(old_tokens[3]).get("status_pk") is None
+    assert repository.get_token(old_tokens[4]).get("expiry_pk") == table.expiry_partition("acme")  # bob's expires
 
     # When it runs again
     before = every_item(repository)

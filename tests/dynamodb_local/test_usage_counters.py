@@ -72,7 +72,7 @@ def test_200_concurrent_verifications_of_a_token_limited_to_100_a_minute_admit_e
     assert codes == Counter({"VALID": 100, "RATE_LIMITED": 100})
     start = int(MIDDAY.timestamp()) // 60 * 60
     window = counters.get_window(
-        table.rate_window_key(table.rate_subject(item["id"], "acme", None, "token"), "minute", start)
+        table.rate_window_key(table.rate_subject(item["id"], "acme", None, "token"), "minute", 60, start)
     )
     assert window["used"] == 100
 
@@ -119,7 +119,7 @@ def test_a_refusal_by_a_later_window_gives_back_what_the_earlier_ones_took(token
     assert codes == Counter({"VALID": 3, "RATE_LIMITED": 7})
     start = int(MIDDAY.timestamp()) // 60 * 60
     subject = table.rate_subject(item["id"], "acme", None, "token")
-    assert counters.get_window(table.rate_window_key(subject, "minute", start))["used"] == 3
+    assert counters.get_window(table.rate_window_key(subject, "minute", 60, start))["used"] == 3
 
 
 def test_a_refused_verification_spends_no_credits(tokens, counters):

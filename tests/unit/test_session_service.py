@@ -285,3 +285,15 @@ def test_a_token_with_an_allowlist_opens_no_session_from_elsewhere(sessions, giv
         sessions.sign_in(issued.secret, "192.0.2.1", "browser")
     assert repository.events[-1]["type"] == "session.refused"
     assert repository.events[-1]["details"]["reason"] == "ip_not_allowed"
+
+
+def test_a_session_asked_for_from_outside_its_tokens_allowlist_is_refused(sessions, given_token):
+    # Given a session of a token allowed only from 10.0.0.0/8, opened from inside it
+    issued = given_token(OPERATOR, organization_id="acme", scopes=["console"], allowed_cidrs=["10.0.0.0/8"])
+    signed_in = sessions.sign_in(issued.secret, "10.1.2.3", "browser", now=NOW)
+
+    # When its cookie asks for the current session from another address, Then it is refused (the
+    # answer holds the CSRF token and the token's policies), and from inside it is answered
+    with pytest.raises(Unauthorized, match="address"):
+        sessions.current(signed_in.cookie, now=NOW, ip="192.0.2.1")
+    assert sessions.current(signed_in.cookie, now=NOW, ip="10.9.9.9").cookie == signed_in.cookie

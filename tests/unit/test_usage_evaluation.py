@@ -201,3 +201,16 @@ def test_the_authorizer_context_holds_strings_only():
 
     assert all(isinstance(value, str) for value in context.values())
     assert context["meta"] == '{"plan":"pro"}' and context["code"] == VALID and context["credits"] == "null"
+
+
+def test_an_owners_shared_limits_of_one_name_and_other_durations_count_apart():
+    # Given two tokens of one owner sharing a limit named "default", one per minute, one per hour
+    from tokensmith import table
+
+    subject = table.rate_subject("t1", "acme", "ana@acme.example", "owner")
+    assert subject == table.rate_subject("t2", "acme", "ana@acme.example", "owner")
+    # When both windows start at the same second (every hour)
+    minute = table.rate_window_key(subject, "default", 60, 3600)
+    hour = table.rate_window_key(subject, "default", 3600, 3600)
+    # Then they are two counters (found in review: one count, and the minute's TTL ended the hour's)
+    assert minute != hour

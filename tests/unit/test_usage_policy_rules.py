@@ -86,6 +86,10 @@ def test_cidrs_are_kept_in_their_canonical_form():
         ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "duration_seconds": 30}]}, ["ratelimits"]),
         ({"ratelimits": [LIMIT]}, {"ratelimits": None}, ["ratelimits"]),
         ({"ratelimits": [{**LIMIT, "shared": "owner"}]}, {"ratelimits": [LIMIT]}, ["ratelimits"]),
+        # a longer window or another sharing looks stricter but moves the counter to a new, empty
+        # window: a token could reset its own count by editing itself (found in review)
+        ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "duration_seconds": 3601}]}, ["ratelimits"]),
+        ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "shared": "owner"}]}, ["ratelimits"]),
         ({}, {"credits": {"remaining": 10}}, []),
         ({"credits": {"remaining": 10}}, {"credits": {"remaining": 5}}, []),
         ({"credits": {"remaining": 10}}, {"credits": {"remaining": 11}}, ["credits"]),
@@ -94,6 +98,22 @@ def test_cidrs_are_kept_in_their_canonical_form():
             {"credits": {"remaining": 0, "refill": {"interval": "monthly", "amount": 5}}},
             {"credits": {"remaining": 0, "refill": {"interval": "daily", "amount": 5}}},
             ["credits"],
+        ),
+        # another refill day moves the period, so the next refill comes at once (found in review)
+        (
+            {"credits": {"remaining": 0, "refill": {"interval": "monthly", "amount": 5, "day_of_month": 1}}},
+            {"credits": {"remaining": 0, "refill": {"interval": "monthly", "amount": 5, "day_of_month": 16}}},
+            ["credits"],
+        ),
+        (
+            {"credits": {"remaining": 0, "refill": {"interval": "daily", "amount": 5}}},
+            {"credits": {"remaining": 0, "refill": {"interval": "monthly", "amount": 5}}},
+            ["credits"],
+        ),
+        (
+            {"credits": {"remaining": 3, "refill": {"interval": "monthly", "amount": 5, "day_of_month": 1}}},
+            {"credits": {"remaining": 2, "refill": {"interval": "monthly", "amount": 4, "day_of_month": 1}}},
+            [],
         ),
         ({}, {"allowed_cidrs": ["10.0.0.0/8"]}, []),
         ({"allowed_cidrs": ["10.0.0.0/8"]}, {"allowed_cidrs": ["10.1.0.0/16"]}, []),

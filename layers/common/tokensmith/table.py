@@ -223,10 +223,12 @@ def delivery_id(item: dict[str, object]) -> str:
 # --- usage counters and organization policies (issue 15) ----------------------------------------------
 
 
-def rate_window_key(subject: str, limit_name: str, window_start: int) -> dict[str, str]:
+def rate_window_key(subject: str, limit_name: str, duration_seconds: int, window_start: int) -> dict[str, str]:
     """One fixed window of one rate limit: a small item of its own (1 write unit per count), so a
-    counted token's own item is never the hot one. ``subject`` comes from :func:`rate_subject`."""
-    return {"pk": f"{_RATE}{subject}#{limit_name}", "sk": str(window_start)}
+    counted token's own item is never the hot one. ``subject`` comes from :func:`rate_subject`. The
+    duration is part of the key: two tokens of one owner sharing a limit name with other durations
+    never count in (or expire) each other's window."""
+    return {"pk": f"{_RATE}{subject}#{limit_name}#{duration_seconds}", "sk": str(window_start)}
 
 
 def rate_subject(token_id: str, organization_id: str, owner: str | None, shared: str) -> str:

@@ -88,17 +88,20 @@ class SessionService:
         self.repository.create_session(session, self._event(token, "session.created", now, ip, user_agent))
         return SignedIn(token, session, cookie)
 
-    def current(self, cookie: SessionCookie | None, now: datetime | None = None) -> SignedIn:
+    def current(self, cookie: SessionCookie | None, now: datetime | None = None, ip: str | None = None) -> SignedIn:
         """The session of this request's cookie and its token, checked as the authorizer checks a
         session (``GET /v1/sessions/current`` has no authorizer: a reloaded page has its cookie but not
         yet the CSRF token it needs for the authorizer). The answer holds the CSRF token: only a page of
         this origin can read it (no CORS), and the cookie (``SameSite=Strict``) comes from no other site.
-        Without a cookie, or with a dead one: 401."""
+        Without a cookie, with a dead one, or from an address the token's allowlist (or its
+        organization's) refuses: 401, as the authorizer refuses such a session everywhere else."""
         if cookie is None:
             raise Unauthorized("this request carries no console session (sign in with POST /v1/sessions)")
         check = check_session(self.repository, cookie, clock.epoch(now or clock.now()))
         if not check.valid:
             raise Unauthorized("the console session is over (sign in again with POST /v1/sessions)")
+        if not ip_allowed(check.token, ip):  # type: ignore[arg-type]
+            raise Unauthorized("this session's token may not be used from this address")
         return SignedIn(check.token, check.session, cookie)  # type: ignore[arg-type]
 
     def sign_out(

@@ -151,14 +151,17 @@ def require_may_create_under_policy(principal: Principal, caller: dict[str, Any]
 
 
 def _limits_kept(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
+    """Each limit kept, with no higher ``limit``. A changed duration or ``shared`` counts as loosening
+    even when it looks stricter: the window counter's key moves with them, so the change would start
+    a new, empty window (a token could reset its own count by editing itself)."""
     by_name = {limit["name"]: limit for limit in new}
     for limit in old:
         kept = by_name.get(limit["name"])
         if (
             kept is None
             or kept["limit"] > limit["limit"]
-            or kept["duration_seconds"] < limit["duration_seconds"]
-            or (limit.get("shared") == "owner" and kept.get("shared", "token") != "owner")
+            or kept["duration_seconds"] != limit["duration_seconds"]
+            or kept.get("shared", "token") != limit.get("shared", "token")
         ):
             return False
     return True
@@ -174,10 +177,12 @@ def _credits_loosened(old: dict[str, Any] | None, new: dict[str, Any] | None, li
     old_refill, new_refill = old.get("refill"), new.get("refill")
     if new_refill is None:
         return False
+    # any other interval or day of the month moves the period, and with it the next refill: loosening
     return (
         old_refill is None
         or new_refill["amount"] > old_refill["amount"]
-        or (new_refill["interval"] == "daily" and old_refill["interval"] == "monthly")
+        or new_refill["interval"] != old_refill["interval"]
+        or new_refill.get("day_of_month") != old_refill.get("day_of_month")
     )
 
 

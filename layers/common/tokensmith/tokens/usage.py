@@ -207,7 +207,7 @@ def _take(counters: Any, item: dict[str, Any], limit: dict[str, Any], cost: int,
     duration, most = int(limit["duration_seconds"]), int(limit["limit"])
     start = window_start(now_epoch, duration)
     subject = table.rate_subject(item["id"], item["organization_id"], item.get("owner"), limit.get("shared", "token"))
-    key = table.rate_window_key(subject, limit["name"], start)
+    key = table.rate_window_key(subject, limit["name"], duration, start)
     count = counters.take_window(key, most, cost, start + 2 * duration)
     remaining = most - (count.value or 0)
     return key, WindowState(limit["name"], most, max(0, remaining), start + duration, duration), count
