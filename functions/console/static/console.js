@@ -7,6 +7,8 @@
 // #/webhooks/new, #/webhooks/<id>. Every text from the API goes into the page as text (textContent),
 // never as HTML.
 
+import { policyFields, policyPanel } from "./policies.js";
+
 // The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
 // deployment's own catalog scopes.
 const SERVICE_SCOPES = [
@@ -33,7 +35,7 @@ const state = {
 
 // --- DOM helpers ---------------------------------------------------------------------------------
 
-function h(tag, attributes = {}, ...children) {
+export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === false || value === null || value === undefined) continue;
@@ -518,7 +520,7 @@ function disabledBy(by) {
   return h("span", { id: "disabled-by" }, "disabled by ", who, needs);
 }
 
-function field(label, value) {
+export function field(label, value) {
   return [h("dt", {}, label), h("dd", {}, value === null || value === undefined || value === "" ? "—" : value)];
 }
 
@@ -608,7 +610,7 @@ async function tokenPage(id) {
     }
   }
   const note = why.length ? h("p", { class: "hint", id: "token-actions-why" }, why.join(" ")) : null;
-  const sections = [details, actions, note, usagePanel(token)];
+  const sections = [details, actions, note, usagePanel(token), policyPanel(token)];
   if (isAdmin()) sections.push(adminPanel(token, path, own));
   sections.push(h("h2", { id: "events-heading" }, "Audit events"), eventsTable(events.items));
   render(token.name, ...sections.filter(Boolean));
@@ -635,8 +637,8 @@ async function tokenPage(id) {
   }
 }
 
-// Edit a token's name, description, scopes and expiry: a PATCH with If-Match, so that a change made
-// by someone else since the page was drawn is not overwritten (412, said in words). On the signed-in
+// Edit a token's name, description, scopes, expiry and usage policies: a PATCH with If-Match, so
+// that a change made by someone else since the page was drawn is not overwritten (412, in words). On the signed-in
 // token's own page the expiry only moves earlier: a token never extends its own life (the API answers 403).
 async function editToken(token, etag, own, change) {
   const name = h("input", { type: "text", id: "edit-name", required: true, maxlength: "256", autocomplete: "off", value: token.name });
@@ -677,8 +679,17 @@ async function editToken(token, etag, own, change) {
       h("p", { id: "edit-expires-hint", class: "hint" }, hint),
     ),
   ];
+  // Loosening a usage policy takes tokens:manage, and never the token itself (policies.js).
+  const policies = policyFields(token, managesOrganization() && !own);
+  fields.push(...policies.fields);
   if (!(await confirmAction("Edit this token", `Current expiry: ${when(token.expires_at)}.`, fields, "Save"))) return;
-  const body = {};
+  let body;
+  try {
+    body = policies.body();
+  } catch (error) {
+    showAlert(error.message);
+    return;
+  }
   if (name.value !== token.name) body.name = name.value;
   if (description.value !== (token.description || "")) body.description = description.value;
   const scopes = checks.map((label) => label.querySelector("input")).filter((c) => c.checked).map((c) => c.value);
@@ -699,7 +710,7 @@ function conflictInWords(subject) {
   ];
 }
 
-// Last use of a token, and where from. (Usage limits arrive with the usage-policy work.)
+// Last use of a token, and where from (its usage policies: policies.js).
 function usagePanel(token) {
   const body = token.last_used_at
     ? h(
@@ -787,7 +798,7 @@ function actorOf(event) {
 
 function shown(value) {
   if (value === null || value === undefined || value === "") return "—";
-  if (Array.isArray(value)) return value.length ? value.join(" ") : "(none)";
+  if (Array.isArray(value)) return value.length ? value.map((item) => (typeof item === "object" ? JSON.stringify(item) : item)).join(" ") : "(none)";
   if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) return h("span", { class: "when" }, when(value));
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
