@@ -660,6 +660,56 @@ def test_a_session_without_tokens_manage_only_tightens_and_reads_the_apis_refusa
     assert after["allowed_cidrs"] == ["10.1.0.0/16"]
 
 
+def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, server, console_user):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization = f"policy-{uuid.uuid4().hex[:6]}"
+    body = {
+        "name": "org manager",
+        "organization_id": organization,
+        "scopes": ["console", "tokens:read", "tokens:manage"],
+    }
+    created = seeded(admin, "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    manager = created.json()["secret"]
+    _, without_manage = console_user
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
+        # A session without tokens:manage is not offered the page
+        sign_in(page, base_url, without_manage)
+        assert page.locator("#nav-organization").is_hidden()
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for()
+
+        # A manager reads the organization's policy: never set, anywhere, version 0
+        sign_in(page, base_url, manager)
+        page.get_by_role("link", name="Organization").click()
+        page.get_by_role("heading", name=f"Organization {organization}").wait_for()
+        assert page.locator("#org-policy-cidrs").inner_text() == "anywhere"
+        assert "Version\n0" in page.locator("#org-policy").inner_text()
+
+        # A CIDR that is none is refused in the API's words
+        page.get_by_label("Allowed from (CIDRs)").fill("not-a-cidr")
+        page.get_by_role("button", name="Save policy").click()
+        alert = page.get_by_role("alert")
+        alert.filter(has_text="allowed_cidrs").wait_for()
+        assert "must be an IPv4 or IPv6 CIDR" in alert.inner_text() and "{" not in alert.inner_text()
+
+        # When they set the list (PUT with If-Match), the page shows it
+        page.get_by_label("Allowed from (CIDRs)").fill("127.0.0.0/8\n192.0.2.0/24")
+        page.get_by_role("button", name="Save policy").click()
+        page.locator("#org-policy-cidrs", has_text="192.0.2.0/24").wait_for()
+        assert page.locator("#org-policy-cidrs").inner_text() == "127.0.0.0/8, 192.0.2.0/24"
+        assert "Version\n1" in page.locator("#org-policy").inner_text()
+        shot(page, "29-organization-policy")
+
+    after = admin.request("GET", f"/v1/organizations/{organization}/policy")
+    assert after.json()["allowed_cidrs"] == ["127.0.0.0/8", "192.0.2.0/24"]
+    assert (
+        admin.request("PUT", f"/v1/organizations/{organization}/policy", json={"allowed_cidrs": []}).status_code == 200
+    )
+
+
 def test_the_organizations_webhook_endpoints_and_their_delivery_log(chromium, base_url, server):
     _, admin_secret = server
     admin = Client(base_url, admin_secret)

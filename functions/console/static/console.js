@@ -4,9 +4,10 @@
 // the cookie (the API's authorizer needs both; API Gateway answers 401 without the header). A reloaded
 // page learns its CSRF token again from GET /v1/sessions/current, the one route that reads the cookie
 // alone. Pages are hash routes: #/sign-in, #/tokens, #/create, #/tokens/<id>, #/webhooks,
-// #/webhooks/new, #/webhooks/<id>. Every text from the API goes into the page as text (textContent),
-// never as HTML.
+// #/webhooks/new, #/webhooks/<id>, #/organization. Every text from the API goes into the page as
+// text (textContent), never as HTML.
 
+import { organizationPage } from "./organization.js";
 import { policyFields, policyPanel } from "./policies.js";
 
 // The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
@@ -53,7 +54,7 @@ export function h(tag, attributes = {}, ...children) {
 
 const main = () => document.getElementById("main");
 
-function render(title, ...children) {
+export function render(title, ...children) {
   clearAlert();
   if (state.flash) {
     showAlert(state.flash[0], [], state.flash[1]);
@@ -65,7 +66,7 @@ function render(title, ...children) {
   heading.focus();
 }
 
-function showAlert(message, details = [], kind = "error") {
+export function showAlert(message, details = [], kind = "error") {
   const alert = document.getElementById("alert");
   alert.className = kind === "info" ? "alert info" : "alert";
   alert.replaceChildren(h("strong", {}, message));
@@ -79,7 +80,7 @@ function clearAlert() {
   alert.replaceChildren();
 }
 
-function when(iso) {
+export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toISOString().replace("T", " ").replace(/:\d\d\.\d+Z|:\d\dZ/, " UTC");
@@ -91,7 +92,7 @@ function badge(status) {
 
 // --- the API ---------------------------------------------------------------------------------------
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(status, problem) {
     const title = problem?.title || problem?.message || `HTTP ${status}`;
     super(problem?.detail ? `${title}: ${problem.detail}` : title);
@@ -105,7 +106,7 @@ class ApiError extends Error {
 }
 
 // One call of the API: {data, etag}. `ifMatch` makes a change conditional (412 when stale).
-async function request(method, path, body, ifMatch) {
+export async function request(method, path, body, ifMatch) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (state.session) headers.Authorization = `Session ${state.session.csrf_token}`;
@@ -133,7 +134,7 @@ async function api(method, path, body, ifMatch) {
 }
 
 // The gateway's own 401 or 403 (no problem+json): the session has ended.
-async function failed(error) {
+export async function failed(error) {
   if (error instanceof ApiError && [401, 403].includes(error.status) && !error.problem.type) {
     const alive = await loadSession();
     if (!alive) {
@@ -220,6 +221,7 @@ function updateHeader() {
     signOut.hidden = false;
     nav.hidden = false;
     document.getElementById("nav-webhooks").hidden = !grants("webhooks:read");
+    document.getElementById("nav-organization").hidden = !managesOrganization();
     state.names.set(token.id, token.name);
   } else {
     who.hidden = true;
@@ -294,7 +296,7 @@ function listQuery(params) {
 }
 
 // What a page shows, read from the API; on a failure the page is its title and the API's words (null).
-async function readFor(title, read) {
+export async function readFor(title, read) {
   try {
     return await read();
   } catch (error) {
@@ -703,7 +705,7 @@ async function editToken(token, etag, own, change) {
 }
 
 // A 412 in words: [message, details] for showAlert.
-function conflictInWords(subject) {
+export function conflictInWords(subject) {
   return [
     `Not saved: someone changed this ${subject} after you opened it.`,
     [`The page now shows the ${subject} as it is. Check it, then make your change again.`],
@@ -1081,6 +1083,8 @@ async function route() {
     createPage();
   } else if (path.startsWith("/tokens/")) {
     await tokenPage(decodeURIComponent(path.slice("/tokens/".length)));
+  } else if (path === "/organization") {
+    await organizationPage((isAdmin() && params.get("id")) || signedIn().organization_id);
   } else if (path === "/webhooks") {
     await webhooksPage(params);
   } else if (path === "/webhooks/new") {

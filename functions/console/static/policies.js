@@ -94,13 +94,15 @@ export function policyFields(token, mayLoosen) {
   const ratelimits = h("textarea", { id: "edit-ratelimits", rows: "3", class: "mono", "aria-describedby": "edit-ratelimits-hint" }, limitsText);
   const remaining = numberInput("edit-credits", credits?.remaining, ceiling(credits?.remaining));
   const refillAmount = numberInput("edit-refill-amount", refill?.amount, ceiling(refill?.amount));
-  // daily is more often than monthly: a loosening when the token refills monthly (or never).
+  // A refill where credits had none loosens them, and daily is more often than monthly (from
+  // unlimited, any credits tighten).
+  const metered = !mayLoosen && Boolean(credits);
   const interval = h(
     "select",
     { id: "edit-refill-interval" },
     h("option", { value: "" }, "no refill"),
-    h("option", { value: "daily", selected: refill?.interval === "daily", disabled: !mayLoosen && refill?.interval !== "daily" }, "daily"),
-    h("option", { value: "monthly", selected: refill?.interval === "monthly", disabled: !mayLoosen && !refill }, "monthly"),
+    h("option", { value: "daily", selected: refill?.interval === "daily", disabled: metered && refill?.interval !== "daily" }, "daily"),
+    h("option", { value: "monthly", selected: refill?.interval === "monthly", disabled: metered && !refill }, "monthly"),
   );
   const lowThreshold = numberInput("edit-low-threshold", credits?.low_threshold);
   const cidrs = h("textarea", { id: "edit-cidrs", rows: "2", class: "mono", "aria-describedby": "edit-cidrs-hint" }, cidrsText);
