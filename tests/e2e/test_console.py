@@ -547,6 +547,169 @@ def test_a_token_is_edited_with_if_match_and_a_conflict_is_explained_in_words(ch
     assert (after["name"], after["description"]) == (renamed, "theirs")
 
 
+def _token_with_policies(admin: Client, organization: str) -> dict:
+    body = {
+        "name": f"metered-{uuid.uuid4().hex[:6]}",
+        "organization_id": organization,
+        "ratelimits": [{"name": "minute", "limit": 100, "duration_seconds": 60}],
+        "credits": {"remaining": 50, "refill": {"interval": "daily", "amount": 50}, "low_threshold": 5},
+        "allowed_cidrs": ["10.0.0.0/8"],
+        "meta": {"plan": "pro"},
+    }
+    created = seeded(admin, "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    return created.json()["token"]
+
+
+def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, base_url, server, console_user):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization, _ = console_user
+    token = _token_with_policies(admin, organization)
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, admin_secret)  # admin: may loosen
+        page.goto(f"{base_url}/console#/tokens/{token['id']}")
+        page.get_by_role("heading", name=token["name"]).wait_for()
+
+        # The panel shows the policies as GET /v1/tokens/{id} returns them
+        assert page.locator("#policy-ratelimits").inner_text() == "minute: 100 per minute"
+        assert page.locator("#policy-credits").inner_text() == "50"
+        assert page.locator("#policy-refill").inner_text() == "50 every day (UTC)"
+        assert "Low at\n5" in page.locator("#policies").inner_text()
+        assert page.locator("#policy-cidrs").inner_text() == "10.0.0.0/8"
+        assert '"plan": "pro"' in page.locator("#policy-meta").inner_text()
+        shot(page, "25-usage-policies")
+
+        # When a manager raises the limit, grants credits and widens the allowlist
+        page.get_by_role("button", name="Edit").click()
+        dialog = page.get_by_role("dialog")
+        assert dialog.locator("#edit-policies-tighten-only").count() == 0
+        assert dialog.get_by_label("Credits left").get_attribute("max") is None
+        dialog.get_by_label("Rate limits").fill("minute 200 60\nday 5000 86400 owner")
+        dialog.get_by_label("Credits left").fill("500")
+        dialog.get_by_label("Allowed from (CIDRs)").fill("10.0.0.0/8\n192.0.2.0/24")
+        dialog.get_by_label("Meta (JSON object)").fill('{"plan": "enterprise"}')
+        shot(page, "26-edit-usage-policies")
+        dialog.get_by_role("button", name="Save").click()
+
+        # Then the panel shows the new policies
+        page.locator("#policy-credits", has_text="500").wait_for()
+        assert page.locator("#policy-ratelimits").inner_text().splitlines() == [
+            "minute: 200 per minute",
+            "day: 5000 per day (shared by the owner's tokens)",
+        ]
+        assert page.locator("#policy-cidrs").inner_text().splitlines() == ["10.0.0.0/8", "192.0.2.0/24"]
+        assert "enterprise" in page.locator("#policy-meta").inner_text()
+        created = page.locator("#events tr", has_text="token.created").inner_text()
+        assert '"name":"minute"' in created and "[object Object]" not in created
+
+    after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
+    assert [limit["limit"] for limit in after["ratelimits"]] == [200, 5000]
+    assert after["ratelimits"][1]["shared"] == "owner"
+    assert (after["credits"]["remaining"], after["credits"]["refill"]) == (500, {"interval": "daily", "amount": 50})
+    assert (after["allowed_cidrs"], after["meta"]) == (["10.0.0.0/8", "192.0.2.0/24"], {"plan": "enterprise"})
+
+
+def test_a_session_without_tokens_manage_only_tightens_and_reads_the_apis_refusal(
+    chromium, base_url, server, console_user
+):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization, secret = console_user  # console, tokens:read, tokens:write: no tokens:manage
+    token = _token_with_policies(admin, organization)
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, secret)
+        page.goto(f"{base_url}/console#/tokens/{token['id']}")
+        page.get_by_role("heading", name=token["name"]).wait_for()
+
+        # The dialog greys out what could only loosen, and says why
+        page.get_by_role("button", name="Edit").click()
+        dialog = page.get_by_role("dialog")
+        assert "Loosening takes tokens:manage" in dialog.locator("#edit-policies-tighten-only").inner_text()
+        assert dialog.get_by_label("Credits left").get_attribute("max") == "50"
+        assert dialog.get_by_label("Refill amount").get_attribute("max") == "50"
+        assert not dialog.locator("#edit-refill-interval option[value=monthly]").is_disabled()  # monthly: less often
+
+        # When the user raises a limit anyway, the API refuses and the page says so in words
+        dialog.get_by_label("Rate limits").fill("minute 1000 60")
+        dialog.get_by_role("button", name="Save").click()
+        alert = page.get_by_role("alert")
+        alert.filter(has_text="tokens:manage").wait_for()
+        assert "loosening usage policies or granting credits takes the 'tokens:manage' scope" in alert.inner_text()
+        assert "ratelimits: loosening it takes 'tokens:manage'" in alert.inner_text()
+        assert "{" not in alert.inner_text()
+        shot(page, "27-loosening-refused")
+
+        # When they tighten instead: a lower limit, fewer credits, a narrower allowlist
+        page.get_by_role("button", name="Edit").click()
+        dialog.get_by_label("Rate limits").fill("minute 10 60")
+        dialog.get_by_label("Credits left").fill("20")
+        dialog.get_by_label("Allowed from (CIDRs)").fill("10.1.0.0/16")
+        dialog.get_by_role("button", name="Save").click()
+
+        # Then it is saved and shown
+        page.locator("#policy-ratelimits", has_text="minute: 10 per minute").wait_for()
+        assert page.locator("#policy-credits").inner_text() == "20"
+        assert page.locator("#policy-cidrs").inner_text() == "10.1.0.0/16"
+        shot(page, "28-tightened")
+
+    after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
+    assert (after["ratelimits"][0]["limit"], after["credits"]["remaining"]) == (10, 20)
+    assert after["allowed_cidrs"] == ["10.1.0.0/16"]
+
+
+def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, server, console_user):
+    _, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization = f"policy-{uuid.uuid4().hex[:6]}"
+    body = {
+        "name": "org manager",
+        "organization_id": organization,
+        "scopes": ["console", "tokens:read", "tokens:manage"],
+    }
+    created = seeded(admin, "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    manager = created.json()["secret"]
+    _, without_manage = console_user
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
+        # A session without tokens:manage is not offered the page
+        sign_in(page, base_url, without_manage)
+        assert page.locator("#nav-organization").is_hidden()
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for()
+
+        # A manager reads the organization's policy: never set, anywhere, version 0
+        sign_in(page, base_url, manager)
+        page.get_by_role("link", name="Organization").click()
+        page.get_by_role("heading", name=f"Organization {organization}").wait_for()
+        assert page.locator("#org-policy-cidrs").inner_text() == "anywhere"
+        assert "Version\n0" in page.locator("#org-policy").inner_text()
+
+        # A CIDR that is none is refused in the API's words
+        page.get_by_label("Allowed from (CIDRs)").fill("not-a-cidr")
+        page.get_by_role("button", name="Save policy").click()
+        alert = page.get_by_role("alert")
+        alert.filter(has_text="allowed_cidrs").wait_for()
+        assert "must be an IPv4 or IPv6 CIDR" in alert.inner_text() and "{" not in alert.inner_text()
+
+        # When they set the list (PUT with If-Match), the page shows it
+        page.get_by_label("Allowed from (CIDRs)").fill("127.0.0.0/8\n192.0.2.0/24")
+        page.get_by_role("button", name="Save policy").click()
+        page.locator("#org-policy-cidrs", has_text="192.0.2.0/24").wait_for()
+        assert page.locator("#org-policy-cidrs").inner_text() == "127.0.0.0/8, 192.0.2.0/24"
+        assert "Version\n1" in page.locator("#org-policy").inner_text()
+        shot(page, "29-organization-policy")
+
+    after = admin.request("GET", f"/v1/organizations/{organization}/policy")
+    assert after.json()["allowed_cidrs"] == ["127.0.0.0/8", "192.0.2.0/24"]
+    assert (
+        admin.request("PUT", f"/v1/organizations/{organization}/policy", json={"allowed_cidrs": []}).status_code == 200
+    )
+
+
 def test_the_organizations_webhook_endpoints_and_their_delivery_log(chromium, base_url, server):
     _, admin_secret = server
     admin = Client(base_url, admin_secret)

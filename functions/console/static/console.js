@@ -4,8 +4,11 @@
 // the cookie (the API's authorizer needs both; API Gateway answers 401 without the header). A reloaded
 // page learns its CSRF token again from GET /v1/sessions/current, the one route that reads the cookie
 // alone. Pages are hash routes: #/sign-in, #/tokens, #/create, #/tokens/<id>, #/webhooks,
-// #/webhooks/new, #/webhooks/<id>. Every text from the API goes into the page as text (textContent),
-// never as HTML.
+// #/webhooks/new, #/webhooks/<id>, #/organization. Every text from the API goes into the page as
+// text (textContent), never as HTML.
+
+import { organizationPage } from "./organization.js";
+import { policyFields, policyPanel } from "./policies.js";
 
 // The service's own scopes (auth.py's SERVICE_SCOPES): admin stands for each of them, never for the
 // deployment's own catalog scopes.
@@ -33,7 +36,7 @@ const state = {
 
 // --- DOM helpers ---------------------------------------------------------------------------------
 
-function h(tag, attributes = {}, ...children) {
+export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === false || value === null || value === undefined) continue;
@@ -51,7 +54,7 @@ function h(tag, attributes = {}, ...children) {
 
 const main = () => document.getElementById("main");
 
-function render(title, ...children) {
+export function render(title, ...children) {
   clearAlert();
   if (state.flash) {
     showAlert(state.flash[0], [], state.flash[1]);
@@ -63,7 +66,7 @@ function render(title, ...children) {
   heading.focus();
 }
 
-function showAlert(message, details = [], kind = "error") {
+export function showAlert(message, details = [], kind = "error") {
   const alert = document.getElementById("alert");
   alert.className = kind === "info" ? "alert info" : "alert";
   alert.replaceChildren(h("strong", {}, message));
@@ -77,7 +80,7 @@ function clearAlert() {
   alert.replaceChildren();
 }
 
-function when(iso) {
+export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toISOString().replace("T", " ").replace(/:\d\d\.\d+Z|:\d\dZ/, " UTC");
@@ -89,7 +92,7 @@ function badge(status) {
 
 // --- the API ---------------------------------------------------------------------------------------
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(status, problem) {
     const title = problem?.title || problem?.message || `HTTP ${status}`;
     super(problem?.detail ? `${title}: ${problem.detail}` : title);
@@ -103,7 +106,7 @@ class ApiError extends Error {
 }
 
 // One call of the API: {data, etag}. `ifMatch` makes a change conditional (412 when stale).
-async function request(method, path, body, ifMatch) {
+export async function request(method, path, body, ifMatch) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (state.session) headers.Authorization = `Session ${state.session.csrf_token}`;
@@ -131,7 +134,7 @@ async function api(method, path, body, ifMatch) {
 }
 
 // The gateway's own 401 or 403 (no problem+json): the session has ended.
-async function failed(error) {
+export async function failed(error) {
   if (error instanceof ApiError && [401, 403].includes(error.status) && !error.problem.type) {
     const alive = await loadSession();
     if (!alive) {
@@ -218,6 +221,7 @@ function updateHeader() {
     signOut.hidden = false;
     nav.hidden = false;
     document.getElementById("nav-webhooks").hidden = !grants("webhooks:read");
+    document.getElementById("nav-organization").hidden = !managesOrganization();
     state.names.set(token.id, token.name);
   } else {
     who.hidden = true;
@@ -292,7 +296,7 @@ function listQuery(params) {
 }
 
 // What a page shows, read from the API; on a failure the page is its title and the API's words (null).
-async function readFor(title, read) {
+export async function readFor(title, read) {
   try {
     return await read();
   } catch (error) {
@@ -518,7 +522,7 @@ function disabledBy(by) {
   return h("span", { id: "disabled-by" }, "disabled by ", who, needs);
 }
 
-function field(label, value) {
+export function field(label, value) {
   return [h("dt", {}, label), h("dd", {}, value === null || value === undefined || value === "" ? "—" : value)];
 }
 
@@ -608,7 +612,7 @@ async function tokenPage(id) {
     }
   }
   const note = why.length ? h("p", { class: "hint", id: "token-actions-why" }, why.join(" ")) : null;
-  const sections = [details, actions, note, usagePanel(token)];
+  const sections = [details, actions, note, usagePanel(token), policyPanel(token)];
   if (isAdmin()) sections.push(adminPanel(token, path, own));
   sections.push(h("h2", { id: "events-heading" }, "Audit events"), eventsTable(events.items));
   render(token.name, ...sections.filter(Boolean));
@@ -635,8 +639,8 @@ async function tokenPage(id) {
   }
 }
 
-// Edit a token's name, description, scopes and expiry: a PATCH with If-Match, so that a change made
-// by someone else since the page was drawn is not overwritten (412, said in words). On the signed-in
+// Edit a token's name, description, scopes, expiry and usage policies: a PATCH with If-Match, so
+// that a change made by someone else since the page was drawn is not overwritten (412, in words). On the signed-in
 // token's own page the expiry only moves earlier: a token never extends its own life (the API answers 403).
 async function editToken(token, etag, own, change) {
   const name = h("input", { type: "text", id: "edit-name", required: true, maxlength: "256", autocomplete: "off", value: token.name });
@@ -677,8 +681,17 @@ async function editToken(token, etag, own, change) {
       h("p", { id: "edit-expires-hint", class: "hint" }, hint),
     ),
   ];
+  // Loosening a usage policy takes tokens:manage, and never the token itself (policies.js).
+  const policies = policyFields(token, managesOrganization() && !own);
+  fields.push(...policies.fields);
   if (!(await confirmAction("Edit this token", `Current expiry: ${when(token.expires_at)}.`, fields, "Save"))) return;
-  const body = {};
+  let body;
+  try {
+    body = policies.body();
+  } catch (error) {
+    showAlert(error.message);
+    return;
+  }
   if (name.value !== token.name) body.name = name.value;
   if (description.value !== (token.description || "")) body.description = description.value;
   const scopes = checks.map((label) => label.querySelector("input")).filter((c) => c.checked).map((c) => c.value);
@@ -692,14 +705,14 @@ async function editToken(token, etag, own, change) {
 }
 
 // A 412 in words: [message, details] for showAlert.
-function conflictInWords(subject) {
+export function conflictInWords(subject) {
   return [
     `Not saved: someone changed this ${subject} after you opened it.`,
     [`The page now shows the ${subject} as it is. Check it, then make your change again.`],
   ];
 }
 
-// Last use of a token, and where from. (Usage limits arrive with the usage-policy work.)
+// Last use of a token, and where from (its usage policies: policies.js).
 function usagePanel(token) {
   const body = token.last_used_at
     ? h(
@@ -787,7 +800,7 @@ function actorOf(event) {
 
 function shown(value) {
   if (value === null || value === undefined || value === "") return "—";
-  if (Array.isArray(value)) return value.length ? value.join(" ") : "(none)";
+  if (Array.isArray(value)) return value.length ? value.map((item) => (typeof item === "object" ? JSON.stringify(item) : item)).join(" ") : "(none)";
   if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) return h("span", { class: "when" }, when(value));
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
@@ -1070,6 +1083,8 @@ async function route() {
     createPage();
   } else if (path.startsWith("/tokens/")) {
     await tokenPage(decodeURIComponent(path.slice("/tokens/".length)));
+  } else if (path === "/organization") {
+    await organizationPage((isAdmin() && params.get("id")) || signedIn().organization_id);
   } else if (path === "/webhooks") {
     await webhooksPage(params);
   } else if (path === "/webhooks/new") {
