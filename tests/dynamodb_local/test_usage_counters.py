@@ -192,3 +192,28 @@ def test_an_organization_policy_reaches_existing_and_new_tokens_and_no_token_wid
     assert [code(s, "198.51.100.9") for s in (anywhere, own_list, created_after)] == ["IP_NOT_ALLOWED"] * 3
     assert [code(s, "192.0.2.9") for s in (anywhere, own_list, created_after)] == ["VALID", "IP_NOT_ALLOWED", "VALID"]
     assert code(own_list, "10.1.2.3") == "IP_NOT_ALLOWED"
+
+
+def test_a_credits_edit_that_is_no_grant_never_gives_back_what_was_spent_since_its_read(tokens, counters):
+    # Given an owner's token with 10 credits, 5 of them spent after an edit has read "10 left"
+    from tokensmith.errors import Forbidden
+    from tokensmith.tokens.models import UpdateTokenRequest
+
+    owner = Principal("ada-token", "acme", "ada@acme.example", frozenset({"tokens:read", "tokens:write"}))
+    item, secret = create(tokens, owner="ada@acme.example", credits={"remaining": 10})
+    live, reads = TokenService.live_credits, []
+
+    def spent_after_the_read(self, token):
+        reads.append(live(self, token))
+        if len(reads) == 1:
+            assert verify_many(tokens, secret, 5) == Counter({"VALID": 5})
+        return reads[-1]
+
+    tokens.live_credits = spent_after_the_read.__get__(tokens)  # type: ignore[method-assign]
+
+    # When the owner sets 8 (no grant as read), Then the counter's condition refuses the write, the
+    # change is read again, and 8 over the 5 left is a grant the owner may not make
+    with pytest.raises(Forbidden):
+        tokens.update_token(owner, item["id"], UpdateTokenRequest(credits={"remaining": 8}), META)
+    assert reads == [10, 5]
+    assert counters.get_credits(item["id"])["remaining"] == 5

@@ -68,6 +68,18 @@ class UsageStore:
         if grant is not None:
             self.credit_counters[token_id] = {"remaining": grant.remaining, "period": grant.period}
 
+    def grant_refused(self, token_id: str, grant: Any) -> bool:
+        """The condition of a ``ceiling`` grant, as the real repository writes it: the counter of
+        this period holds less than the new value (spent since the change read it)."""
+        counter = self.credit_counters.get(token_id)
+        return bool(
+            grant is not None
+            and grant.ceiling
+            and counter is not None
+            and counter["period"] == grant.period
+            and counter["remaining"] < grant.remaining
+        )
+
     # --- organization policies -----------------------------------------------------------------------
 
     def get_policy(self, organization_id: str) -> dict[str, Any] | None:

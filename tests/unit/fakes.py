@@ -217,6 +217,8 @@ class RecordingRepository(UsageStore):
             raise VersionConflict()
         if change.claim_name is not None:
             self._check_claim(change.claim_name)
+        if self.grant_refused(change.token_id, change.grant_credits):
+            raise VersionConflict()
         # all conditions hold: the transaction is applied as a whole
         current.update(_stored(change.set_values))
         for attribute in change.remove:

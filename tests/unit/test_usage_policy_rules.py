@@ -168,6 +168,31 @@ def test_a_manager_grants_credits_and_the_counter_is_set_in_the_same_change(toke
     assert change.event["changes"]["credits"]["to"]["remaining"] == 500
 
 
+def test_an_edit_that_is_no_grant_never_gives_back_credits_spent_since_it_read_them(
+    tokens, given_token, repository, monkeypatch
+):
+    # Given an owner's token with 10 credits, and an edit that reads 10 left while 5 are spent meanwhile
+    issued = given_token(OWNER, credits={"remaining": 10})
+    live = type(tokens).live_credits
+    reads: list[int | None] = []
+
+    def spent_after_the_read(self, item):
+        reads.append(live(self, item))
+        repository.credit_counters[issued.id]["remaining"] = 5
+        return reads[-1]
+
+    monkeypatch.setattr(type(tokens), "live_credits", spent_after_the_read)
+
+    # When the owner sets 8 credits (no grant, as read: 8 <= 10)
+    with pytest.raises(Forbidden) as refused:
+        patch(tokens, OWNER, issued.id, credits={"remaining": 8})
+
+    # Then the write was conditional on the counter (found in review): it failed, the change was read
+    # again, and 8 over the 5 now left is a grant the owner may not make; the 5 stay
+    assert reads == [10, 5] and "tokens:manage" in refused.value.detail
+    assert repository.credit_counters[issued.id]["remaining"] == 5
+
+
 def test_a_token_never_loosens_its_own_policies_even_with_tokens_manage(tokens, given_token):
     issued = given_token(ratelimits=[LIMIT])
 

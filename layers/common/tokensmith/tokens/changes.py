@@ -63,7 +63,8 @@ class TokenChangePlan:
     release_name: bool = False
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    grant_credits: CreditsGrant | None = None
+    # False: a credits edit that is no grant (rules.loosened_policies), written only if it lowers the counter
+    credits_may_rise: bool = True
 
 
 Planner = Callable[[dict[str, Any], datetime], TokenChangePlan | None]
@@ -263,7 +264,9 @@ class TokenChanges:
             remove=removed,
             claim_name=self._claim(updated, now) if claim else None,
             release_name=old_guard if release else None,
-            grant_credits=credits_grant(updated, now) if "credits" in plan.set_values else None,
+            grant_credits=(
+                credits_grant(updated, now, ceiling=not plan.credits_may_rise) if "credits" in plan.set_values else None
+            ),
         )
         self.repository.update_token(change, event)
         count(plan.event_type)
@@ -366,9 +369,9 @@ def disable_plan(principal: Principal, item: dict[str, Any], now: datetime) -> T
     return TokenChangePlan("token.disabled", values, GRACE_ATTRIBUTES)
 
 
-def credits_grant(item: dict[str, Any], now: datetime) -> CreditsGrant | None:
+def credits_grant(item: dict[str, Any], now: datetime, ceiling: bool = False) -> CreditsGrant | None:
     """The credits counter a token's ``credits`` setting starts: its ``remaining``, this period."""
     credits = item.get("credits")
     if not credits:
         return None
-    return CreditsGrant(int(credits["remaining"]), credits_period(credits, clock.epoch(now)))
+    return CreditsGrant(int(credits["remaining"]), credits_period(credits, clock.epoch(now)), ceiling)

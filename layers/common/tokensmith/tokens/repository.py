@@ -81,10 +81,14 @@ class TokenChange:
 
 @dataclass(frozen=True, slots=True)
 class CreditsGrant:
-    """Set a token's credits counter (``tokens.counters``) to ``remaining`` in ``period``."""
+    """Set a token's credits counter (``tokens.counters``) to ``remaining`` in ``period``. With
+    ``ceiling`` (an edit that is no grant), only while the counter of this period still holds at least
+    ``remaining``: credits spent between the edit's read and its write are never given back (the
+    change is then read and planned again, when it has become a grant)."""
 
     remaining: int
     period: int
+    ceiling: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +247,15 @@ class TokenRepository(TokenListing):
         actions: list[dict[str, Any]] = []
         if grant is not None:
             counter = {**table.credits_key(token_id), "remaining": grant.remaining, "period": grant.period}
-            actions.append(self._put_action(counter))
+            put = self._put_action(counter)
+            if grant.ceiling:
+                put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR #p <> :p OR #r >= :r"
+                put["Put"]["ExpressionAttributeNames"] = {"#p": "period", "#r": "remaining"}
+                put["Put"]["ExpressionAttributeValues"] = {
+                    ":p": {"N": str(grant.period)},
+                    ":r": {"N": str(grant.remaining)},
+                }
+            actions.append(put)
         if check is not None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
             if check.version is not None:

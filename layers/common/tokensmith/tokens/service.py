@@ -268,7 +268,10 @@ class TokenService(TokenChanges):
             rules.require_no_self_extension(principal, item, values)
             loosened = rules.loosened_policies(item, values, self.live_credits(item))
             rules.require_may_loosen(principal, item, loosened)
-            return self.edit_plan(item, values)
+            edit = self.edit_plan(item, values)
+            if edit is not None:
+                edit.credits_may_rise = "credits" in loosened  # else a concurrent spend is never undone
+            return edit
 
         return self._change(principal, token_id, meta, plan)
 
