@@ -41,7 +41,8 @@ from tokensmith import clock
 from tokensmith.auth import Principal, RequestMeta
 from tokensmith.expiry.schedule import wake_attributes
 from tokensmith.settings import get_settings
-from tokensmith.tokens.changes import TokenChanges, list_attributes
+from tokensmith.tokens.changes import TokenChanges
+from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.repository import TokenRepository, token_put_request
 

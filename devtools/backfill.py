@@ -1,6 +1,6 @@
 """``make backfill TABLE=<name> [ENDPOINT=<url>]``: give every token item of a table the keys of the
 list indexes (``owner_pk``, ``status_pk``, ``owner_status_pk``, and ``org_sk`` with nanoseconds), as
-the change machinery (``tokens.changes.list_attributes``) writes them on any new write.
+the change machinery (``tokens.list_keys.list_attributes``) writes them on any new write.
 
 One-off, for items written before the list indexes existed. It scans the table (a maintenance tool,
 never on a request path), a page at a time, and updates only the tokens whose list keys are not what
@@ -31,7 +31,7 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import from_item, is_conditional_check_failure, to_attribute, to_item
-from tokensmith.tokens.changes import list_attributes
+from tokensmith.tokens.list_keys import list_attributes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LIST_KEYS = (*table.TOKEN_LIST_PARTITIONS, table.TOKEN_LIST_SORT)

@@ -15,7 +15,7 @@ from tokensmith import clock
 from tokensmith.auth import TOKENS_READ, TOKENS_WRITE
 from tokensmith.aws.dynamodb import InvalidCursor, decode_cursor, encode_cursor, to_item
 from tokensmith.expiry.sweeper import ExpirySweeper, SweepReport
-from tokensmith.tokens.changes import list_attributes
+from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.listing import TokenListing
 from tokensmith.tokens.models import AdminUpdateTokenRequest, CreateTokenRequest
 

@@ -26,7 +26,7 @@ from tokensmith.auth import SYSTEM
 from tokensmith.aws.dynamodb import VersionConflict
 from tokensmith.expiry.schedule import WAKE_ATTRIBUTES, WAKE_SHARDS, next_wake
 from tokensmith.settings import Settings
-from tokensmith.tokens.changes import expired_stamp_keys
+from tokensmith.tokens.list_keys import expired_stamp_keys
 from tokensmith.tokens.repository import TokenChange, TokenRepository
 
 

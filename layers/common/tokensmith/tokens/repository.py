@@ -3,7 +3,7 @@ condition expression here (the rules are the service's).
 
 Token items carry ``org_sk`` and one partition attribute per list index (``org_pk``, ``owner_pk``,
 ``status_pk``, ``owner_status_pk``: ``table``) and, while live with an expiry, ``expiry_pk``, which the
-change machinery keeps right (``changes.list_attributes``; the lists are ``listing.py``'s), and
+change machinery keeps right (``list_keys.list_attributes``; the lists are ``listing.py``'s), and
 ``wake_pk``/``wake_at`` (the sparse ``due`` index of the expiry sweep).
 
 This module imports botocore lazily and nothing of pydantic: it is on the authorizer's hot path.
