@@ -31,6 +31,7 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 def clear_singletons() -> None:
     from tokensmith import settings
     from tokensmith.aws import clients
+    from tokensmith.organizations import propagation as organization_propagation
     from tokensmith.organizations import repository as organization_repository
     from tokensmith.organizations import service as organization_service
     from tokensmith.secret_scanning import service as secret_scanning
@@ -52,6 +53,8 @@ def clear_singletons() -> None:
         token_counters.default_counters,
         organization_repository.default_policies,
         organization_service.organization_policy_service,
+        organization_propagation.policy_queue,
+        organization_propagation.policy_propagator,
         session_repository.default_session_repository,
         webhook_repository.default_webhook_repository,
         token_service.token_service,

@@ -225,6 +225,16 @@ FAILURE_MODES = {
         "ApproximateAgeOfOldestMessage",
         {"QueueName": "LeakedTokensQueue"},
     ),
+    "organization policy pages dead-lettered": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "OrganizationPolicyDeadLetterQueue"},
+    ),
+    "organization policy pages wait for their copy": (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        {"QueueName": "OrganizationPolicyQueue"},
+    ),
     "webhook delivery failure rate": ("Tokensmith", "webhook.retried", {"service": "tokensmith"}),
     "webhooks dead-lettered by the function": ("Tokensmith", "webhook.dead_lettered", {"service": "tokensmith"}),
     "the expiry sweep lags": ("Tokensmith", "ExpiryLag", {"service": "tokensmith"}),
@@ -347,7 +357,8 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "GetOrganizationPolicyFunction": {"ORGPOLICY#*"},
     "GetTokenFunction": {"TOKEN#*", "CREDITS#*"},  # the credits left now
     "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
-    "PutOrganizationPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token
+    "PutOrganizationPolicyFunction": {"ORGPOLICY#*"},  # the policy; its copy on each token is queued
+    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},
@@ -402,20 +413,44 @@ def test_the_public_revoke_leaked_route_only_queues():
         "Action": ["sqs:SendMessage"],
         "Resource": {"Fn::GetAtt": ["LeakedTokensQueue", "Arn"]},
     }
-    queue_readers = {
+    assert_only_the_worker_reads(
+        "LeakedTokensQueue", "LeakedTokensDeadLetterQueue", "RevokeLeakedWorkerQueue", "RevokeLeakedWorkerFunction"
+    )
+
+
+def assert_only_the_worker_reads(queue_id: str, dead_letters_id: str, mapping_id: str, worker_id: str) -> None:
+    """The queue's one reader is its worker, through its mapping (failures per message), and it dead-letters
+    after a visibility timeout of at least 6 times the worker's Timeout (AWS's advice for a mapping)."""
+    readers = {
         function_id
         for function_id in FUNCTIONS
         for s in statements(function_id)
-        if s["Resource"] == {"Fn::GetAtt": ["LeakedTokensQueue", "Arn"]} and "sqs:ReceiveMessage" in s["Action"]
+        if s["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]} and "sqs:ReceiveMessage" in s["Action"]
     }
-    assert queue_readers == {"RevokeLeakedWorkerFunction"}
-    mapping = TEMPLATE["Resources"]["RevokeLeakedWorkerQueue"]["Properties"]
+    assert readers == {worker_id}
+    mapping = TEMPLATE["Resources"][mapping_id]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert _target(mapping["EventSourceArn"]) == "LeakedTokensQueue"
-    queue = TEMPLATE["Resources"]["LeakedTokensQueue"]["Properties"]
-    assert _target(queue["RedrivePolicy"]["deadLetterTargetArn"]) == "LeakedTokensDeadLetterQueue"
-    assert (
-        queue["VisibilityTimeout"] >= 6 * TEMPLATE["Resources"]["RevokeLeakedWorkerFunction"]["Properties"]["Timeout"]
+    assert _target(mapping["EventSourceArn"]) == queue_id
+    queue = TEMPLATE["Resources"][queue_id]["Properties"]
+    assert _target(queue["RedrivePolicy"]["deadLetterTargetArn"]) == dead_letters_id
+    assert queue["VisibilityTimeout"] >= 6 * TEMPLATE["Resources"][worker_id]["Properties"]["Timeout"]
+
+
+def test_the_policy_route_only_queues_the_copy_and_the_worker_alone_reads_the_queue():
+    # Given the PUT's role: the policy item and a SendMessage to its queue, no token and no index
+    put = statements("PutOrganizationPolicyFunction")
+    assert not any("dynamodb:Query" in s["Action"] for s in put)
+    assert {
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage"],
+        "Resource": {"Fn::GetAtt": ["OrganizationPolicyQueue", "Arn"]},
+    } in put
+    assert TEMPLATE["Resources"]["PropagateOrgPolicyQueue"]["Properties"]["BatchSize"] == 1  # a page a run
+    assert_only_the_worker_reads(
+        "OrganizationPolicyQueue",
+        "OrganizationPolicyDeadLetterQueue",
+        "PropagateOrgPolicyQueue",
+        "PropagateOrgPolicyFunction",
     )
 
 

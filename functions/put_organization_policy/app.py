@@ -24,8 +24,10 @@ router = create_router()
         """Replace the organization's policy: `allowed_cidrs` (up to 50; `[]`: anywhere).
 
 Every token of the organization must then also be presented from one of these networks; a token's
-own `allowed_cidrs` can only narrow them. Answers once every token of the organization carries the
-new list. Send `If-Match` with the ETag to refuse the change if someone else changed it first.""",
+own `allowed_cidrs` can only narrow them. Answers at once: a worker copies the list onto the
+organization's tokens within seconds (a token created meanwhile copies it at creation), and the policy
+says `propagated: true` once every token carries it. Send `If-Match` with the ETag to refuse the
+change if someone else changed it first.""",
     ),
 )
 def put_organization_policy(organization_id: str, body: Annotated[OrganizationPolicyRequest, Body()]):

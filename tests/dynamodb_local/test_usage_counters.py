@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.dynamodb_local.conftest import run_concurrently
+from tests.unit.fakes import FakePolicyQueue, drain_policy_queue
 from tokensmith import table
 from tokensmith.auth import Principal, RequestMeta
+from tokensmith.organizations.propagation import PolicyPropagator
 from tokensmith.organizations.repository import OrganizationPolicies
 from tokensmith.organizations.service import OrganizationPolicyService
 from tokensmith.settings import Settings
@@ -177,13 +179,16 @@ def test_an_organization_policy_reaches_existing_and_new_tokens_and_no_token_wid
     # Given a token allowing everywhere, and one allowing 10.0.0.0/8
     _, anywhere = create(tokens)
     _, own_list = create(tokens, name="own", allowed_cidrs=["10.0.0.0/8"])
-    policies = OrganizationPolicyService(
-        OrganizationPolicies(repository.table_name, client=repository.client), settle_seconds=0
-    )
+    store, queue = OrganizationPolicies(repository.table_name, client=repository.client), FakePolicyQueue()
+    policies = OrganizationPolicyService(store, queue)  # type: ignore[arg-type]
 
-    # When the organization allows only 192.0.2.0/24
+    # When the organization allows only 192.0.2.0/24, a token is created while the worker copies it
+    # (one token a page: the cursor is DynamoDB's), and the worker drains its queue
     policies.put_policy(MANAGER, "acme", ["192.0.2.0/24"], META)
     _, created_after = create(tokens, name="after")
+    handled = drain_policy_queue(PolicyPropagator(store, queue, page_size=1), queue)  # type: ignore[arg-type]
+    assert any(step.cursor for step in handled) and handled[-1].recheck
+    assert policies.get_policy(MANAGER, "acme")["propagated"] is True
 
     # Then every token is refused from elsewhere, and the one whose own list does not overlap everywhere
     def code(secret: str, ip: str) -> str:

@@ -78,8 +78,13 @@ def local_server(
 
 @pytest.fixture(scope="module")
 def server(request):
-    """The module's server; a module that sets ``THROTTLING = False`` opts out of the route throttles."""
-    with local_server("e2e-admin", throttling=getattr(request.module, "THROTTLING", True)) as started:
+    """The module's server; a module that sets ``THROTTLING = False`` opts out of the route throttles, one
+    that sets ``EVENT_SOURCES = True`` gets the stream and the queues feeding their functions."""
+    with local_server(
+        "e2e-admin",
+        event_sources=getattr(request.module, "EVENT_SOURCES", False),
+        throttling=getattr(request.module, "THROTTLING", True),
+    ) as started:
         yield started
 
 

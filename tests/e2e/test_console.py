@@ -703,6 +703,12 @@ def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, se
         assert "Version\n1" in page.locator("#org-policy").inner_text()
         shot(page, "29-organization-policy")
 
+        # And once the worker has copied it onto every token, the page says so
+        path = f"/v1/organizations/{organization}/policy"
+        wait_until(lambda: admin.request("GET", path).json()["propagated"], timeout=30)
+        page.reload()
+        page.locator("#org-policy-propagated", has_text="yes").wait_for()
+
     after = admin.request("GET", f"/v1/organizations/{organization}/policy")
     assert after.json()["allowed_cidrs"] == ["127.0.0.0/8", "192.0.2.0/24"]
     assert (

@@ -136,13 +136,15 @@ def webhook_world(table, monkeypatch) -> WebhookWorld:
 
 
 @dataclass
-class LeakQueue:
-    """The leak-report plumbing of template.yaml in moto: LeakedTokensQueue and its dead-letter queue; the
-    functions' environment points at them. ``run_worker`` plays the event source mapping."""
+class WorkerQueue:
+    """A queue of template.yaml and its worker in moto (LeakedTokensQueue, OrganizationPolicyQueue); the
+    functions' environment points at it. ``run_worker`` plays the event source mapping."""
 
     queue_url: str
     dead_letter_queue_url: str
     sqs: object
+    function: str = "functions/revoke_leaked_worker"
+    remaining_millis: int = 90_000  # what the worker's template Timeout leaves
 
     def messages(self) -> list[dict]:
         """Every message waiting (received and made visible again: the queue is left as it was)."""
@@ -156,7 +158,7 @@ class LeakQueue:
         return list(found.values())
 
     def run_worker(self, batch_size: int = 5, redeliver: bool = False) -> list[dict]:
-        """Hand every waiting message to functions/revoke_leaked_worker, ``batch_size`` at a time (its
+        """Hand every waiting message to the worker function, ``batch_size`` at a time (its
         mapping's BatchSize), deleting those it did not report as failed; the failed ones are visible
         again afterwards, as SQS hands them back. ``redeliver``: delete none (a worker that died after
         its work), so that every message comes again. Returns the function's answers."""
@@ -169,8 +171,8 @@ class LeakQueue:
             messages = received.get("Messages", [])
             if not messages:
                 break
-            answer = load_function("functions/revoke_leaked_worker").handler(
-                sqs_event(messages), LambdaContext(remaining_millis=90_000)
+            answer = load_function(self.function).handler(
+                sqs_event(messages), LambdaContext(remaining_millis=self.remaining_millis)
             )
             answers.append(answer)
             failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
@@ -180,14 +182,14 @@ class LeakQueue:
                 else:
                     self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         else:
-            raise AssertionError("the leak queue never drained")
+            raise AssertionError(f"the queue of {self.function} never drained")
         for handle in back:
             self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
         return answers
 
 
 @pytest.fixture
-def leak_queue(table, monkeypatch) -> LeakQueue:
+def leak_queue(table, monkeypatch) -> WorkerQueue:
     from tests.conftest import clear_singletons
 
     sqs = boto3.client("sqs", region_name="us-east-1")
@@ -195,4 +197,20 @@ def leak_queue(table, monkeypatch) -> LeakQueue:
     queue = sqs.create_queue(QueueName="leaked-tokens")["QueueUrl"]
     monkeypatch.setenv("LEAKED_TOKENS_QUEUE_URL", queue)
     clear_singletons()
-    return LeakQueue(queue, dead_letters, sqs)
+    return WorkerQueue(queue, dead_letters, sqs)
+
+
+@pytest.fixture
+def organization_policy_queue(table, monkeypatch) -> WorkerQueue:
+    """OrganizationPolicyQueue of template.yaml in moto, for PUT /v1/organizations/{id}/policy and its worker;
+    the re-check pass is not delayed (moto would hold it back: its delay is a unit test's)."""
+    from tests.conftest import clear_singletons
+    from tokensmith.organizations import propagation
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    dead_letters = sqs.create_queue(QueueName="organization-policy-dlq")["QueueUrl"]
+    queue = sqs.create_queue(QueueName="organization-policy")["QueueUrl"]
+    monkeypatch.setenv("ORGANIZATION_POLICY_QUEUE_URL", queue)
+    monkeypatch.setattr(propagation, "SETTLE_SECONDS", 0)
+    clear_singletons()
+    return WorkerQueue(queue, dead_letters, sqs, "functions/propagate_org_policy", 60_000)

@@ -15,7 +15,7 @@ TEMPLATE = load_template()
 
 
 def test_the_filter_patterns_of_the_template_match_as_lambda_would():
-    queues = {"WebhookQueue": "q", "LeakedTokensQueue": "l"}
+    queues = {"WebhookQueue": "q", "LeakedTokensQueue": "l", "OrganizationPolicyQueue": "o"}
     [publisher] = [s for s in event_sources(TEMPLATE, queues) if s.kind == "DynamoDB"]
     insert_event = {"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "EVENT#2026-11-30T12:00:00Z#ab"}}}}
     insert_token = {"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "TOKEN"}}}}
@@ -36,14 +36,25 @@ def test_the_filter_patterns_of_the_template_match_as_lambda_would():
 
 
 def test_event_sources_come_from_the_template():
-    queues = {"WebhookQueue": "http://queue", "LeakedTokensQueue": "http://leaks"}
+    queues = {
+        "WebhookQueue": "http://queue",
+        "LeakedTokensQueue": "http://leaks",
+        "OrganizationPolicyQueue": "http://policies",
+    }
     sources = {s.function_id: s for s in event_sources(TEMPLATE, queues)}
-    assert set(sources) == {"PublishEventsFunction", "DeliverWebhooksFunction", "RevokeLeakedWorkerFunction"}
+    assert set(sources) == {
+        "PublishEventsFunction",
+        "DeliverWebhooksFunction",
+        "RevokeLeakedWorkerFunction",
+        "PropagateOrgPolicyFunction",
+    }
     assert sources["DeliverWebhooksFunction"].queue_url == "http://queue"
     assert sources["DeliverWebhooksFunction"].batch_size == 5
     assert sources["PublishEventsFunction"].max_retries == 10
     assert sources["RevokeLeakedWorkerFunction"].queue_url == "http://leaks"
     assert sources["RevokeLeakedWorkerFunction"].timeout_seconds == 90
+    assert sources["PropagateOrgPolicyFunction"].queue_url == "http://policies"
+    assert sources["PropagateOrgPolicyFunction"].batch_size == 1
 
 
 def test_provision_creates_what_the_functions_refer_to(moto_endpoint):

@@ -9,15 +9,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tokensmith import table
 from tokensmith.aws.dynamodb import VersionConflict
 from tokensmith.tokens.counters import Count
 
 
 class UsageStore:
+    tokens: dict[str, dict[str, Any]]  # RecordingRepository's (the policy's copy goes onto them)
+
     def __init__(self) -> None:
         self.windows: dict[tuple[str, str], dict[str, Any]] = {}  # (pk, sk) -> {used, notified}
         self.credit_counters: dict[str, dict[str, int]] = {}  # token id -> {remaining, period}
         self.org_policies: dict[str, dict[str, Any]] = {}
+        self.index_lag: set[str] = set()  # token ids the by-organization index does not show yet
+        self.pages_read: list[int] = []  # how many tokens each tokens_behind call read
         self.counter_calls: list[str] = []  # the name of each counter call, in order
 
     # --- counters ------------------------------------------------------------------------------------
@@ -96,3 +101,35 @@ class UsageStore:
             current = self.org_policies.get(check.organization_id)
             if (current["version"] if current else None) != check.version:
                 raise VersionConflict()
+
+    def tokens_behind(
+        self, organization_id: str, version: int, limit: int, cursor: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """The real one's page: ``limit`` tokens of the index read (oldest first), then the filter."""
+        listed = sorted(
+            (t for t in self.tokens.values() if t.get("org_pk") == table.org_partition(organization_id)),
+            key=lambda t: t["org_sk"],
+        )
+        listed = [t for t in listed if t["id"] not in self.index_lag and (cursor is None or t["org_sk"] > cursor)]
+        page = listed[:limit]
+        self.pages_read.append(len(page))
+        behind = [t["id"] for t in page if t.get("org_policy_version", 0) < version]
+        return behind, page[-1]["org_sk"] if len(listed) > limit else None
+
+    def copy_to_token(self, token_id: str, allowed_cidrs: list[str], version: int) -> bool:
+        token = self.tokens.get(token_id)
+        if token is None or token.get("org_policy_version", 0) >= version:
+            return False
+        token["org_policy_version"] = version
+        if allowed_cidrs:
+            token["org_allowed_cidrs"] = list(allowed_cidrs)
+        else:
+            token.pop("org_allowed_cidrs", None)
+        return True
+
+    def mark_propagated(self, organization_id: str, version: int) -> bool:
+        policy = self.org_policies.get(organization_id)
+        if policy is None or policy["version"] != version:
+            return False
+        policy["propagated"] = True
+        return True

@@ -18,6 +18,7 @@ from typing import Any
 from tests.unit.fake_usage import UsageStore
 from tokensmith import table
 from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
+from tokensmith.organizations.propagation import PropagationStep, read_message
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.repository import NameClaim, TokenChange, token_item
@@ -460,3 +461,27 @@ def _page(
     page = [copy.deepcopy(i) for i in listed[:limit]]
     next_cursor = f"{partition}|{page[-1][sort_key]}" if len(listed) > limit else None
     return page, next_cursor
+
+
+class FakePolicyQueue:
+    """``PolicyQueue`` in memory: the steps sent, with their delay, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[PropagationStep, int]] = []
+
+    def send(self, step: PropagationStep, delay_seconds: int = 0) -> None:
+        self.sent.append((step, delay_seconds))
+
+    def take(self) -> PropagationStep:
+        step, _ = self.sent.pop(0)
+        return read_message(step.body())  # as the worker reads it off the queue
+
+
+def drain_policy_queue(propagator: Any, queue: FakePolicyQueue) -> list[PropagationStep]:
+    """Hand every queued step to ``propagator`` (the worker), the ones it queues included; the steps handled."""
+    handled = []
+    while queue.sent:
+        step = queue.take()
+        propagator.handle(step)
+        handled.append(step)
+    return handled

@@ -1,7 +1,8 @@
 // The organization's policy page (#/organization, tokens:manage; an admin may add ?id=<organization>):
 // GET and PUT /v1/organizations/{id}/policy. Its allowed_cidrs bind every token of the organization
 // (a token's own list can only narrow it); the PUT carries If-Match, so a change made meanwhile is
-// never overwritten (412, in words).
+// never overwritten (412, in words). A worker copies a new list onto the tokens after the PUT answers:
+// "On every token" says whether it is done (propagated).
 
 import { ApiError, conflictInWords, failed, field, h, readFor, render, request, showAlert, when } from "./console.js";
 
@@ -36,6 +37,10 @@ export async function organizationPage(organizationId) {
         field("Allowed from", h("span", { id: "org-policy-cidrs" }, policy.allowed_cidrs.length ? policy.allowed_cidrs.join(", ") : "anywhere")),
         field("Modified", policy.modified_at ? when(policy.modified_at) : null),
         field("Version", String(policy.version)),
+        field(
+          "On every token",
+          h("span", { id: "org-policy-propagated" }, policy.propagated ? "yes" : "being copied (reload to follow; tokens keep the previous list until then)"),
+        ),
       ),
     ),
     form,

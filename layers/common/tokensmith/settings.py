@@ -39,6 +39,8 @@ class Settings:
     # Leaked secrets reported to POST /v1/tokens/revoke-leaked wait here, as (token id, digest) pairs,
     # for the worker that revokes them (tokens/leaks.py).
     leaked_tokens_queue_url: str | None = None
+    # An organization policy's copy onto its tokens, queued by the PUT for a worker (organizations/propagation.py).
+    organization_policy_queue_url: str | None = None
     # ... and the route answers no sooner than this after it was called, whatever it was sent (tokens/leaks.py).
     leak_report_answer_seconds: float = 0.25
     # GitHub's secret scanning signing keys (POST /v1/secret-scanning/github, secret_scanning/signature.py).
@@ -76,6 +78,7 @@ class Settings:
                 if d.strip()
             ),
             leaked_tokens_queue_url=environ.get("LEAKED_TOKENS_QUEUE_URL") or None,
+            organization_policy_queue_url=environ.get("ORGANIZATION_POLICY_QUEUE_URL") or None,
             github_keys_url=environ.get("GITHUB_SECRET_SCANNING_KEYS_URL") or GITHUB_KEYS_URL,
             leak_report_answer_seconds=int(environ.get("LEAK_REPORT_ANSWER_MS", "250")) / 1000,
             webhook_allow_loopback=environ.get("WEBHOOK_ALLOW_LOOPBACK", "false").strip().lower() == "true",

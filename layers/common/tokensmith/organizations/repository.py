@@ -1,5 +1,6 @@
 """Every DynamoDB call of organization policies (``table.org_policy_key``) and of the copy of an
-organization's ``allowed_cidrs`` onto its tokens (``org_allowed_cidrs``, ``org_policy_version``).
+organization's ``allowed_cidrs`` onto its tokens (``org_allowed_cidrs``, ``org_policy_version``), which
+a queued worker makes a bounded page at a time (``propagation.py``).
 
 Why a copy: a secret names its token, not its organization, so the policy cannot be read in the
 same round trip as the token; copied, it costs verification nothing (docs/performance.md, "Usage
@@ -16,6 +17,8 @@ from tokensmith import table
 from tokensmith.aws.dynamodb import (
     TableRepository,
     VersionConflict,
+    decode_cursor,
+    encode_cursor,
     is_conditional_check_failure,
     to_attribute,
     to_item,
@@ -52,9 +55,13 @@ class OrganizationPolicies(TableRepository):
                 raise VersionConflict() from error
             raise
 
-    def tokens_behind(self, organization_id: str, version: int) -> list[str]:
-        """The ids of the organization's listed tokens that carry an older copy of its policy (or
-        none): a ``Query`` of the ``by-organization`` index, page by page."""
+    def tokens_behind(
+        self, organization_id: str, version: int, limit: int, cursor: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """One page of the organization's listed tokens that carry an older copy of its policy (or
+        none): one ``Query`` of the ``by-organization`` index reading at most ``limit`` tokens (the
+        filter applies after the limit, so a page may hold fewer ids, or none, and still have a next
+        one). Returns the ids and the cursor of the next page, None after the last."""
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": table.ORG_INDEX,
@@ -65,14 +72,27 @@ class OrganizationPolicies(TableRepository):
                 ":org": {"S": table.org_partition(organization_id)},
                 ":v": {"N": str(version)},
             },
+            "Limit": limit,
         }
-        ids: list[str] = []
-        while True:
-            response = self.client.query(**query)
-            ids.extend(item["id"]["S"] for item in response.get("Items", []) if "id" in item)
-            if not response.get("LastEvaluatedKey"):
-                return ids
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if cursor:
+            query["ExclusiveStartKey"] = decode_cursor(
+                cursor, {"org_pk": table.org_partition(organization_id)}, table.ORG_INDEX_KEYS
+            )
+        response = self.client.query(**query)
+        ids = [item["id"]["S"] for item in response.get("Items", []) if "id" in item]
+        last = response.get("LastEvaluatedKey")
+        return ids, encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS}) if last else None
+
+    def mark_propagated(self, organization_id: str, version: int) -> bool:
+        """Record on the policy item that every token carries ``version`` (unless a newer PUT replaced
+        it meanwhile: that one is not propagated yet)."""
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.org_policy_key(organization_id)),
+            UpdateExpression="SET propagated = :t",
+            ConditionExpression="version = :v",
+            ExpressionAttributeValues={":t": {"BOOL": True}, ":v": {"N": str(version)}},
+        )
 
     def copy_to_token(self, token_id: str, allowed_cidrs: list[str], version: int) -> bool:
         """The policy's ``allowed_cidrs`` onto one token, unless it already has this version or a

@@ -163,6 +163,7 @@ class OrganizationPolicy(ResponseBody):
     allowed_cidrs: list[str]
     version: int
     modified_at: str | None
+    propagated: bool  # every token of the organization carries this version (false while the worker copies it)
 
 
 def stored_policy_fields(fields: dict[str, Any]) -> dict[str, Any]:
