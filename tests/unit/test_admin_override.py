@@ -33,8 +33,17 @@ def lapsed(given_token, clock):
         ({"revoked_reason": "abuse"}, "revoked_reason"),
         ({"status": "active", "revoked_reason": "abuse"}, "revoked_reason"),
         ({"status": "revoked", "revoked": False}, "revoked"),
+        ({"status": "active", "revoked": True}, "status"),
+        ({"status": "disabled", "revoked": True}, "status"),
     ],
-    ids=["empty", "reason-without-revoking", "reason-with-active", "revoked-false-and-status-revoked"],
+    ids=[
+        "empty",
+        "reason-without-revoking",
+        "reason-with-active",
+        "revoked-false-and-status-revoked",
+        "revoked-true-and-status-active",
+        "revoked-true-and-status-disabled",
+    ],
 )
 def test_a_body_that_changes_nothing_or_contradicts_itself_is_refused(admin_tokens, repository, token, body, field):
     # When the operator sends it

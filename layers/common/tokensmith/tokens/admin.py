@@ -32,6 +32,10 @@ class AdminTokenService(TokenChanges):
             raise ValidationFailed(
                 "revoked: false contradicts status: revoked", [FieldError("revoked", "contradicts status")]
             )
+        if request.revoked is True and request.status not in (None, "revoked"):
+            raise ValidationFailed(
+                f"revoked: true contradicts status: {request.status}", [FieldError("status", "contradicts revoked")]
+            )
         if request.revoked_reason is not None and not revoking:
             raise ValidationFailed(
                 "revoked_reason is only accepted when revoking",
