@@ -40,12 +40,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import environment, local_table, log, mint_token, summary_ms
-from bench.verify import Context, load_handler, quiet_stdout, sample_event
+from bench.support import environment, local_table, log, mint_token, summary_ms, write_results
+from bench.verify import context, load_handler, quiet_stdout, sample_event
+from devtools.local_api.runtime import LambdaContext
 
 NAME = "leaked"
 TARGET_RATIO = 1.2  # each subject's median / the forged secret's median
@@ -144,7 +144,7 @@ def measure_answers(sqs: Any, queue_url: str, minted: list[tuple[dict[str, Any],
         function = route.handler if kind == "answer" else route.answer
 
         def call() -> bool:
-            answer = function(events[name], Context())
+            answer = function(events[name], context())
             return answer["statusCode"] == 202 and answer["body"] == expected[name]
 
         return call
@@ -202,7 +202,7 @@ def measure_worker(sqs: Any, queue_url: str, minted: list[tuple[dict[str, Any], 
     reported = minted[1:1001]
     sqs.purge_queue(QueueUrl=queue_url)
     with quiet_stdout():
-        answer = route(report_event([secret for _, secret in reported]), Context())
+        answer = route(report_event([secret for _, secret in reported]), context())
     assert answer["statusCode"] == 202, answer
     messages: list[dict[str, Any]] = []
     while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
@@ -216,7 +216,7 @@ def measure_worker(sqs: Any, queue_url: str, minted: list[tuple[dict[str, Any], 
     with quiet_stdout():
         for start in range(0, len(messages), 5):
             event = {"Records": [sqs_record(m, queue_url) for m in messages[start : start + 5]]}
-            failed += len(worker(event, WorkerContext())["batchItemFailures"])
+            failed += len(worker(event, worker_context())["batchItemFailures"])
     seconds = time.perf_counter() - started
     logger.setLevel(level)
     items = default_repository().get_tokens([item["id"] for item, _ in reported])
@@ -232,9 +232,8 @@ def measure_worker(sqs: Any, queue_url: str, minted: list[tuple[dict[str, Any], 
     }
 
 
-class WorkerContext(Context):
-    def get_remaining_time_in_millis(self) -> int:
-        return 90_000  # the worker's Timeout
+def worker_context() -> LambdaContext:
+    return LambdaContext("revoke-leaked-worker", memory_limit_in_mb=256, timeout_seconds=90)  # its Timeout
 
 
 def sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
@@ -314,14 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         results["answers"] = measure_answers(sqs, queue_url, minted, args.rounds, args.calls)
         log(NAME, f"answers measured in {results['answers']['seconds']} s; the worker on 1,000 real secrets")
         results["worker"] = measure_worker(sqs, queue_url, minted)
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_results(NAME, results, args.output, started)
     print_table(results)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
-            out.write("\n")
-        log(NAME, f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     answers_ok = all(row["within_target"] for row in results["answers"]["answer"].values())
     worker_ok = results["worker"]["revoked"] == results["worker"]["reported"]
     return 0 if answers_ok and worker_ok and not results["answers"]["failures"] else 1

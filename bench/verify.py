@@ -44,12 +44,20 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import claims_of, environment, interleaved_samples, local_table, log, mint_token, summary_ms
+from bench.support import (
+    claims_of,
+    environment,
+    interleaved_samples,
+    local_table,
+    log,
+    mint_token,
+    summary_ms,
+    write_results,
+)
 from bench.verify_policies import measure_policies, print_policies
 from devtools.local_api.runtime import LambdaContext
 from tokensmith.aws.dynamodb import to_item
@@ -397,16 +405,10 @@ def main(argv: list[str] | None = None) -> int:
         results["policies"] = measure_policies(
             table, args.rounds, args.calls, load_handler, authorizer_event, context, policy_counter, quiet_stdout
         )
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_results(NAME, results, args.output, started)
     print_table(results)
     print_operations(results["operations"])
     print_policies(results["policies"])
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
-            out.write("\n")
-        log(NAME, f"wrote {args.output} ({results['seconds']:.0f} s in all)")
     latency_ok = all(results["latency"][name]["within_target"] for name in VERIFIERS)
     writes_ok = all(results["writes"][name]["within_target"] for name in ("authorizer", "verify"))
     policies = results["policies"]
