@@ -8,8 +8,9 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-from tests.unit.conftest import ACME, META, NOW, epoch, iso
+from tests.unit.conftest import ACME, META, NOW, OPERATOR, epoch, iso
 from tokensmith.errors import ValidationFailed
+from tokensmith.sessions.service import SessionService
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.models import AdminUpdateTokenRequest, ReplaceTokenRequest, RotateTokenRequest
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, complete_rotation_on_first_use
@@ -170,6 +171,19 @@ def test_a_failed_write_never_changes_the_answer(tokens, repository, rotated, mo
     assert verifies(tokens, rotated[1]) == "VALID"
     assert verifies(tokens, rotated[0]) == "VALID"
     assert completions(repository) == []
+
+
+def test_a_console_sign_in_with_the_new_secret_is_a_first_use(repository, settings, tokens, given_token):
+    # Given a console token rotated to retire its old secret on first use
+    console = given_token(principal=OPERATOR, organization_id="acme", name="console", scopes=["console"])
+    _, new = tokens.rotate_token(OPERATOR, console.id, 3600, META, retire_on_first_use=True)
+
+    # When someone signs in to the console with the new secret
+    SessionService(repository, settings).sign_in(new, "198.51.100.4", "Firefox/140", now=NOW)
+
+    # Then that was the first use: the old secret is refused, one event
+    assert verifies(tokens, console.secret) == "NOT_FOUND"
+    assert len(completions(repository)) == 1
 
 
 def test_a_verification_refused_for_its_scopes_ends_nothing(tokens, repository, rotated):
