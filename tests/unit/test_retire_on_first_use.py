@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from tests.unit.conftest import ACME, META, NOW, OPERATOR, epoch, iso
 from tokensmith.errors import ValidationFailed
+from tokensmith.secret_scanning.service import issued
 from tokensmith.sessions.service import SessionService
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.models import AdminUpdateTokenRequest, ReplaceTokenRequest, RotateTokenRequest
@@ -132,10 +133,12 @@ def test_the_first_use_ends_the_grace_in_one_write_conditioned_on_what_it_read(t
     # When the new secret verifies for the first time
     verifies(tokens, new)
 
-    # Then one change: the grace attributes removed, conditioned on the digests, the grace and the flag
-    # seen, not on the version (which it bumps: an If-Match from before is stale)
+    # Then one change: the grace and the flag removed (the old digest kept, as after a grace that ran
+    # out), conditioned on the digests, the grace and the flag seen, not on the version (which it
+    # bumps: an If-Match from before is stale)
     (changed,) = repository.changes()
-    assert set(changed.change.remove) == set(GRACE_ATTRIBUTES)
+    assert set(changed.change.remove) == {"previous_valid_until", "previous_valid_epoch", "retire_on_first_use"}
+    assert repository.tokens[token.id]["previous_secret_digest"] == token_format.digest(old)
     assert changed.change.expect == {
         "secret_digest": token_format.digest(new),
         "previous_secret_digest": token_format.digest(old),
@@ -144,6 +147,16 @@ def test_the_first_use_ends_the_grace_in_one_write_conditioned_on_what_it_read(t
     }
     assert changed.change.expected_version is None and changed.change.increment_version
     assert repository.tokens[token.id]["version"] == 3  # created, rotated, completed
+
+
+def test_a_retired_secret_found_in_public_is_still_known_as_one_we_issued(tokens, repository, token, rotated):
+    # Given the grace ended at the new secret's first use
+    verifies(tokens, rotated[1])
+
+    # Then GitHub secret scanning labels the old secret a true positive (dead, but ours), as after a
+    # grace that ran out
+    assert verifies(tokens, rotated[0]) == "NOT_FOUND"
+    assert issued(repository.tokens[token.id], token_format.digest(rotated[0]))
 
 
 def test_a_stale_read_ends_nothing_a_second_time(repository, settings, token, rotated):

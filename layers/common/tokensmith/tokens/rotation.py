@@ -5,11 +5,12 @@ verification, or at its scheduled end, whichever comes first.
 secret's digest and the grace as any rotation with a grace does (``previous_secret_digest``,
 ``previous_valid_until``/``_epoch``), plus ``retire_on_first_use: true``. The first verification of
 the new secret that answers VALID (authorizer, ``POST /v1/tokens/verify``, a console sign-in: all go
-through ``verification.verify_secret``) then ends the grace with :func:`complete_rotation`: one
-transaction of a token update conditioned on the digests and the grace it read, and the
-``token.rotation_completed`` audit event. Of any number of concurrent first verifications exactly one
-transaction commits (the others' conditions fail, as the grace attributes are gone), so the grace
-ends once and there is exactly one event, which exists if and only if this call ended the grace.
+through ``verification.verify_secret``) then ends the grace with
+:func:`complete_rotation_on_first_use`: one transaction of a token update conditioned on the digests
+and the grace it read, and the ``token.rotation_completed`` audit event. Of any number of concurrent
+first verifications exactly one transaction commits (the others' conditions fail, as the grace and
+the flag are gone), so the grace ends once and there is exactly one event, which exists if and only
+if this call ended the grace.
 
 Why "VALID" and not only "the new secret matched": a verification refused for its scopes or its
 token's state proves nothing about whether the new secret has been deployed where it is meant to be.
@@ -37,6 +38,10 @@ from tokensmith.tokens.repository import TokenChange, TokenRepository
 RETIRE_ON_FIRST_USE = "retire_on_first_use"  # stored only as true, only while a grace runs
 # A rotation's grace: what a rotation without grace, a disable and a revocation remove.
 GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch", RETIRE_ON_FIRST_USE)
+# What the first use removes: the grace and the flag. The old digest stays, as after a grace that ran
+# out: it opens nothing without a grace (``verification.digest_matches``), and GitHub secret scanning
+# still knows the retired secret for one this deployment issued (``secret_scanning.service.issued``).
+GRACE_END = ("previous_valid_until", "previous_valid_epoch", RETIRE_ON_FIRST_USE)
 ROTATION_COMPLETED = "token.rotation_completed"
 
 
@@ -80,7 +85,7 @@ def complete_rotation_on_first_use(
             RETIRE_ON_FIRST_USE: True,
         },
         set_values={"modified_at": at, "audit.updated": {"at": at, "by": "system"}},
-        remove=GRACE_ATTRIBUTES,
+        remove=GRACE_END,
         increment_version=True,  # the token changed: an If-Match on the version before is stale
     )
     details = {"rotated_at": item.get("rotated_at"), "grace_was_until": item.get("previous_valid_until")}
