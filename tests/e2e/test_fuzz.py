@@ -129,6 +129,10 @@ BUSINESS_RULES = {
     ("ratelimits", "Value error, must not repeat a rate limit name"): "unique by one field of the items",
     ("meta", "Value error, must be at most "): "a size in bytes of serialized JSON",
     ("meta", "Value error, must nest at most "): "a nesting depth",
+    # The organization policy: its lifetime against MaxTokenLifetimeDays, its notices against its inactivity.
+    ("max_lifetime_days", "must be at most "): "MaxTokenLifetimeDays, a deployment parameter",
+    ("inactivity_notice_days", "needs inactivity_days"): "a rule across two fields",
+    ("inactivity_notice_days", "each day must be less than inactivity_days"): "a rule across two fields",
     # Cursors are opaque: only one the listing produced is valid.
     ("cursor", "invalid cursor"): "opaque cursors",
 }

@@ -11,6 +11,7 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import VersionConflict
+from tokensmith.organizations.repository import token_copy
 from tokensmith.tokens.counters import Count
 
 
@@ -116,15 +117,16 @@ class UsageStore:
         behind = [t["id"] for t in page if t.get("org_policy_version", 0) < version]
         return behind, page[-1]["org_sk"] if len(listed) > limit else None
 
-    def copy_to_token(self, token_id: str, allowed_cidrs: list[str], version: int) -> bool:
+    def copy_to_token(self, token_id: str, policy: dict[str, Any]) -> bool:
         token = self.tokens.get(token_id)
-        if token is None or token.get("org_policy_version", 0) >= version:
+        if token is None or token.get("org_policy_version", 0) >= policy["version"]:
             return False
-        token["org_policy_version"] = version
-        if allowed_cidrs:
-            token["org_allowed_cidrs"] = list(allowed_cidrs)
-        else:
-            token.pop("org_allowed_cidrs", None)
+        token["org_policy_version"] = policy["version"]
+        for attribute, value in token_copy(policy).items():
+            if value is None:
+                token.pop(attribute, None)
+            else:
+                token[attribute] = copy.deepcopy(value)
         return True
 
     def mark_propagated(self, organization_id: str, version: int) -> bool:

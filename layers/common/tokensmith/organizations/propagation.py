@@ -107,7 +107,7 @@ class PolicyPropagator:
             count("organization.policy_propagation_superseded")
             return 0  # a newer PUT queued its own (an older version than the message's cannot be)
         ids, cursor = self.policies.tokens_behind(step.organization_id, step.version, self.page_size, step.cursor)
-        copied = sum(self.policies.copy_to_token(token_id, policy["allowed_cidrs"], step.version) for token_id in ids)
+        copied = sum(self.policies.copy_to_token(token_id, policy) for token_id in ids)
         count("organization.policy_copied", copied)
         if cursor:
             self.queue.send(PropagationStep(step.organization_id, step.version, cursor, step.recheck))

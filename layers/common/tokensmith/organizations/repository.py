@@ -1,6 +1,6 @@
-"""Every DynamoDB call of organization policies (``table.org_policy_key``) and of the copy of an
-organization's ``allowed_cidrs`` onto its tokens (``org_allowed_cidrs``, ``org_policy_version``), which
-a queued worker makes a bounded page at a time (``propagation.py``).
+"""Every DynamoDB call of organization policies (``table.org_policy_key``) and of the copy of the
+fields verification and the sweep need onto the organization's tokens (:data:`TOKEN_COPY`, with
+``org_policy_version``), which a queued worker makes a bounded page at a time (``propagation.py``).
 
 Why a copy: a secret names its token, not its organization, so the policy cannot be read in the
 same round trip as the token; copied, it costs verification nothing (docs/performance.md, "Usage
@@ -23,6 +23,34 @@ from tokensmith.aws.dynamodb import (
     to_attribute,
     to_item,
 )
+
+# An organization without a policy item has these (a PUT replaces the whole policy: omitted = default).
+POLICY_DEFAULTS: dict[str, Any] = {
+    "allowed_cidrs": [],
+    "max_lifetime_days": None,
+    "require_expiry": False,
+    "on_new_location": "notify",
+    "inactivity_days": None,
+    "inactivity_notice_days": [],
+}
+# The policy fields each token carries a copy of (policy field → token attribute), absent when the
+# policy's value is its default, so a token of an organization without a policy carries none.
+TOKEN_COPY = {
+    "allowed_cidrs": "org_allowed_cidrs",
+    "on_new_location": "org_on_new_location",
+    "inactivity_days": "org_inactivity_days",
+    "inactivity_notice_days": "org_inactivity_notice_days",
+}
+
+
+def token_copy(policy: dict[str, Any] | None) -> dict[str, Any]:
+    """The token attributes of ``policy`` (:data:`TOKEN_COPY`): each one None where the policy has
+    its default (to be removed from, or left off, the token)."""
+    policy = policy or {}
+    return {
+        attribute: None if policy.get(name, POLICY_DEFAULTS[name]) == POLICY_DEFAULTS[name] else policy[name]
+        for name, attribute in TOKEN_COPY.items()
+    }
 
 
 @lru_cache(maxsize=1)
@@ -94,17 +122,19 @@ class OrganizationPolicies(TableRepository):
             ExpressionAttributeValues={":t": {"BOOL": True}, ":v": {"N": str(version)}},
         )
 
-    def copy_to_token(self, token_id: str, allowed_cidrs: list[str], version: int) -> bool:
-        """The policy's ``allowed_cidrs`` onto one token, unless it already has this version or a
+    def copy_to_token(self, token_id: str, policy: dict[str, Any]) -> bool:
+        """The policy's :func:`token_copy` onto one token, unless it already has this version or a
         newer one (an older PUT's copy never overwrites a newer one). No ``version`` bump of the
         token: a policy of its organization is not an edit of the token."""
-        values: dict[str, Any] = {":v": to_attribute(version)}
-        expression = "SET org_policy_version = :v"
-        if allowed_cidrs:
-            values[":c"] = to_attribute(allowed_cidrs)
-            expression += ", org_allowed_cidrs = :c"
-        else:
-            expression += " REMOVE org_allowed_cidrs"
+        values: dict[str, Any] = {":v": to_attribute(policy["version"])}
+        assignments, removals = ["org_policy_version = :v"], []
+        for attribute, value in token_copy(policy).items():
+            if value is None:
+                removals.append(attribute)
+            else:
+                values[f":{attribute}"] = to_attribute(value)
+                assignments.append(f"{attribute} = :{attribute}")
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
             Key=to_item(table.token_key(token_id)),

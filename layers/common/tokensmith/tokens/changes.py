@@ -25,6 +25,7 @@ from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.errors import Conflict, NotFound, PreconditionFailed
 from tokensmith.expiry.schedule import wake_attributes
 from tokensmith.observability import count
+from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle
@@ -135,12 +136,11 @@ class TokenChanges:
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
         expires_at, status, and the usage policies) with its secret, its ``token.created`` event, its
-        name guard and its credits counter; it copies its organization's CIDR policy, and the write
-        checks that policy is still the one copied."""
+        name guard and its credits counter; it copies its organization's policy (``token_copy``), and
+        the write checks that policy is still the one copied."""
         item, secret = self.new_token_item(principal, request_meta, now, **fields)
         policy = self.policies.get_policy(item["organization_id"])
-        if policy and policy.get("allowed_cidrs"):
-            item["org_allowed_cidrs"] = policy["allowed_cidrs"]
+        item.update({attribute: value for attribute, value in token_copy(policy).items() if value is not None})
         if policy:
             item["org_policy_version"] = policy["version"]
         check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
