@@ -13,7 +13,12 @@ from tokensmith.errors import ValidationFailed
 from tokensmith.secret_scanning.service import issued
 from tokensmith.sessions.service import SessionService
 from tokensmith.tokens import format as token_format
-from tokensmith.tokens.models import AdminUpdateTokenRequest, ReplaceTokenRequest, RotateTokenRequest
+from tokensmith.tokens.models import (
+    AdminUpdateTokenRequest,
+    ReplaceTokenRequest,
+    RotateTokenRequest,
+    UpdateTokenRequest,
+)
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, complete_rotation_on_first_use
 
 
@@ -134,18 +139,14 @@ def test_the_first_use_ends_the_grace_in_one_write_conditioned_on_what_it_read(t
     verifies(tokens, new)
 
     # Then one change: the grace and the flag removed (the old digest kept, as after a grace that ran
-    # out), conditioned on the digests, the grace and the flag seen, not on the version (which it
-    # bumps: an If-Match from before is stale)
+    # out), conditioned on the version read (the rotation, and so the digests), the grace and the flag,
+    # and bumping the version (an If-Match from before is stale); no digest attribute named
     (changed,) = repository.changes()
     assert set(changed.change.remove) == {"previous_valid_until", "previous_valid_epoch", "retire_on_first_use"}
     assert repository.tokens[token.id]["previous_secret_digest"] == token_format.digest(old)
-    assert changed.change.expect == {
-        "secret_digest": token_format.digest(new),
-        "previous_secret_digest": token_format.digest(old),
-        "previous_valid_epoch": epoch(NOW) + 3600,
-        "retire_on_first_use": True,
-    }
-    assert changed.change.expected_version is None and changed.change.increment_version
+    assert changed.change.expect == {"previous_valid_epoch": epoch(NOW) + 3600, "retire_on_first_use": True}
+    assert changed.change.expected_version == 2 and changed.change.increment_version
+    assert not {"secret_digest", "previous_secret_digest"} & {*changed.change.set_values, *changed.change.remove}
     assert repository.tokens[token.id]["version"] == 3  # created, rotated, completed
 
 
@@ -157,6 +158,22 @@ def test_a_retired_secret_found_in_public_is_still_known_as_one_we_issued(tokens
     # grace that ran out
     assert verifies(tokens, rotated[0]) == "NOT_FOUND"
     assert issued(repository.tokens[token.id], token_format.digest(rotated[0]))
+
+
+def test_an_edit_between_the_read_and_the_write_leaves_the_grace_to_the_next_verification(
+    tokens, repository, token, rotated
+):
+    # Given a verification read the token, then someone edited it
+    seen = copy.deepcopy(repository.tokens[token.id])
+    tokens.update_token(ACME, token.id, UpdateTokenRequest(description="edited"), META)
+    digest = token_format.digest(rotated[1])
+
+    # When that verification tries to end the grace, Then it does not (the version moved)
+    assert complete_rotation_on_first_use(repository, tokens.settings, seen, digest, epoch(NOW)) is False
+
+    # And the next verification of the new secret does
+    assert verifies(tokens, rotated[1]) == "VALID"
+    assert len(completions(repository)) == 1 and verifies(tokens, rotated[0]) == "NOT_FOUND"
 
 
 def test_a_stale_read_ends_nothing_a_second_time(repository, settings, token, rotated):

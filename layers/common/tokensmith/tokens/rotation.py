@@ -6,11 +6,11 @@ secret's digest and the grace as any rotation with a grace does (``previous_secr
 ``previous_valid_until``/``_epoch``), plus ``retire_on_first_use: true``. The first verification of
 the new secret that answers VALID (authorizer, ``POST /v1/tokens/verify``, a console sign-in: all go
 through ``verification.verify_secret``) then ends the grace with
-:func:`complete_rotation_on_first_use`: one transaction of a token update conditioned on the digests
-and the grace it read, and the ``token.rotation_completed`` audit event. Of any number of concurrent
-first verifications exactly one transaction commits (the others' conditions fail, as the grace and
-the flag are gone), so the grace ends once and there is exactly one event, which exists if and only
-if this call ended the grace.
+:func:`complete_rotation_on_first_use`: one transaction of a token update conditioned on the version
+(and so the digests) and the grace it read, and the ``token.rotation_completed`` audit event. Of any
+number of concurrent first verifications exactly one transaction commits (the others' conditions
+fail: the version has moved, the grace and the flag are gone), so the grace ends once and there is
+exactly one event, which exists if and only if this call ended the grace.
 
 Why "VALID" and not only "the new secret matched": a verification refused for its scopes or its
 token's state proves nothing about whether the new secret has been deployed where it is meant to be.
@@ -64,8 +64,8 @@ def complete_rotation_on_first_use(
 ) -> bool:
     """If this verification of ``presented`` (VALID, of the token ``item`` as just read) is the first
     of a new secret whose rotation retires the old one on first use: end the grace and write
-    ``token.rotation_completed``, in one transaction conditioned on the digests, the grace and the
-    flag that ``item`` shows. If any changed since (another verification ended it first, a
+    ``token.rotation_completed``, in one transaction conditioned on the version (and so the digests),
+    the grace and the flag that ``item`` shows. If any changed since (another verification ended it first, a
     re-rotation, a disable), nothing is written. True when this call ended the grace; never raises.
 
     After it, the old secret is refused like any wrong secret, and an instance's negative cache may
@@ -75,15 +75,16 @@ def complete_rotation_on_first_use(
         return False
     now = datetime.fromtimestamp(now_epoch, UTC)
     at = clock.to_iso(now)
+    # The condition pins the rotation that was read: its version (every rotation, disable or edit bumps
+    # it, so the digests are the ones read) and its grace. It names no digest attribute: the functions
+    # that verify are denied any write naming ``secret_digest``/``previous_secret_digest``
+    # (template.yaml, NeverWritesASecretDigest), and whether IAM counts a condition's names among
+    # ``dynamodb:Attributes`` is not something to rely on. An edit between the read and the write makes
+    # this write fail: the next verification of the new secret ends the grace instead.
     change = TokenChange(
         token_id=item["id"],
-        expected_version=None,  # a concurrent API change keeps its own version condition
-        expect={
-            "secret_digest": item["secret_digest"],
-            "previous_secret_digest": item["previous_secret_digest"],
-            "previous_valid_epoch": item["previous_valid_epoch"],
-            RETIRE_ON_FIRST_USE: True,
-        },
+        expected_version=item["version"],
+        expect={"previous_valid_epoch": item["previous_valid_epoch"], RETIRE_ON_FIRST_USE: True},
         set_values={"modified_at": at, "audit.updated": {"at": at, "by": "system"}},
         remove=GRACE_END,
         increment_version=True,  # the token changed: an If-Match on the version before is stale
