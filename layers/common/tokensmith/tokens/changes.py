@@ -31,6 +31,7 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle, rules
 from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES
 from tokensmith.tokens.rules import name_conflict
 from tokensmith.tokens.usage import credits_left, credits_period
 from tokensmith.tokens.verification_cache import VerificationCache
@@ -51,7 +52,6 @@ AUDITED_FIELDS = (
     "meta",
 )
 MAX_ATTEMPTS = 3
-GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")  # rotation grace
 
 
 @dataclass(slots=True)
