@@ -237,3 +237,21 @@ def test_an_api_change_of_the_wake_up_is_conditioned_on_the_policy_copy(apply_po
 
     (write,) = repository.writes
     assert write.change.expect == {"org_policy_version": 1}
+
+
+def test_a_terminal_token_put_back_in_the_index_by_a_late_last_use_write_only_leaves_it(
+    apply_policy, given_token, repository, sweeper, clock
+):
+    # Given a token revoked while its verification's last-use write was on its way (which sets a wake-up)
+    apply_policy(POLICY)
+    token = given_token()
+    clock.advance(40 * DAY)
+    stored = repository.tokens[token.id]
+    stored.update({"status": "revoked", "revoked_reason": "laptop lost"})
+    events_before = len(repository.events)
+
+    report = sweeper.sweep()
+
+    assert (report.revoked, report.rescheduled) == (0, 1)
+    assert stored["revoked_reason"] == "laptop lost" and not {"wake_pk", "wake_at"} & set(stored)
+    assert len(repository.events) == events_before

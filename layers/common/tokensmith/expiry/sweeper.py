@@ -39,6 +39,7 @@ from tokensmith.expiry.schedule import (
 )
 from tokensmith.settings import Settings
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES
+from tokensmith.tokens.lifecycle import LIVE_STATUSES
 from tokensmith.tokens.list_keys import stamp_keys
 from tokensmith.tokens.repository import TokenChange, TokenRepository
 
@@ -124,7 +125,10 @@ class ExpirySweeper:
         expiry = expiry_deadline(seen, self.settings.expiry_notice_days)
         inactivity = inactivity_deadline(seen)
         try:
-            if expiry is not None and expiry.at <= now_epoch:
+            if seen["status"] not in LIVE_STATUSES:  # a last-use write raced its revocation: out of the index
+                self._reschedule(seen, unused)
+                report.rescheduled += 1
+            elif expiry is not None and expiry.at <= now_epoch:
                 self._expire(seen, now, expect)
                 report.expired += 1
                 report.lags.append(now_epoch - expiry.at)
