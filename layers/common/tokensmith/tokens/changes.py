@@ -259,8 +259,7 @@ class TokenChanges:
             if item.get(key) != updated.get(key)
         }
         event = self._event(updated, plan.event_type, principal, meta, now, changes, plan.reason, plan.details)
-        # The wake-up depends on the copy of the organization's policy, which is written without a
-        # version bump: a wake-up computed from a copy replaced since must not land.
+        # A wake-up computed from a policy copy replaced since (no version bump) must not land
         wake_moved = any(k in set_values or k in removed for k in WAKE_ATTRIBUTES)
         change = TokenChange(
             token_id=item["id"],
