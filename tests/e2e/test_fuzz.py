@@ -116,10 +116,15 @@ BUSINESS_RULES = {
     ("expires_at", "must be in the future"): "relative to the clock",
     ("expires_at", "must be at most "): "MaxTokenLifetimeDays, a deployment parameter",
     ("expires_at", "required, in the future, to bring back an expired token"): "depends on the token's state",
+    # The organization's policy (its max_lifetime_days and require_expiry), another resource's state.
+    ("expires_at", "beyond the organization's max_lifetime_days "): "the organization's policy",
+    ("expires_at", "required by the organization's policy"): "the organization's policy",
     # Cross-field rules of the admin override.
     ("revoked_reason", "give status: revoked or revoked: true with it"): "a rule across two fields",
     ("revoked", "contradicts status"): "a rule across two fields",
     ("status", "contradicts revoked"): "a rule across two fields",
+    # Rotate: retire_on_first_use caps a grace period, so it needs one.
+    ("retire_on_first_use", "requires grace_period_seconds > 0"): "a rule across two fields",
     # Webhook URLs: https only, and the host must resolve to public addresses (SSRF), which needs DNS.
     ("url", "refused: "): "https and public addresses only, checked by resolving the host",
     # Usage policies: rate limits unique by name (uniqueItems compares whole items); meta's size is

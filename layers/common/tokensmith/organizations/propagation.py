@@ -18,8 +18,17 @@ The worker (``functions/propagate_org_policy``) handles one message at a time wi
   ``PUT`` copies the policy itself, checked in its creation's transaction); after that pass, the policy
   is marked ``propagated``.
 
+With ``enforce`` (``disable``/``revoke``, kept on the policy item as ``enforcement``), the first pass
+reads each page whole (``token_page``) and also hands it to ``enforcement.PolicyEnforcer``, which
+disables or revokes its non-compliant live tokens; each page then adds what it examined, disabled and
+revoked to the policy item's progress, once (``record_enforcement``: conditional on the page number,
+which each message carries), and the last page marks it ``done``. The re-check pass does not enforce:
+a token created after the PUT was created under the new policy.
+
 A message delivered twice repeats conditional writes that do nothing; at worst it queues a second chain
-of pages, which ends the same way.
+of pages, which ends the same way (its pages count nothing again). A page that fails between its
+token writes and its progress write is counted, when delivered again, without the tokens it already
+changed: the progress can fall short of the audit trail then, never exceed it.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ class PropagationStep:
     version: int
     cursor: str | None = None
     recheck: bool = False
+    page: int = 0  # pages of this pass before this one (the enforcement progress counts each once)
 
     def body(self) -> str:
         message: dict[str, Any] = {"organization_id": self.organization_id, "version": self.version}
@@ -65,6 +75,8 @@ class PropagationStep:
             message["cursor"] = self.cursor
         if self.recheck:
             message["recheck"] = True
+        if self.page:
+            message["page"] = self.page
         return json.dumps(message, separators=(",", ":"))
 
 
@@ -73,7 +85,11 @@ def read_message(body: str) -> PropagationStep:
     try:
         message = json.loads(body)
         step = PropagationStep(
-            message["organization_id"], message["version"], message.get("cursor"), message.get("recheck", False)
+            message["organization_id"],
+            message["version"],
+            message.get("cursor"),
+            message.get("recheck", False),
+            message.get("page", 0),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise MalformedPolicyMessage(f"not a policy propagation: {type(error).__name__}") from None
@@ -81,6 +97,8 @@ def read_message(body: str) -> PropagationStep:
         raise MalformedPolicyMessage("not a policy propagation: a malformed organization id")
     if type(step.version) is not int or step.version < 1 or not isinstance(step.recheck, bool):
         raise MalformedPolicyMessage("not a policy propagation: a malformed version")
+    if type(step.page) is not int or step.page < 0:
+        raise MalformedPolicyMessage("not a policy propagation: a malformed page")
     if step.cursor is not None and (not isinstance(step.cursor, str) or len(step.cursor) > 4096):
         raise MalformedPolicyMessage("not a policy propagation: a malformed cursor")
     return step
@@ -108,14 +126,24 @@ class PolicyPropagator:
         policies: OrganizationPolicies,
         queue: PolicyQueue,
         page_size: int = PAGE_SIZE,
+        enforcer: Any = None,
         expiry_notice_days: tuple[int, ...] = (7, 1),
         now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.policies = policies
         self.queue = queue
         self.page_size = page_size
+        self._enforcer = enforcer  # enforcement.PolicyEnforcer; the process-wide one if not given
         self.expiry_notice_days = expiry_notice_days  # the wake-up also holds the expiry's notices
         self._now = now
+
+    @property
+    def enforcer(self) -> Any:
+        if self._enforcer is None:
+            from tokensmith.organizations.enforcement import policy_enforcer
+
+            self._enforcer = policy_enforcer()
+        return self._enforcer
 
     def handle(self, step: PropagationStep) -> int:
         """Copy one page; queue what follows. Returns how many tokens got the list now."""
@@ -123,11 +151,21 @@ class PolicyPropagator:
         if policy is None or policy["version"] != step.version:
             count("organization.policy_propagation_superseded")
             return 0  # a newer PUT queued its own (an older version than the message's cannot be)
-        tokens, cursor = self.policies.tokens_behind(step.organization_id, step.version, self.page_size, step.cursor)
+        enforcing = policy.get("enforcement") and not step.recheck and not policy.get("enforcement_done")
+        if enforcing:
+            items, cursor, examined = self.policies.token_page(step.organization_id, self.page_size, step.cursor)
+            tokens = [i for i in items if i.get("org_policy_version", 0) < step.version]
+        else:
+            tokens, cursor = self.policies.tokens_behind(
+                step.organization_id, step.version, self.page_size, step.cursor
+            )
         copied = sum(self._copy(token, policy) for token in tokens)
         count("organization.policy_copied", copied)
+        if enforcing:
+            tally = {**self.enforcer.enforce(policy, items), "examined": examined}
+            self.policies.record_enforcement(step.organization_id, step.version, step.page, tally, cursor is None)
         if cursor:
-            self.queue.send(PropagationStep(step.organization_id, step.version, cursor, step.recheck))
+            self.queue.send(PropagationStep(step.organization_id, step.version, cursor, step.recheck, step.page + 1))
         elif not step.recheck:
             self.queue.send(PropagationStep(step.organization_id, step.version, recheck=True), SETTLE_SECONDS)
         else:

@@ -10,6 +10,7 @@ from typing import Any
 from tokensmith import clock
 from tokensmith.auth import TOKENS_MANAGE, Principal, grants, manages_organization
 from tokensmith.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from tokensmith.organizations.compliance import lifetime_ceiling, lifetime_problem
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.policies import POLICY_FIELDS, stored_policy_fields
@@ -57,6 +58,34 @@ def check_expiry(
             [FieldError("expires_at", f"must be at most {max_days} days ahead")],
         )
     return expires_at
+
+
+def policy_default_expiry(policy: dict[str, Any] | None, default: datetime | None, now: datetime) -> datetime | None:
+    """A new token's ``expires_at`` when the request gives none: the earlier of the deployment's
+    ceiling (``default``) and the organization's (``max_lifetime_days``)."""
+    ceiling = lifetime_ceiling(policy, now)
+    if ceiling is None or (default is not None and default <= ceiling):
+        return default
+    return ceiling
+
+
+def check_policy_expiry(policy: dict[str, Any] | None, expires_at: datetime | None, now: datetime) -> None:
+    """The organization's ``require_expiry`` and ``max_lifetime_days`` on an ``expires_at`` being
+    written (None: the token has none): a 422 naming ``expires_at``."""
+    problem = lifetime_problem(policy, clock.epoch(expires_at) if expires_at else None, now)
+    if problem is not None:
+        raise ValidationFailed(f"expires_at is {problem}", [FieldError("expires_at", problem)])
+
+
+def check_retire_on_first_use(grace_period_seconds: int, retire_on_first_use: bool) -> None:
+    """``retire_on_first_use`` caps a grace period by the new secret's first use: without a grace
+    (0, the old secret dies at once) there is nothing to cap, and accepting it would promise an
+    overlap that does not exist (422 naming the field)."""
+    if retire_on_first_use and grace_period_seconds <= 0:
+        raise ValidationFailed(
+            "retire_on_first_use needs a grace_period_seconds above 0: without one the old secret dies at once",
+            [FieldError("retire_on_first_use", "requires grace_period_seconds > 0")],
+        )
 
 
 def require_live(item: dict[str, Any], now: datetime, verb: str) -> None:

@@ -33,7 +33,7 @@ from tokensmith.organizations.repository import default_policies
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
-from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
+from tokensmith.tokens.changes import Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
@@ -43,6 +43,7 @@ from tokensmith.tokens.models import (
 )
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
 from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
@@ -131,10 +132,12 @@ class TokenService(TokenChanges):
         policies = rules.editable_values(
             self.settings, request.model_dump(include=set(POLICY_FIELDS), exclude_none=True), now
         )
+        org_policy = self.organization_policy(organization)
         return self.create(
             principal,
             meta,
             now,
+            org_policy,
             **policies,
             organization_id=organization,
             owner=owner,
@@ -142,26 +145,39 @@ class TokenService(TokenChanges):
             description=request.description or None,
             icon=request.icon or None,
             scopes=sorted(request.scopes),
-            expires_at=rules.check_expiry(self.settings, request.expires_at, now, default_to_max=True),
+            expires_at=self._new_expiry(org_policy, request.expires_at, now),
             status="disabled" if request.revoked else "active",
         )
+
+    def _new_expiry(
+        self, org_policy: dict[str, Any] | None, requested: datetime | None, now: datetime
+    ) -> datetime | None:
+        """A new token's ``expires_at``: the one requested, within the deployment's and the
+        organization's limits; none requested: the earlier of their ceilings."""
+        expires_at = rules.check_expiry(self.settings, requested, now, default_to_max=True)
+        if requested is None:
+            expires_at = rules.policy_default_expiry(org_policy, expires_at, now)
+        rules.check_policy_expiry(org_policy, expires_at, now)
+        return expires_at
 
     def bootstrap_admin(
         self, organization_id: str, name: str, scopes: tuple[str, ...] = SERVICE_SCOPES
     ) -> tuple[dict[str, Any], str]:
         """The first admin token, written straight to the table (IAM is the root of trust)."""
         now = self._now()
+        org_policy = self.organization_policy(organization_id)
         return self.create(
             SYSTEM,
             RequestMeta(user_agent="tokensmith-bootstrap"),
             now,
+            org_policy,
             organization_id=organization_id,
             owner=None,
             name=name,
             description="Created by the bootstrap command",
             icon=None,
             scopes=sorted(scopes),
-            expires_at=rules.check_expiry(self.settings, None, now, default_to_max=True),
+            expires_at=self._new_expiry(org_policy, None, now),
             status="active",
         )
 
@@ -212,8 +228,17 @@ class TokenService(TokenChanges):
 
     @requires(TOKENS_WRITE)
     def rotate_token(
-        self, principal: Principal, token_id: str, grace_period_seconds: int, meta: RequestMeta
+        self,
+        principal: Principal,
+        token_id: str,
+        grace_period_seconds: int,
+        meta: RequestMeta,
+        retire_on_first_use: bool = False,
     ) -> tuple[dict[str, Any], str]:
+        """A new secret; the old one works for ``grace_period_seconds`` or, with
+        ``retire_on_first_use``, until the new one first verifies if that comes sooner
+        (``tokens/rotation.py``). A re-rotation replaces both: the grace and the flag are this one's."""
+        rules.check_retire_on_first_use(grace_period_seconds, retire_on_first_use)
         if not table.is_uuid(token_id):  # the secret carries the id: only a token's id can have one
             raise NotFound(f"token {token_id} not found")
         new_secret = token_format.generate(self.settings.token_prefix, token_id)
@@ -235,9 +260,10 @@ class TokenService(TokenChanges):
                     previous_valid_until=clock.to_iso(until),
                     previous_valid_epoch=clock.epoch(until),
                 )
+                values[RETIRE_ON_FIRST_USE] = True if retire_on_first_use else None  # None: removed
             else:
                 remove = GRACE_ATTRIBUTES
-            grace = {"grace_period_seconds": grace_period_seconds}
+            grace = {"grace_period_seconds": grace_period_seconds, "retire_on_first_use": retire_on_first_use}
             return TokenChangePlan("token.rotated", values, remove, details=grace)
 
         item = self._change(principal, token_id, meta, plan)
@@ -265,6 +291,7 @@ class TokenService(TokenChanges):
         def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             rules.require_live(item, now, verb)
             values = rules.editable_values(self.settings, fields, now)
+            self.check_expiry_change(item, values, now)
             rules.require_no_self_extension(principal, item, values)
             loosened = rules.loosened_policies(item, values, self.live_credits(item))
             rules.require_may_loosen(principal, item, loosened)
