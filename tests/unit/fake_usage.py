@@ -11,7 +11,12 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import InvalidCursor, VersionConflict
-from tokensmith.organizations.repository import ENFORCEMENT_COUNTS, token_copy
+from tokensmith.organizations.repository import (
+    COPY_CONDITIONS,
+    COPY_INPUTS,
+    ENFORCEMENT_COUNTS,
+    copied_attributes,
+)
 from tokensmith.tokens.counters import Count
 from tokensmith.tokens.lifecycle import is_live
 
@@ -106,7 +111,7 @@ class UsageStore:
 
     def tokens_behind(
         self, organization_id: str, version: int, limit: int, cursor: str | None = None
-    ) -> tuple[list[str], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """The real one's page: ``limit`` tokens of the index read (oldest first), then the filter."""
         listed = sorted(
             (t for t in self.tokens.values() if t.get("org_pk") == table.org_partition(organization_id)),
@@ -115,7 +120,7 @@ class UsageStore:
         listed = [t for t in listed if t["id"] not in self.index_lag and (cursor is None or t["org_sk"] > cursor)]
         page = listed[:limit]
         self.pages_read.append(len(page))
-        behind = [t["id"] for t in page if t.get("org_policy_version", 0) < version]
+        behind = [self._copy_inputs(t) for t in page if t.get("org_policy_version", 0) < version]
         return behind, page[-1]["org_sk"] if len(listed) > limit else None
 
     def token_page(
@@ -152,17 +157,29 @@ class UsageStore:
             policy["enforcement_done"] = True
         return True
 
-    def copy_to_token(self, token_id: str, policy: dict[str, Any]) -> bool:
+    def token_to_copy(self, token_id: str) -> dict[str, Any] | None:
         token = self.tokens.get(token_id)
-        if token is None or token.get("org_policy_version", 0) >= policy["version"]:
+        return self._copy_inputs(token) if token else None
+
+    def copy_to_token(
+        self, token: dict[str, Any], policy: dict[str, Any], now_epoch: int, expiry_notice_days: tuple[int, ...]
+    ) -> bool:
+        current = self.tokens.get(token["id"])
+        if current is None or current.get("org_policy_version", 0) >= policy["version"]:
             return False
-        token["org_policy_version"] = policy["version"]
-        for attribute, value in token_copy(policy).items():
+        if any(current.get(attribute) != token.get(attribute) for attribute in COPY_CONDITIONS):
+            return False
+        current["org_policy_version"] = policy["version"]
+        for attribute, value in copied_attributes(token, policy, now_epoch, expiry_notice_days).items():
             if value is None:
-                token.pop(attribute, None)
+                current.pop(attribute, None)
             else:
-                token[attribute] = copy.deepcopy(value)
+                current[attribute] = copy.deepcopy(value)
         return True
+
+    @staticmethod
+    def _copy_inputs(token: dict[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy({k: token[k] for k in COPY_INPUTS if k in token})
 
     def mark_propagated(self, organization_id: str, version: int) -> bool:
         policy = self.org_policies.get(organization_id)

@@ -60,6 +60,7 @@ class LastUseRecorded:
     at: str
     ip: str | None
     user_agent: str | None
+    wake: dict[str, Any] = field(default_factory=dict)  # the inactivity wake-up moved by this use
 
 
 @dataclass
@@ -202,7 +203,7 @@ class RecordingRepository(UsageStore):
         if claim_name is not None:
             self._take(claim_name)
 
-    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
+    def update_token(self, change: TokenChange, event: dict[str, Any] | None) -> None:
         self.writes.append(TokenChanged(change, copy.deepcopy(event)))
         if self._lost_races.get(change.token_id, 0) > 0:
             self._lost_races[change.token_id] -= 1
@@ -226,7 +227,8 @@ class RecordingRepository(UsageStore):
             current.pop(attribute, None)
         if change.increment_version:
             current["version"] += 1
-        self.events.append(_stored(event))
+        if event is not None:
+            self.events.append(_stored(event))
         self.grant(change.token_id, change.grant_credits)
         if change.claim_name is not None:
             self._take(change.claim_name)
@@ -236,18 +238,29 @@ class RecordingRepository(UsageStore):
                 self.guards.pop(change.release_name, None)
 
     def record_last_use(
-        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+        self,
+        token_id: str,
+        at: str,
+        stale_before: str,
+        ip: str | None,
+        user_agent: str | None,
+        wake: dict[str, Any] | None = None,
     ) -> bool:
         current = self.tokens.get(token_id)
         if current is None or current.get("last_used_at", "") >= stale_before:
             return False
-        self.writes.append(LastUseRecorded(token_id, at, ip, user_agent))
+        self.writes.append(LastUseRecorded(token_id, at, ip, user_agent, dict(wake or {})))
         current["last_used_at"] = at
         for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
             if value:
                 current[attribute] = value[:512]
             else:
                 current.pop(attribute, None)
+        for attribute, value in (wake or {}).items():
+            if value is None:
+                current.pop(attribute, None)
+            else:
+                current[attribute] = copy.deepcopy(value)
         return True
 
     def _check_claim(self, claim: NameClaim) -> None:

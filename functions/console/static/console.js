@@ -829,6 +829,10 @@ function eventDetails(event) {
   if (event.type === "token.expiring") {
     const ahead = details.days_before ? ` (notice ${details.days_before} day${details.days_before === 1 ? "" : "s"} ahead)` : "";
     lines.push(h("li", {}, `expires ${when(details.expires_at)}${ahead}`));
+  } else if (event.type === "token.inactive_soon") {
+    const left = `${details.days_left} day${details.days_left === 1 ? "" : "s"} left`;
+    lines.push(h("li", {}, "unused: revoked ", shown(details.revoke_at), ` unless used before (${left})`));
+    lines.push(h("li", {}, "last used: ", details.last_used_at ? shown(details.last_used_at) : "never"));
   } else if (event.type === "token.rotation_completed") {
     lines.push(h("li", {}, "the new secret was used: the old one stopped working"));
     if (details.grace_was_until) lines.push(h("li", {}, "its grace period would have ended ", shown(details.grace_was_until)));

@@ -23,7 +23,7 @@ from tokensmith import audit, clock, table
 from tokensmith.auth import Principal, RequestMeta, authority, may_see_token, outranks
 from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.errors import Conflict, NotFound, PreconditionFailed
-from tokensmith.expiry.schedule import wake_attributes
+from tokensmith.expiry.schedule import WAKE_ATTRIBUTES, wake_attributes
 from tokensmith.observability import count
 from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
@@ -153,6 +153,7 @@ class TokenChanges:
         item.update({attribute: value for attribute, value in token_copy(policy).items() if value is not None})
         if policy:
             item["org_policy_version"] = policy["version"]
+            item.update(wake_attributes(item, self.settings.expiry_notice_days))  # with its inactivity_days
         check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
         event = self._event(item, "token.created", principal, request_meta, now, changes)
@@ -268,11 +269,14 @@ class TokenChanges:
             if item.get(key) != updated.get(key)
         }
         event = self._event(updated, plan.event_type, principal, meta, now, changes, plan.reason, plan.details)
+        # A wake-up computed from a policy copy replaced since (no version bump) must not land
+        wake_moved = any(k in set_values or k in removed for k in WAKE_ATTRIBUTES)
         change = TokenChange(
             token_id=item["id"],
             expected_version=item["version"],
             set_values=set_values,
             remove=removed,
+            expect={"org_policy_version": item.get("org_policy_version")} if wake_moved else {},
             claim_name=self._claim(updated, now) if claim else None,
             release_name=old_guard if release else None,
             grant_credits=(

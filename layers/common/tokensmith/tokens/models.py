@@ -156,7 +156,13 @@ class Token(ResponseBody):
     created_ip: str | None
     user_agent: str | None
     revoked_at: DateTimeText | None
-    revoked_reason: str | None
+    revoked_reason: str | None = Field(
+        description=(
+            "The reason given when it was revoked, or the service's own: `leaked` (a reported leak), "
+            "`policy` (its organization's policy enforced), `inactive` (unused for its organization's "
+            "`inactivity_days`)."
+        )
+    )
     disabled_by: DisabledBy | None = Field(description="Who disabled the token, while it is disabled.")
     ratelimits: list[dict[str, object]] | None = Field(
         description="Rate limits: name, limit, duration_seconds, shared."

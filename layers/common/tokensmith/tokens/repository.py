@@ -186,11 +186,12 @@ class TokenRepository(TokenListing):
         actions.extend(self._policy_actions(item["id"], grant_credits, policy_check))
         self._transact(actions, name_claim_index=2 if claim_name else None)
 
-    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
-        """Apply ``change`` if the token still has ``expected_version``, with its audit event; take and
-        release name guards in the same transaction. A release of a guard that another token has
-        since taken over is dropped rather than failing the change."""
-        actions = [self._update_action(change), self._put_action(event)]
+    def update_token(self, change: TokenChange, event: dict[str, Any] | None) -> None:
+        """Apply ``change`` if the token still has ``expected_version``, with its audit event (None: a
+        change that is no event, the sweep moving a wake-up); take and release name guards in the same
+        transaction. A release of a guard that another token has since taken over is dropped rather
+        than failing the change."""
+        actions = [self._update_action(change), *([self._put_action(event)] if event is not None else [])]
         claim_index = release_index = None
         if change.claim_name:
             claim_index = len(actions)
@@ -215,11 +216,19 @@ class TokenRepository(TokenListing):
             self._transact(actions, name_claim_index=claim_index)
 
     def record_last_use(
-        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+        self,
+        token_id: str,
+        at: str,
+        stale_before: str,
+        ip: str | None,
+        user_agent: str | None,
+        wake: dict[str, Any] | None = None,
     ) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
-        no ``version`` bump (that would break every client's ``If-Match``). True when written."""
-        values = {":at": {"S": at}, ":stale": {"S": stale_before}}
+        no ``version`` bump (that would break every client's ``If-Match``). ``wake``: the inactivity
+        wake-up this use moves (``expiry.schedule.wake_after_use``; None values removed), on the same
+        write. True when written."""
+        values: dict[str, Any] = {":at": {"S": at}, ":stale": {"S": stale_before}}
         assignments = ["last_used_at = :at"]
         removals = []
         for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
@@ -228,6 +237,14 @@ class TokenRepository(TokenListing):
                 values[f":{attribute}"] = {"S": value[:512]}
             else:
                 removals.append(attribute)
+        # --- inactivity: the wake-up moved by this use (empty for a token without inactivity_days) ---
+        for attribute, value in (wake or {}).items():
+            if value is None:
+                removals.append(attribute)
+            else:
+                assignments.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = to_attribute(value)
+        # --- end inactivity ---
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
