@@ -356,6 +356,7 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "AdminUpdateTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
     "GetOrganizationPolicyFunction": {"ORGPOLICY#*"},
     "GetTokenFunction": {"TOKEN#*", "CREDITS#*"},  # the credits left now
+    "GetTokenUsageFunction": {"TOKEN#*", "CREDITS#*", "RATE#*"},  # the token and its counters
     "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
     "PutOrganizationPolicyFunction": {"ORGPOLICY#*"},  # the policy; its copy on each token is queued
     "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token

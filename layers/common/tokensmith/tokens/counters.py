@@ -119,6 +119,13 @@ class UsageCounters(TableRepository):
     def get_window(self, key: dict[str, str]) -> dict[str, Any] | None:
         return self._get(key)
 
+    def get_counters(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Counter items by ``(pk, sk)``, read together (one strongly consistent ``BatchGetItem``:
+        a token has at most 5 windows and its credits), spending nothing; absent ones are left out."""
+        if not keys:
+            return {}
+        return {(item["pk"], item["sk"]): item for item in self._batch_get(keys, 5, 0.05)}
+
     # --- events --------------------------------------------------------------------------------------
 
     def put_event(self, event: dict[str, Any]) -> None:

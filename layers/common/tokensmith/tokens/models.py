@@ -213,5 +213,18 @@ class VerifyResult(ResponseBody):
     meta: dict[str, object] | None
 
 
+class CreditsUsage(ResponseBody):
+    remaining: int = Field(description="Left now (a refill due at the next verification counted as made).")
+    refill: dict[str, object] | None = Field(description="The credits' refill: interval, amount, day_of_month.")
+    period_ends_at: DateTimeText | None = Field(description="When the next refill is due; null without refill.")
+
+
+class TokenUsage(ResponseBody):
+    ratelimits: list[RateLimitState] = Field(
+        description="The current window of each rate limit: what is left of it and when it ends."
+    )
+    credits: CreditsUsage | None = Field(description="The credits; null: unlimited.")
+
+
 class RevokeLeakedResult(ResponseBody):
     received: int = Field(description="How many strings were received; says nothing about which were real tokens.")

@@ -43,6 +43,7 @@ from tokensmith.tokens.models import (
 )
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
+from tokensmith.tokens.usage_state import current_usage
 from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
@@ -53,6 +54,11 @@ class TokenService(TokenChanges):
     @requires(TOKENS_READ)
     def get_token(self, principal: Principal, token_id: str) -> dict[str, Any]:
         return self.with_live_credits(self.load_visible(principal, token_id))
+
+    @requires(TOKENS_READ)
+    def get_usage(self, principal: Principal, token_id: str) -> dict[str, Any]:
+        """Where the token's rate limits and credits stand now (``tokens.usage_state``), spending nothing."""
+        return current_usage(self.counters, self.load_visible(principal, token_id), clock.epoch(self._now()))
 
     def get_self(self, principal: Principal) -> dict[str, Any]:
         return self.with_live_credits(self.load_visible(principal, principal.token_id))
