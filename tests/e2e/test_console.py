@@ -566,14 +566,20 @@ def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, b
     admin = Client(base_url, admin_secret)
     organization, _ = console_user
     token = _token_with_policies(admin, organization)
+    usage = admin.request("GET", f"/v1/tokens/{token['id']}/usage").json()
 
     with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
         sign_in(page, base_url, admin_secret)  # admin: may loosen
         page.goto(f"{base_url}/console#/tokens/{token['id']}")
         page.get_by_role("heading", name=token["name"]).wait_for()
 
-        # The panel shows the policies as GET /v1/tokens/{id} returns them
+        # The panel shows the policies as GET /v1/tokens/{id} returns them, and where they stand now
+        # as GET /v1/tokens/{id}/usage does: the window and the next refill, to the second
         assert page.locator("#policy-ratelimits").inner_text() == "minute: 100 per minute"
+        window = page.locator("#policy-windows").inner_text()
+        assert window.startswith("minute: 100 of 100 left until ") and window.endswith(" UTC")
+        next_refill = usage["credits"]["period_ends_at"].replace("T", " ").replace("Z", " UTC")
+        assert page.locator("#policy-next-refill").inner_text() == next_refill
         assert page.locator("#policy-credits").inner_text() == "50"
         assert page.locator("#policy-refill").inner_text() == "50 every day (UTC)"
         assert "Low at\n5" in page.locator("#policies").inner_text()
