@@ -4,6 +4,7 @@ a removed policy's counter goes in the same transaction)."""
 
 from __future__ import annotations
 
+from tests.integration.conftest import make_tenant
 from tokensmith import table as keys
 
 MINUTE = {"name": "minute", "limit": 100, "duration_seconds": 60}
@@ -40,3 +41,53 @@ def test_usage_of_another_organizations_token_is_not_found(api, acme, globex):
     token, _ = create(api, acme, credits={"remaining": 10})
 
     assert api.get(f"/v1/tokens/{token['id']}/usage", secret=globex.secret).status == 404
+
+
+def token_item(table, token_id):
+    key = keys.token_key(token_id)
+    item = table.get_item(TableName="tokensmith-test", Key={k: {"S": v} for k, v in key.items()})["Item"]
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def test_the_credits_counter_is_purged_with_its_token_and_a_revocation_moves_both(api, acme, table):
+    token, _ = create(api, acme, credits={"remaining": 10})
+    assert credits_counter(table, token["id"])["purge_at"] == token_item(table, token["id"])["purge_at"]
+
+    api.post(f"/v1/tokens/{token['id']}/revoke", secret=acme.secret, body={"reason": "done"})
+
+    revoked = token_item(table, token["id"])
+    assert credits_counter(table, token["id"])["purge_at"] == revoked["purge_at"]
+
+
+def test_rate_windows_carry_their_own_purge(api, acme, table):
+    _, secret = create(api, acme, ratelimits=[MINUTE])
+    api.post("/v1/tokens/verify", secret=acme.secret, body={"token": secret})
+
+    [window] = table.scan(
+        TableName="tokensmith-test",
+        FilterExpression="begins_with(pk, :rate)",
+        ExpressionAttributeValues={":rate": {"S": "RATE#"}},
+    )["Items"]
+    assert int(window["purge_at"]["N"]) == int(window["sk"]["S"]) + 2 * 60
+
+
+def test_credits_null_makes_a_token_unlimited_and_deletes_its_counter_in_the_same_write(api, acme, table):
+    token, secret = create(api, acme, credits={"remaining": 1})
+    api.post("/v1/tokens/verify", secret=acme.secret, body={"token": secret})
+
+    changed = api.patch(f"/v1/tokens/{token['id']}", secret=acme.secret, body={"credits": None, "ratelimits": None})
+
+    assert changed.status == 200 and changed.body["credits"] is None
+    assert credits_counter(table, token["id"]) is None
+    answers = [api.post("/v1/tokens/verify", secret=acme.secret, body={"token": secret}).body for _ in range(2)]
+    assert [(a["code"], a["credits"]) for a in answers] == [("VALID", None)] * 2
+
+
+def test_an_owner_without_tokens_manage_cannot_remove_credits(api, admin, acme, table):
+    owner = make_tenant(api, admin, "acme", scopes=["tokens:read", "tokens:write"], name="owner")
+    token, _ = create(api, acme, credits={"remaining": 5})
+
+    refused = api.patch(f"/v1/tokens/{token['id']}", secret=owner.secret, body={"credits": None})
+
+    assert refused.status == 403 and "tokens:manage" in refused.body["detail"]
+    assert credits_counter(table, token["id"])["remaining"] == "5"

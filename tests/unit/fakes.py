@@ -227,7 +227,7 @@ class RecordingRepository(UsageStore):
         if change.increment_version:
             current["version"] += 1
         self.events.append(_stored(event))
-        self.grant(change.token_id, change.grant_credits)
+        self.grant(change.token_id, change.grant_credits, change.credits_lifetime)
         if change.claim_name is not None:
             self._take(change.claim_name)
         if change.release_name is not None:

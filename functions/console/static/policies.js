@@ -163,7 +163,11 @@ export function policyFields(token, mayLoosen) {
     const creditInputs = [remaining.value, refillAmount.value, interval.value, lowThreshold.value];
     const creditsBefore = [credits?.remaining ?? "", refill?.amount ?? "", refill?.interval ?? "", credits?.low_threshold ?? ""].map(String);
     if (creditInputs.join("|") !== creditsBefore.join("|")) {
-      if (remaining.value === "") throw new Error("Credits need a number left (removing credits takes a replace, PUT).");
+      // No number left: unlimited (credits: null), a loosening the API refuses without tokens:manage.
+      if (remaining.value === "") {
+        changed.credits = null;
+        return changed;
+      }
       const next = { remaining: Number(remaining.value) };
       if (interval.value) {
         next.refill = { interval: interval.value, amount: Number(refillAmount.value || 0) };

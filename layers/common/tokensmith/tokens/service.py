@@ -177,7 +177,7 @@ class TokenService(TokenChanges):
     def update_token(
         self, principal: Principal, token_id: str, request: UpdateTokenRequest, meta: RequestMeta
     ) -> dict[str, Any]:
-        fields = request.model_dump(exclude_none=True)
+        fields = {**request.model_dump(exclude_none=True), **request.removed_policies()}
         if "scopes" in fields:
             rules.check_grantable(self.settings, principal, request.scopes or [], "scopes")
 
