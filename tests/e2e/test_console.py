@@ -609,12 +609,20 @@ def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, b
         assert "enterprise" in page.locator("#policy-meta").inner_text()
         created = page.locator("#events tr", has_text="token.created").inner_text()
         assert '"name":"minute"' in created and "[object Object]" not in created
+        after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
 
-    after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
+        # When the manager empties "Credits left", the token is unlimited again (credits: null)
+        page.get_by_role("button", name="Edit").click()
+        page.get_by_role("dialog").get_by_label("Credits left").fill("")
+        page.get_by_role("dialog").get_by_role("button", name="Save").click()
+        page.locator("#policy-credits", has_text="unlimited").wait_for()
+        assert page.locator("#policy-next-refill").count() == 0
+
     assert [limit["limit"] for limit in after["ratelimits"]] == [200, 5000]
     assert after["ratelimits"][1]["shared"] == "owner"
     assert (after["credits"]["remaining"], after["credits"]["refill"]) == (500, {"interval": "daily", "amount": 50})
     assert (after["allowed_cidrs"], after["meta"]) == (["10.0.0.0/8", "192.0.2.0/24"], {"plan": "enterprise"})
+    assert admin.request("GET", f"/v1/tokens/{token['id']}").json()["credits"] is None
 
 
 def test_a_session_without_tokens_manage_only_tightens_and_reads_the_apis_refusal(
