@@ -270,3 +270,25 @@ def test_a_revocation_moves_the_counters_purge_in_its_transaction(tokens, counte
     assert (
         counters.get_credits(item["id"])["purge_at"] == repository.get_token(item["id"])["purge_at"] < item["purge_at"]
     )
+
+
+def test_200_concurrent_verifications_of_a_sharded_window_of_100_admit_exactly_100(tokens, counters, monkeypatch):
+    # Given windows sharded from 20 (a shard unit of 10: the code of a 1,000-unit deployment, scaled
+    # down so that 200 threads fill it) and a token limited to 100 a minute: 10 shards of 10
+    from tokensmith.tokens import window_shards
+
+    monkeypatch.setattr(window_shards, "SHARD_UNIT", 10)
+    monkeypatch.setattr(window_shards, "_seen", {})
+    monkeypatch.setattr(window_shards, "_told", set())
+    item, secret = create(tokens, ratelimits=[{"name": "minute", "limit": 100, "duration_seconds": 60}])
+
+    # When 200 verifications arrive at once
+    codes = verify_many(tokens, secret, 200)
+
+    # Then exactly 100 are valid, each shard took exactly its share, and the usage read sums them
+    assert codes == Counter({"VALID": 100, "RATE_LIMITED": 100})
+    start = int(MIDDAY.timestamp()) // 60 * 60
+    subject = table.rate_subject(item["id"], "acme", None, "token")
+    used = [counters.get_window(table.rate_window_key(subject, "minute", 60, start, n))["used"] for n in range(10)]
+    assert used == [10] * 10
+    assert tokens.get_usage(MANAGER, item["id"])["ratelimits"][0]["remaining"] == 0

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from tokensmith import table
+from tokensmith.tokens.window_shards import shard_count, take_sharded
 
 VALID = "VALID"
 IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
@@ -204,13 +205,14 @@ def _refill_day(year: int, month: int, day: int) -> int:
     return min(day, calendar.monthrange(year, month)[1])
 
 
-def window_key(item: dict[str, Any], limit: dict[str, Any], now_epoch: int) -> tuple[dict[str, str], int]:
-    """The key of the window of ``limit`` that holds ``now`` (the token's own, or its owner's when
-    shared), and the window's start."""
+def window_keys(item: dict[str, Any], limit: dict[str, Any], now_epoch: int) -> tuple[list[dict[str, str]], int]:
+    """The keys of the window of ``limit`` that holds ``now`` (the token's own, or its owner's when
+    shared): one, or one per shard of a large window (``window_shards``); and the window's start."""
     duration = int(limit["duration_seconds"])
     start = window_start(now_epoch, duration)
     subject = table.rate_subject(item["id"], item["organization_id"], item.get("owner"), limit.get("shared", "token"))
-    return table.rate_window_key(subject, limit["name"], duration, start), start
+    shards = range(shard_count(int(limit["limit"])))
+    return [table.rate_window_key(subject, limit["name"], duration, start, shard) for shard in shards], start
 
 
 def window_state(limit: dict[str, Any], start: int, used: int) -> WindowState:
@@ -220,9 +222,12 @@ def window_state(limit: dict[str, Any], start: int, used: int) -> WindowState:
 
 
 def _take(counters: Any, item: dict[str, Any], limit: dict[str, Any], cost: int, now_epoch: int) -> tuple:
-    key, start = window_key(item, limit, now_epoch)
-    duration = int(limit["duration_seconds"])
-    count = counters.take_window(key, int(limit["limit"]), cost, start + 2 * duration)
+    keys, start = window_keys(item, limit, now_epoch)
+    purge_at = start + 2 * int(limit["duration_seconds"])
+    if len(keys) > 1:
+        key, count = take_sharded(counters, keys, int(limit["limit"]), cost, purge_at, item["id"])
+    else:
+        key, count = keys[0], counters.take_window(keys[0], int(limit["limit"]), cost, purge_at)
     return key, window_state(limit, start, count.value or 0), count
 
 

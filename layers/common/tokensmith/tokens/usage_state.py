@@ -1,6 +1,7 @@
 """Where a token's usage policies stand now, read without spending anything
 (``GET /v1/tokens/{id}/usage``): the current window of each rate limit and the credits left, from one
-strongly consistent ``BatchGetItem`` of the token's counters (at most 5 windows and its credits).
+strongly consistent ``BatchGetItem`` of the token's counters (at most 5 windows, each of up to 10
+shards for a large limit: ``window_shards``, and its credits; at most 51 keys of the 100 allowed).
 
 The same shapes as the verify answer where they overlap (``ratelimits[]``), and the same reading of
 the credits counter as a read of the token (``usage.credits_left``: a counter of an older period
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokensmith import table
-from tokensmith.tokens.usage import credits_left, epoch_text, period_bounds, window_key, window_state
+from tokensmith.tokens.usage import credits_left, epoch_text, period_bounds, window_keys, window_state
 
 
 def current_usage(counters: Any, item: dict[str, Any], now_epoch: int) -> dict[str, Any]:
@@ -21,12 +22,12 @@ def current_usage(counters: Any, item: dict[str, Any], now_epoch: int) -> dict[s
     yet is whole. A token without limits or credits costs no read."""
     limits = item.get("ratelimits") or []
     credits = item.get("credits")
-    windows = [window_key(item, limit, now_epoch) for limit in limits]
-    keys = [key for key, _ in windows] + ([table.credits_key(item["id"])] if credits else [])
+    windows = [window_keys(item, limit, now_epoch) for limit in limits]
+    keys = [key for shards, _ in windows for key in shards] + ([table.credits_key(item["id"])] if credits else [])
     found = counters.get_counters(keys) if keys else {}
     ratelimits = []
-    for limit, (key, start) in zip(limits, windows, strict=True):
-        used = int((found.get((key["pk"], key["sk"])) or {}).get("used", 0))
+    for limit, (shards, start) in zip(limits, windows, strict=True):
+        used = sum(int((found.get((key["pk"], key["sk"])) or {}).get("used", 0)) for key in shards)
         ratelimits.append(window_state(limit, start, used).as_answer())
     return {"ratelimits": ratelimits, "credits": _credits_state(credits, found, item["id"], now_epoch)}
 
