@@ -185,7 +185,7 @@ def test_an_organization_policy_reaches_existing_and_new_tokens_and_no_token_wid
 
     # When the organization allows only 192.0.2.0/24, a token is created while the worker copies it
     # (one token a page: the cursor is DynamoDB's), and the worker drains its queue
-    policies.put_policy(MANAGER, "acme", ["192.0.2.0/24"], META)
+    policies.put_policy(MANAGER, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
     _, created_after = create(tokens, name="after")
     handled = drain_policy_queue(PolicyPropagator(store, queue, page_size=1), queue)  # type: ignore[arg-type]
     assert any(step.cursor for step in handled) and handled[-1].recheck

@@ -1,6 +1,6 @@
-"""Every DynamoDB call of organization policies (``table.org_policy_key``) and of the copy of an
-organization's ``allowed_cidrs`` onto its tokens (``org_allowed_cidrs``, ``org_policy_version``), which
-a queued worker makes a bounded page at a time (``propagation.py``).
+"""Every DynamoDB call of organization policies (``table.org_policy_key``) and of the copy of the
+fields verification and the sweep need onto the organization's tokens (:data:`TOKEN_COPY`, with
+``org_policy_version``), which a queued worker makes a bounded page at a time (``propagation.py``).
 
 Why a copy: a secret names its token, not its organization, so the policy cannot be read in the
 same round trip as the token; copied, it costs verification nothing (docs/performance.md, "Usage
@@ -19,10 +19,43 @@ from tokensmith.aws.dynamodb import (
     VersionConflict,
     decode_cursor,
     encode_cursor,
+    from_item,
     is_conditional_check_failure,
     to_attribute,
     to_item,
 )
+
+# An organization without a policy item has these (a PUT replaces the whole policy: omitted = default).
+POLICY_DEFAULTS: dict[str, Any] = {
+    "allowed_cidrs": [],
+    "max_lifetime_days": None,
+    "require_expiry": False,
+    "on_new_location": "notify",
+    "inactivity_days": None,
+    "inactivity_notice_days": [],
+}
+# The enforcement progress a PUT with `enforce` starts on the policy item (`enforcement_<name>`, numbers
+# added to page by page), beside `enforcement` (the action and who asked), `enforcement_pages` (pages
+# counted) and `enforcement_done`.
+ENFORCEMENT_COUNTS = ("examined", "disabled", "revoked")
+# The policy fields each token carries a copy of (policy field → token attribute), absent when the
+# policy's value is its default, so a token of an organization without a policy carries none.
+TOKEN_COPY = {
+    "allowed_cidrs": "org_allowed_cidrs",
+    "on_new_location": "org_on_new_location",
+    "inactivity_days": "org_inactivity_days",
+    "inactivity_notice_days": "org_inactivity_notice_days",
+}
+
+
+def token_copy(policy: dict[str, Any] | None) -> dict[str, Any]:
+    """The token attributes of ``policy`` (:data:`TOKEN_COPY`): each one None where the policy has
+    its default (to be removed from, or left off, the token)."""
+    policy = policy or {}
+    return {
+        attribute: None if policy.get(name, POLICY_DEFAULTS[name]) == POLICY_DEFAULTS[name] else policy[name]
+        for name, attribute in TOKEN_COPY.items()
+    }
 
 
 @lru_cache(maxsize=1)
@@ -62,26 +95,77 @@ class OrganizationPolicies(TableRepository):
         none): one ``Query`` of the ``by-organization`` index reading at most ``limit`` tokens (the
         filter applies after the limit, so a page may hold fewer ids, or none, and still have a next
         one). Returns the ids and the cursor of the next page, None after the last."""
+        query = self._org_page_query(organization_id, limit, cursor)
+        query["FilterExpression"] = "attribute_not_exists(org_policy_version) OR org_policy_version < :v"
+        query["ProjectionExpression"] = "id"
+        query["ExpressionAttributeValues"][":v"] = {"N": str(version)}
+        response = self.client.query(**query)
+        ids = [item["id"]["S"] for item in response.get("Items", []) if "id" in item]
+        return ids, self._next_cursor(response)
+
+    def token_page(
+        self, organization_id: str, limit: int, cursor: str | None = None, live_at: int | None = None
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """One page of the organization's tokens, whole: one ``Query`` of the ``by-organization``
+        index reading at most ``limit`` tokens, whatever the organization's size. With ``live_at``
+        (epoch seconds) only the live ones, unexpired then, are returned (the filter applies after the
+        limit: a page may hold fewer, or none, and still have a next one). Returns the tokens, the
+        cursor of the next page (None after the last) and how many tokens the page read."""
+        query = self._org_page_query(organization_id, limit, cursor)
+        if live_at is not None:
+            query["FilterExpression"] = (
+                "#status IN (:active, :disabled) AND (attribute_not_exists(expires_epoch) OR expires_epoch > :now)"
+            )
+            query["ExpressionAttributeNames"] = {"#status": "status"}
+            query["ExpressionAttributeValues"].update(
+                {":active": {"S": "active"}, ":disabled": {"S": "disabled"}, ":now": {"N": str(live_at)}}
+            )
+        response = self.client.query(**query)
+        items = [from_item(item) for item in response.get("Items", [])]
+        return items, self._next_cursor(response), int(response.get("ScannedCount", len(items)))
+
+    def _org_page_query(self, organization_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": table.ORG_INDEX,
             "KeyConditionExpression": "org_pk = :org",
-            "FilterExpression": "attribute_not_exists(org_policy_version) OR org_policy_version < :v",
-            "ProjectionExpression": "id",
-            "ExpressionAttributeValues": {
-                ":org": {"S": table.org_partition(organization_id)},
-                ":v": {"N": str(version)},
-            },
+            "ExpressionAttributeValues": {":org": {"S": table.org_partition(organization_id)}},
             "Limit": limit,
         }
         if cursor:
             query["ExclusiveStartKey"] = decode_cursor(
                 cursor, {"org_pk": table.org_partition(organization_id)}, table.ORG_INDEX_KEYS
             )
-        response = self.client.query(**query)
-        ids = [item["id"]["S"] for item in response.get("Items", []) if "id" in item]
+        return query
+
+    @staticmethod
+    def _next_cursor(response: dict[str, Any]) -> str | None:
         last = response.get("LastEvaluatedKey")
-        return ids, encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS}) if last else None
+        return encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS}) if last else None
+
+    def record_enforcement(
+        self, organization_id: str, version: int, page: int, tally: dict[str, int], done: bool
+    ) -> bool:
+        """Add one page's ``tally`` (examined, disabled, revoked) to the enforcement progress of the
+        policy's ``version``, once: the write is conditional on ``page`` pages counted so far, so a
+        redelivered page counts nothing again. ``done``: it was the last page. False: not written
+        (counted already, or a newer PUT replaced the policy)."""
+        values: dict[str, Any] = {":v": {"N": str(version)}, ":page": {"N": str(page)}, ":next": {"N": str(page + 1)}}
+        additions = []
+        for name in ENFORCEMENT_COUNTS:
+            values[f":{name}"] = {"N": str(tally.get(name, 0))}
+            additions.append(f"enforcement_{name} :{name}")
+        assignments = ["enforcement_pages = :next"]
+        if done:
+            assignments.append("enforcement_done = :t")
+            values[":t"] = {"BOOL": True}
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.org_policy_key(organization_id)),
+            UpdateExpression="SET " + ", ".join(assignments) + " ADD " + ", ".join(additions),
+            ConditionExpression="version = :v AND enforcement_pages = :page",
+            ExpressionAttributeValues=values,
+        )
 
     def mark_propagated(self, organization_id: str, version: int) -> bool:
         """Record on the policy item that every token carries ``version`` (unless a newer PUT replaced
@@ -94,17 +178,19 @@ class OrganizationPolicies(TableRepository):
             ExpressionAttributeValues={":t": {"BOOL": True}, ":v": {"N": str(version)}},
         )
 
-    def copy_to_token(self, token_id: str, allowed_cidrs: list[str], version: int) -> bool:
-        """The policy's ``allowed_cidrs`` onto one token, unless it already has this version or a
+    def copy_to_token(self, token_id: str, policy: dict[str, Any]) -> bool:
+        """The policy's :func:`token_copy` onto one token, unless it already has this version or a
         newer one (an older PUT's copy never overwrites a newer one). No ``version`` bump of the
         token: a policy of its organization is not an edit of the token."""
-        values: dict[str, Any] = {":v": to_attribute(version)}
-        expression = "SET org_policy_version = :v"
-        if allowed_cidrs:
-            values[":c"] = to_attribute(allowed_cidrs)
-            expression += ", org_allowed_cidrs = :c"
-        else:
-            expression += " REMOVE org_allowed_cidrs"
+        values: dict[str, Any] = {":v": to_attribute(policy["version"])}
+        assignments, removals = ["org_policy_version = :v"], []
+        for attribute, value in token_copy(policy).items():
+            if value is None:
+                removals.append(attribute)
+            else:
+                values[f":{attribute}"] = to_attribute(value)
+                assignments.append(f"{attribute} = :{attribute}")
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
             Key=to_item(table.token_key(token_id)),
