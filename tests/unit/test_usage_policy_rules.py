@@ -90,6 +90,10 @@ def test_cidrs_are_kept_in_their_canonical_form():
         # window: a token could reset its own count by editing itself (found in review)
         ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "duration_seconds": 3601}]}, ["ratelimits"]),
         ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "shared": "owner"}]}, ["ratelimits"]),
+        # a lower limit counted in fewer shards forgets the dropped shards' counts for the window
+        ({"ratelimits": [{**LIMIT, "limit": 10_000}]}, {"ratelimits": [{**LIMIT, "limit": 9_999}]}, ["ratelimits"]),
+        ({"ratelimits": [{**LIMIT, "limit": 2_000}]}, {"ratelimits": [{**LIMIT, "limit": 1_999}]}, ["ratelimits"]),
+        ({"ratelimits": [{**LIMIT, "limit": 9_999}]}, {"ratelimits": [{**LIMIT, "limit": 9_000}]}, []),
         ({}, {"credits": {"remaining": 10}}, []),
         ({"credits": {"remaining": 10}}, {"credits": {"remaining": 5}}, []),
         ({"credits": {"remaining": 10}}, {"credits": {"remaining": 11}}, ["credits"]),
