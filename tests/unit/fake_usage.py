@@ -59,26 +59,54 @@ class UsageStore:
     def spend_credits(self, token_id: str, cost: int, period: int | None) -> Count:
         self.counter_calls.append("spend_credits")
         counter = self.credit_counters.get(token_id)
-        if counter is None or counter["remaining"] < cost or (period is not None and counter["period"] != period):
-            return Count(False, counter["remaining"] if counter else None, copy.deepcopy(counter))
+        if (
+            counter is None
+            or counter.get("remaining", -1) < cost
+            or (period is not None and counter.get("period") != period)
+        ):
+            return Count(False, counter.get("remaining") if counter else None, copy.deepcopy(counter))
         counter["remaining"] -= cost
         return Count(True, counter["remaining"])
 
     def refill_and_spend(self, token_id: str, amount: int, cost: int, period: int) -> Count | None:
         self.counter_calls.append("refill_and_spend")
         counter = self.credit_counters.get(token_id)
-        if counter is not None and counter["period"] >= period:
+        if counter is None or "remaining" not in counter:  # a refill never creates the counter
+            return Count(False, 0)
+        if counter["period"] >= period:
             return None
         covered = cost <= amount
-        self.credit_counters[token_id] = {"remaining": amount - cost if covered else amount, "period": period}
-        return Count(covered, self.credit_counters[token_id]["remaining"])
+        counter.update(remaining=amount - cost if covered else amount, period=period)  # its purge_at stays
+        return Count(covered, counter["remaining"])
 
     def get_credits(self, token_id: str) -> dict[str, int] | None:
         return copy.deepcopy(self.credit_counters.get(token_id))
 
-    def grant(self, token_id: str, grant: Any) -> None:
+    def get_counters(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The real one's single ``BatchGetItem``: every key in one call, absent ones left out."""
+        self.counter_calls.append("get_counters")
+        keyed = ((table.credits_key(token_id), c) for token_id, c in self.credit_counters.items())
+        credits = {(key["pk"], key["sk"]): counter for key, counter in keyed}
+        found = {}
+        for key in keys:
+            counter = self.windows.get((key["pk"], key["sk"])) or credits.get((key["pk"], key["sk"]))
+            if counter is not None:
+                found[(key["pk"], key["sk"])] = {**key, **copy.deepcopy(counter)}
+        return found
+
+    def grant(self, token_id: str, grant: Any, lifetime: Any = None) -> None:
+        """The counter actions of a token write, as ``counters.credits_counter_actions`` makes them."""
         if grant is not None:
             self.credit_counters[token_id] = {"remaining": grant.remaining, "period": grant.period}
+            if grant.purge_at is not None:
+                self.credit_counters[token_id]["purge_at"] = grant.purge_at
+        elif lifetime is not None and lifetime.delete:
+            self.credit_counters.pop(token_id, None)
+        elif lifetime is not None:
+            counter = self.credit_counters.setdefault(token_id, {})
+            counter.pop("purge_at", None)
+            if lifetime.purge_at is not None:
+                counter["purge_at"] = lifetime.purge_at
 
     def grant_refused(self, token_id: str, grant: Any) -> bool:
         """The condition of a ``ceiling`` grant, as the real repository writes it: the counter of

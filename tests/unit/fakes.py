@@ -229,7 +229,7 @@ class RecordingRepository(UsageStore):
             current["version"] += 1
         if event is not None:
             self.events.append(_stored(event))
-        self.grant(change.token_id, change.grant_credits)
+        self.grant(change.token_id, change.grant_credits, change.credits_lifetime)
         if change.claim_name is not None:
             self._take(change.claim_name)
         if change.release_name is not None:

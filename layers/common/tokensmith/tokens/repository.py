@@ -24,6 +24,7 @@ from tokensmith.aws.dynamodb import (
     to_attribute,
     to_item,
 )
+from tokensmith.tokens.counters import CreditsGrant, CreditsLifetime, credits_counter_actions
 from tokensmith.tokens.listing import TokenListing
 
 
@@ -77,18 +78,7 @@ class TokenChange:
     due_by: int | None = None
     increment_version: bool = False
     grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
-
-
-@dataclass(frozen=True, slots=True)
-class CreditsGrant:
-    """Set a token's credits counter (``tokens.counters``) to ``remaining`` in ``period``. With
-    ``ceiling`` (an edit that is no grant), only while the counter of this period still holds at least
-    ``remaining``: credits spent between the edit's read and its write are never given back (the
-    change is then read and planned again, when it has become a grant)."""
-
-    remaining: int
-    period: int
-    ceiling: bool = False
+    credits_lifetime: CreditsLifetime | None = None  # else: the counter deleted, or its purge_at moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +198,7 @@ class TokenRepository(TokenListing):
                     }
                 }
             )
-        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None))
+        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None, change.credits_lifetime))
         try:
             self._transact(actions, name_claim_index=claim_index, release_index=release_index)
         except GuardReleaseFailed:
@@ -259,20 +249,13 @@ class TokenRepository(TokenListing):
     # --- internals -----------------------------------------------------------------------------------
 
     def _policy_actions(
-        self, token_id: str, grant: CreditsGrant | None, check: PolicyCheck | None
+        self,
+        token_id: str,
+        grant: CreditsGrant | None,
+        check: PolicyCheck | None,
+        lifetime: CreditsLifetime | None = None,
     ) -> list[dict[str, Any]]:
-        actions: list[dict[str, Any]] = []
-        if grant is not None:
-            counter = {**table.credits_key(token_id), "remaining": grant.remaining, "period": grant.period}
-            put = self._put_action(counter)
-            if grant.ceiling:
-                put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR #p <> :p OR #r >= :r"
-                put["Put"]["ExpressionAttributeNames"] = {"#p": "period", "#r": "remaining"}
-                put["Put"]["ExpressionAttributeValues"] = {
-                    ":p": {"N": str(grant.period)},
-                    ":r": {"N": str(grant.remaining)},
-                }
-            actions.append(put)
+        actions = credits_counter_actions(self.table_name, token_id, grant, lifetime)
         if check is not None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
             if check.version is not None:
