@@ -378,7 +378,7 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},
     "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},
-    "ExpireTokensFunction": {"TOKEN#*", "NAME#*"},
+    "ExpireTokensFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},  # an inactive token's credits counter
     "DeliverWebhooksFunction": {"WEBHOOK#*"},
     "CreateWebhookFunction": {"WEBHOOK#*", "ENDPOINTS#*"},
     "GetWebhookFunction": {"WEBHOOK#*"},

@@ -116,3 +116,22 @@ def test_policy_enforcement_revoking_a_token_with_credits_stays_within_its_role(
 
     assert api.post("/v1/tokens/verify", secret=admin.secret, body={"token": secret}).body["code"] == "REVOKED"
     assert denied("PropagateOrgPolicyFunction", touched) == []
+
+
+def test_the_sweep_revoking_an_inactive_token_with_credits_stays_within_its_role(
+    api, admin, organization_policy_queue, clock, monkeypatch
+):
+    from tests.integration.test_expiry import sweep
+
+    assert api.put("/v1/organizations/acme/policy", secret=admin.secret, body={"inactivity_days": 30}).status == 200
+    organization_policy_queue.run_worker()
+    body = {"name": "idle", "organization_id": "acme", "credits": {"remaining": 5}}
+    secret = api.post("/v1/tokens", secret=admin.secret, body=body).body["secret"]
+    clock.advance(31 * 86400)
+
+    with partitions_touched(monkeypatch) as touched:
+        assert sweep()["revoked"] == 1
+
+    assert api.post("/v1/tokens/verify", secret=admin.secret, body={"token": secret}).body["code"] == "REVOKED"
+    assert any(pk.startswith("CREDITS#") for pk in touched)  # the counter's purge moved with the token's
+    assert denied("ExpireTokensFunction", touched) == []
