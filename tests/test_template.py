@@ -370,12 +370,15 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "GetTokenUsageFunction": {"TOKEN#*", "CREDITS#*", "RATE#*"},  # the token and its counters
     "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
     "PutOrganizationPolicyFunction": {"ORGPOLICY#*"},  # the policy; its copy on each token is queued
-    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*", "NAME#*"},  # the policy, its copy, its enforce
+    # the policy, its copy, its enforce (a revocation moves the credits counter's purge_at)
+    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*", "NAME#*", "CREDITS#*"},
+    "RevokeTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},  # the counter's purge_at moves with the token's
+    "DeleteTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},
-    "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*"},
-    "ExpireTokensFunction": {"TOKEN#*", "NAME#*"},
+    "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},
+    "ExpireTokensFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},  # an inactive token's credits counter
     "DeliverWebhooksFunction": {"WEBHOOK#*"},
     "CreateWebhookFunction": {"WEBHOOK#*", "ENDPOINTS#*"},
     "GetWebhookFunction": {"WEBHOOK#*"},

@@ -108,6 +108,13 @@ class UsageStore:
             if lifetime.purge_at is not None:
                 counter["purge_at"] = lifetime.purge_at
 
+    def move_credits_purge(self, token_id: str, purge_at: int) -> bool:
+        """As ``TokenRepository.move_credits_purge``: only an existing counter moves."""
+        if token_id not in self.credit_counters:
+            return False
+        self.credit_counters[token_id]["purge_at"] = purge_at
+        return True
+
     def grant_refused(self, token_id: str, grant: Any) -> bool:
         """The condition of a ``ceiling`` grant, as the real repository writes it: the counter of
         this period holds less than the new value (spent since the change read it)."""

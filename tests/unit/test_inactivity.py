@@ -255,3 +255,21 @@ def test_a_terminal_token_put_back_in_the_index_by_a_late_last_use_write_only_le
     assert (report.revoked, report.rescheduled) == (0, 1)
     assert stored["revoked_reason"] == "laptop lost" and not {"wake_pk", "wake_at"} & set(stored)
     assert len(repository.events) == events_before
+
+
+def test_an_inactive_revocation_moves_the_credits_counters_purge_with_the_tokens(
+    apply_policy, given_token, repository, sweeper, clock
+):
+    # Given a metered token of an organization that revokes tokens unused for 30 days
+    apply_policy(POLICY)
+    token = given_token(credits={"remaining": 10})
+
+    # When the sweep revokes it, unused
+    clock.advance(30 * DAY)
+    sweeper.sweep()
+    sweeper.sweep()
+
+    # Then its credits counter goes with it, as after POST .../revoke
+    stored = repository.tokens[token.id]
+    assert stored["status"] == "revoked"
+    assert repository.credit_counters[token.id]["purge_at"] == stored["purge_at"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.conftest import ACME, GLOBEX, META, caller, in_days, iso
+from tests.unit.conftest import ACME, GLOBEX, META, OPERATOR, caller, in_days, iso
 from tests.unit.fakes import FakePolicyQueue, drain_policy_queue
 from tokensmith.auth import TOKENS_READ, TOKENS_WRITE
 from tokensmith.errors import Forbidden, NotFound, ValidationFailed
@@ -219,3 +219,22 @@ def test_enforce_is_no_part_of_the_policy_and_none_leaves_tokens_alone(
 
     assert view["enforcement"] is None and "enforce" not in view
     assert repository.tokens[outside]["status"] == "active"
+
+
+def test_enforcement_never_touches_a_token_stronger_than_the_policys_modifier(
+    policies, propagator, repository, queue, given_token, outside
+):
+    # Given an admin token of acme (made by the platform's operator), last used from outside too
+    stronger = given_token(OPERATOR, name="operator", organization_id="acme", scopes=["admin"]).id
+    used_from(repository, stronger, "198.51.100.8")
+
+    # When acme's manager (no admin) applies an allowlist with enforce: revoke
+    put(policies, {**ALLOWLIST, "enforce": "revoke"})
+    drain_policy_queue(propagator, queue)
+
+    # Then only the token it may revoke itself is revoked (POST .../revoke of the other is a 403); the
+    # progress says one was left for a caller that holds its scopes
+    assert repository.tokens[outside]["status"] == "revoked"
+    assert repository.tokens[stronger]["status"] == "active"
+    progress = policies.get_policy(ACME, "acme")["enforcement"]
+    assert (progress["revoked"], progress["skipped"]) == (1, 1)

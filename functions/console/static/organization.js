@@ -67,7 +67,7 @@ export async function organizationPage(organizationId) {
         enforcement
           ? field(
               "Enforcement",
-              h("span", { id: "org-policy-enforcement" }, `${enforcement.action}: ${enforcement.examined} tokens examined, ${enforcement.disabled} disabled, ${enforcement.revoked} revoked${enforcement.done ? ", done" : " so far (reload to follow)"}`),
+              h("span", { id: "org-policy-enforcement" }, `${enforcement.action}: ${enforcement.examined} tokens examined, ${enforcement.disabled} disabled, ${enforcement.revoked} revoked${enforcement.skipped ? `, ${enforcement.skipped} skipped (stronger than you)` : ""}${enforcement.done ? ", done" : " so far (reload to follow)"}`),
             )
           : null,
       ),

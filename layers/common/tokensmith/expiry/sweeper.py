@@ -37,6 +37,7 @@ from tokensmith.expiry.schedule import (
     inactivity_deadline,
     wake_attributes,
 )
+from tokensmith.observability import count
 from tokensmith.settings import Settings
 from tokensmith.tokens.changes import GRACE_ATTRIBUTES
 from tokensmith.tokens.lifecycle import LIVE_STATUSES
@@ -211,6 +212,12 @@ class ExpirySweeper:
         details = {"last_used_at": seen.get("last_used_at"), "inactivity_days": seen["org_inactivity_days"]}
         event = self._event(seen, "token.revoked", now, purge_at, changes=changes, details=details, reason=INACTIVE)
         self.repository.update_token(change, event)
+        # Its credits counter, if any, goes with it (as after POST .../revoke, which moves it in its
+        # transaction): the index does not say whether it has one, so a conditional write of its own.
+        try:
+            self.repository.move_credits_purge(seen["id"], purge_at)
+        except Exception:  # the revocation stands; the counter keeps the purge_at it had
+            count("sweep.credits_purge_not_moved")
 
     def _inactivity_notice(
         self, seen: dict[str, Any], now: datetime, expect: dict[str, Any], inactivity: Deadline

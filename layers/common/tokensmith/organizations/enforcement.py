@@ -10,8 +10,10 @@ token as read just before the write, so a token changed meanwhile (extended, rev
 judged as it now is, and a redelivered page changes nothing twice (a disabled or revoked token is
 skipped). A disable binds the authority of the policy's modifier, as ``POST .../disable`` does.
 
-The policy binds every token of the organization, so enforcement, like verification's allowlist
-and the inactivity sweep, reaches tokens with scopes its modifier lacks.
+Enforcement acts for the modifier, so it follows "nobody touches a stronger token": a token holding a
+scope the modifier lacks is left as it is (counted ``skipped``), as ``POST .../revoke`` by the same
+caller would be refused; a caller holding its scopes can act on it. The policy itself still binds it
+(its allowlist at verification, the inactivity sweep).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from tokensmith.auth import Principal, RequestMeta
+from tokensmith.auth import Principal, RequestMeta, lacking_scopes
 from tokensmith.errors import Conflict, NotFound
 from tokensmith.observability import count
 from tokensmith.organizations.compliance import noncompliance
@@ -32,21 +34,27 @@ ENFORCE_ACTIONS = ("none", "disable", "revoke")
 
 
 def enforcement_principal(enforcement: dict[str, Any]) -> Principal:
-    """The caller that PUT the policy, as stored with its ``enforcement``: the actor of each change."""
+    """The caller that PUT the policy, as stored with its ``enforcement``: the actor of each change, with
+    its scopes (an enforcement stored before they were kept: its authority alone, the narrower)."""
     by = enforcement["by"]
-    return Principal(by["token_id"], by["organization_id"], by.get("owner"), frozenset({by["authority"]}))
+    scopes = frozenset(by.get("scopes") or {by["authority"]})
+    return Principal(by["token_id"], by["organization_id"], by.get("owner"), scopes)
 
 
 class PolicyEnforcer(TokenChanges):
     def enforce(self, policy: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, int]:
         """Disable or revoke (``policy["enforcement"]["action"]``) the non-compliant live tokens among
-        ``items``; how many were disabled and revoked now."""
+        ``items``; how many were disabled and revoked now, and how many were skipped as stronger than
+        the policy's modifier."""
         enforcement = policy["enforcement"]
         action, principal = enforcement["action"], enforcement_principal(enforcement)
-        tally = {"disabled": 0, "revoked": 0}
+        tally = {"disabled": 0, "revoked": 0, "skipped": 0}
         now = self._now()
         for item in items:
             if not self._needs_action(policy, action, item, now):
+                continue
+            if lacking_scopes(principal, item.get("scopes") or []):
+                tally["skipped"] += 1
                 continue
             try:
                 if self._apply(policy, action, principal, item["id"]):
@@ -69,6 +77,8 @@ class PolicyEnforcer(TokenChanges):
 
         def plan(item: dict[str, Any], at: datetime) -> TokenChangePlan | None:
             reasons = noncompliance(policy, item, at) if self._needs_action(policy, action, item, at) else []
+            if lacking_scopes(principal, item.get("scopes") or []):
+                reasons = []  # made stronger since the page was read
             planned[:] = [bool(reasons)]
             if not reasons:
                 return None

@@ -39,7 +39,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
 # The enforcement progress a PUT with `enforce` starts on the policy item (`enforcement_<name>`, numbers
 # added to page by page), beside `enforcement` (the action and who asked), `enforcement_pages` (pages
 # counted) and `enforcement_done`.
-ENFORCEMENT_COUNTS = ("examined", "disabled", "revoked")
+ENFORCEMENT_COUNTS = ("examined", "disabled", "revoked", "skipped")
 # The policy fields each token carries a copy of (policy field → token attribute), absent when the
 # policy's value is its default, so a token of an organization without a policy carries none.
 TOKEN_COPY = {

@@ -151,6 +151,7 @@ class OrganizationPolicyService:
             "organization_id": principal.organization_id,
             "owner": principal.owner,
             "authority": authority(principal),
+            "scopes": sorted(principal.scopes),  # enforcement touches no token stronger than this caller
         }
         started = {"action": action, "by": by, "started_at": clock.to_iso(self._now())}
         return {

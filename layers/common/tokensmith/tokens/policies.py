@@ -222,6 +222,10 @@ class PolicyEnforcement(ResponseBody):
     examined: int = Field(description="Tokens of the organization read so far.")
     disabled: int
     revoked: int
+    skipped: int = Field(
+        default=0,
+        description="Non-compliant tokens left as they are: they hold scopes the caller that sent the PUT lacks.",
+    )
     done: bool = Field(description="Every page was examined.")
     started_at: str
     by: dict[str, object] = Field(description="Who asked: the token that sent the PUT.")

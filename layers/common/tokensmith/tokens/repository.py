@@ -246,6 +246,18 @@ class TokenRepository(TokenListing):
             ExpressionAttributeValues=values,
         )
 
+    def move_credits_purge(self, token_id: str, purge_at: int) -> bool:
+        """Give the token's credits counter, if it has one, the token's new ``purge_at``: for a writer
+        that ended the token's life without knowing whether it has credits (the expiry sweep reads the
+        ``due`` index, which does not project them). Conditional, so no counter is made; True when moved."""
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.credits_key(token_id)),
+            UpdateExpression="SET purge_at = :purge",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":purge": {"N": str(purge_at)}},
+        )
+
     # --- internals -----------------------------------------------------------------------------------
 
     def _policy_actions(
