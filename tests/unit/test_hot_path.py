@@ -71,6 +71,8 @@ def token():
         "scopes": ["tokens:read"],
         "secret_digest": token_format.digest(secret),
         "version": 1,
+        # used before from the authorizer's test source IP, 1.2.3.4 (tokens/networks.py)
+        "networks": {"1.2.3.0/24": {"first_seen_at": "2026-01-01T00:00:00Z", "last_seen_at": "2026-01-01T00:00:00Z"}},
     }
     return secret, item, to_item
 
@@ -136,6 +138,44 @@ def test_a_stale_last_use_adds_one_conditional_update(token, monkeypatch):
     assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
     assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
     assert "last_used_at < :stale" in client.calls[1][1]["ConditionExpression"]
+
+
+def test_a_use_from_a_known_network_refreshes_it_in_the_last_use_write(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
+    update = client.calls[1][1]
+    assert "networks.#seen_network.last_seen_at = :seen_at" in update["UpdateExpression"]
+    assert update["ExpressionAttributeNames"] == {"#seen_network": "1.2.3.0/24"}
+
+
+class NewNetworkClient(CountingClient):
+    """Also answers the new-network write (a transaction of the token's update and its event)."""
+
+    def transact_write_items(self, **kwargs):
+        self.calls.append(("TransactWriteItems", kwargs))
+        return {}
+
+
+def test_a_use_from_a_new_network_adds_one_transaction_and_no_read(token, monkeypatch):
+    # Given a token used before from 1.2.3.0/24 only, its last use fresh
+    secret, item, to_item = token
+    from tokensmith import clock
+
+    seen = {"203.0.113.0/24": item["networks"]["1.2.3.0/24"]}
+    client = NewNetworkClient(to_item({**item, "networks": seen, "last_used_at": clock.to_iso(clock.now())}))
+
+    # When the authorizer sees it from 1.2.3.4
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    # Then one read and one transaction: the network and its token.new_location event
+    assert [name for name, _ in client.calls] == ["GetItem", "TransactWriteItems"]
+    update, put = (action for action in client.calls[1][1]["TransactItems"])
+    assert "networks.#new_network = :new_network" in update["Update"]["UpdateExpression"]
+    assert put["Put"]["Item"]["type"] == {"S": "token.new_location"}
 
 
 def test_a_wrong_checksum_costs_no_call_at_all(token, monkeypatch):

@@ -29,6 +29,7 @@ from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle
+from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
 from tokensmith.tokens.rules import name_conflict
@@ -51,7 +52,6 @@ AUDITED_FIELDS = (
     "meta",
 )
 MAX_ATTEMPTS = 3
-GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")  # rotation grace
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from typing import Any
 from tokensmith import table
 from tokensmith.aws.dynamodb import (
     GuardReleaseFailed,
+    VersionConflict,
     decode_cursor,
     encode_cursor,
     from_item,
@@ -60,6 +61,19 @@ class NameClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtraUpdate:
+    """More of one token's ``UpdateItem``, built by a feature's own helper (``tokens.networks``) and
+    merged into a write of this repository: assignments, removals, conditions, and the names and the
+    (typed) values they use, each placeholder the helper's own."""
+
+    assignments: tuple[str, ...] = ()
+    removals: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class TokenChange:
     """A conditional update of one token, written together with its audit event.
 
@@ -77,6 +91,7 @@ class TokenChange:
     due_by: int | None = None
     increment_version: bool = False
     grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
+    extra: ExtraUpdate | None = None  # more of the same update (tokens.networks: a new network)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +230,17 @@ class TokenRepository(TokenListing):
             self._transact(actions, name_claim_index=claim_index)
 
     def record_last_use(
-        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+        self,
+        token_id: str,
+        at: str,
+        stale_before: str,
+        ip: str | None,
+        user_agent: str | None,
+        extra: ExtraUpdate | None = None,
     ) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
-        no ``version`` bump (that would break every client's ``If-Match``). True when written."""
+        no ``version`` bump (that would break every client's ``If-Match``). ``extra`` rides on the same
+        write (``tokens.networks``: the network's ``last_seen_at``). True when written."""
         values = {":at": {"S": at}, ":stale": {"S": stale_before}}
         assignments = ["last_used_at = :at"]
         removals = []
@@ -228,16 +250,37 @@ class TokenRepository(TokenListing):
                 values[f":{attribute}"] = {"S": value[:512]}
             else:
                 removals.append(attribute)
+        conditions = ["attribute_exists(pk)", "(attribute_not_exists(last_used_at) OR last_used_at < :stale)"]
+        names: dict[str, str] = {}
+        if extra is not None:
+            assignments.extend(extra.assignments)
+            removals.extend(extra.removals)
+            conditions.extend(extra.conditions)
+            names.update(extra.names)
+            values.update(extra.values)
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
             Key=to_item(table.token_key(token_id)),
             UpdateExpression=expression,
-            ConditionExpression=(
-                "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)"
-            ),
+            ConditionExpression=" AND ".join(conditions),
             ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
+
+    def record_network(self, change: TokenChange, event: dict[str, Any] | None) -> bool:
+        """``tokens.networks``' write of a network the token was not known to be used from: the
+        conditional update ``change`` (its ``extra``), with its audit event when there is one, in one
+        transaction. False when a condition failed (another verification recorded it first, or the
+        token changed): the caller reads the token again."""
+        update = self._update_action(change)["Update"]
+        if event is None:
+            return self._conditional("update_item", **{k: v for k, v in update.items() if k != "TableName"})
+        try:
+            self._transact([{"Update": update}, self._put_action(event)])
+        except VersionConflict:
+            return False
+        return True
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -286,10 +329,17 @@ class TokenRepository(TokenListing):
         if change.increment_version:
             values[":one"] = {"N": "1"}
             assignments.append(f"{placeholder('version', 'v')} = {placeholder('version', 'v')} + :one")
-        expression = "SET " + ", ".join(assignments)
-        if change.remove:
-            expression += " REMOVE " + ", ".join(placeholder(attribute, "r") for attribute in change.remove)
+        removals = [placeholder(attribute, "r") for attribute in change.remove]
         conditions = ["attribute_exists(pk)"]
+        if change.extra is not None:
+            assignments.extend(change.extra.assignments)
+            removals.extend(change.extra.removals)
+            conditions.extend(change.extra.conditions)
+            names.update(change.extra.names)
+            values.update(change.extra.values)
+        expression = "SET " + ", ".join(assignments)
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
         if change.expected_version is not None:
             values[":expected"] = {"N": str(change.expected_version)}
             conditions.append(f"{placeholder('version', 'c')} = :expected")

@@ -33,17 +33,19 @@ from tokensmith.organizations.repository import default_policies
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
-from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
+from tokensmith.tokens.changes import Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.counters import default_counters
+from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
     CreateTokenRequest,
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
+from tokensmith.tokens.networks import network_of, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
+from tokensmith.tokens.verification import DELETED, DISABLED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
@@ -96,7 +98,9 @@ class TokenService(TokenChanges):
         cost: int = 1,
     ) -> Verification:
         """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins.
-        Then the token's usage policies, for the client at ``ip``, at ``cost``."""
+        Then the token's usage policies, for the client at ``ip``, at ``cost``, and the client's network
+        (``tokens.networks``: a new one is ``token.new_location``, and DISABLED where the
+        organization's policy disables on a new location)."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
         result = verify_secret(
@@ -108,9 +112,17 @@ class TokenService(TokenChanges):
             return Verification(DELETED)  # gone from every read: the code says it all, never the token
         # Counted on every verification, the positive cache's included: limits and credits are never cached.
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
-        if result.valid and not result.cached:  # a copy was stamped when it was read
+        if not result.valid or result.item is None:
+            return result
+        network = network_of(ip)  # the client's, as the caller says: never the caller's own address
+        try:
+            if record_network(self.repository, self.settings, result.item, now, network, None):
+                return Verification(DISABLED, result.item)  # its organization disables on a new location
+        except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
+            count("network.not_recorded")
+        if not result.cached:  # a copy was stamped when it was read
             try:
-                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
+                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, network)
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
                 count("last_use.not_recorded")
         return result
