@@ -81,7 +81,8 @@ def test_every_event_type_by_default_and_unknown_types_refused(api, acme_hooks):
     assert "token.purged" in everything.body["webhook"]["event_types"]
     assert "session.created" in everything.body["webhook"]["event_types"]
     assert "session.refused" in everything.body["webhook"]["event_types"]
-    assert len(everything.body["webhook"]["event_types"]) == 16
+    assert "token.new_location" in everything.body["webhook"]["event_types"]
+    assert len(everything.body["webhook"]["event_types"]) == 17
 
     unknown = create(api, acme_hooks, event_types=["token.exploded"])
     assert unknown.status == 422 and unknown.body["errors"][0]["field"].startswith("event_types")

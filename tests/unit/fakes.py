@@ -118,8 +118,9 @@ def _extra_holds(item: dict[str, Any], extra: ExtraUpdate) -> bool:
         if function == "attribute_not_exists" and value is not None:
             return False
         if function == "size":
-            expected = int(extra.values[comparison.split("=")[1].strip()]["N"])
-            if value is None or len(value) != expected:
+            operator, placeholder = comparison.split()
+            bound = int(extra.values[placeholder]["N"])
+            if value is None or not (len(value) == bound if operator == "=" else len(value) < bound):
                 return False
     return True
 

@@ -11,9 +11,9 @@ least recently seen goes first). Callers see it as a list, most recently seen fi
   in the map, a ``token.new_location`` audit event (network, user agent, the previous networks) and,
   where the token carries ``org_on_new_location == "disable"``, the token disabled (a real change:
   status, ``version`` + 1, list keys; the event says ``disabled: true``), all in one transaction. Its
-  conditions (the network still absent, the map still of the size read, and for a disable the
-  ``version`` read) make it exactly once under concurrency: a verification that loses reads the token
-  again and finds the network recorded.
+  conditions (the network still absent; room in the map, or when full the map as read; for a
+  disable the ``version`` read) make it exactly once under concurrency: a verification that loses
+  reads the token again and finds the network recorded (or tries again, three times in all).
 - The first network a token is seen from (a new token's first use, or a token used before networks
   were recorded) is recorded silently: there is nothing to compare it with. ``last_used_ip`` is not
   taken for an earlier network: ``POST /v1/tokens/verify`` stamped it with the verifying service's
@@ -141,13 +141,23 @@ def new_network_write(
         return NetworkWrite(TokenChange(item["id"], None, {}, extra=first), None, {network: entry})
     evicted = least_recently_seen(seen, len(seen) + 1 - MAX_NETWORKS)
     networks = {name: value for name, value in seen.items() if name not in evicted} | {network: entry}
-    names = {"#new_network": network, **{f"#evicted{i}": name for i, name in enumerate(evicted)}}
+    # Room left: concurrent new networks do not conflict. Full: the map must be as read, and the
+    # evicted ones still in it, so that it never holds more than MAX_NETWORKS.
+    size = ("size(networks) = :networks_read",) if evicted else ("size(networks) < :networks_max",)
+    evictions = tuple(f"networks.#evicted{i}" for i in range(len(evicted)))
     added = ExtraUpdate(
         assignments=("networks.#new_network = :new_network",),
-        removals=tuple(f"networks.#evicted{i}" for i in range(len(evicted))),
-        conditions=("attribute_not_exists(networks.#new_network)", "size(networks) = :networks_read"),
-        names=names,
-        values={":new_network": to_attribute(entry), ":networks_read": {"N": str(len(seen))}},
+        removals=evictions,
+        conditions=(
+            "attribute_not_exists(networks.#new_network)",
+            *size,
+            *(f"attribute_exists({path})" for path in evictions),
+        ),
+        names={"#new_network": network, **{f"#evicted{i}": name for i, name in enumerate(evicted)}},
+        values={
+            ":new_network": to_attribute(entry),
+            **({":networks_read": {"N": str(len(seen))}} if evicted else {":networks_max": {"N": str(MAX_NETWORKS)}}),
+        },
     )
     disable = item.get("org_on_new_location") == "disable" and item["status"] == "active"
     set_values, remove = disable_values(item, at) if disable else ({}, ())

@@ -358,7 +358,7 @@ class TokenRepository(TokenListing):
                 "Key": to_item(table.token_key(change.token_id)),
                 "UpdateExpression": expression,
                 "ConditionExpression": " AND ".join(conditions),
-                "ExpressionAttributeNames": names,
+                **({"ExpressionAttributeNames": names} if names else {}),
                 "ExpressionAttributeValues": values,
             }
         }
