@@ -76,15 +76,15 @@ def handler(event, context):
         )
         return DENY
     item = result.item
-    network = network_of(http.get("sourceIp"))
     try:  # a network the token was not used from: token.new_location, and the disable its policy may ask
-        if record_network(repository, settings, item, now, network, http.get("userAgent")):
+        if record_network(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent")):
             log("INFO", "token refused", settings.log_level, code="DISABLED", request_id=request_id)
             return DENY
     except Exception as error:  # bookkeeping only: a verified token is not refused for it
         log("WARNING", "network not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
     try:
         if not result.cached:  # a cached copy was stamped when it was read, a few seconds ago at most
+            network = network_of(http.get("sourceIp"))
             record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"), network)
     except Exception as error:  # bookkeeping only: a verified token is not refused for it
         log("WARNING", "last use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)

@@ -66,7 +66,7 @@ def test_twenty_concurrent_first_uses_from_one_new_network_make_one_event(reposi
 
     # When all twenty record NEW at once
     disabled = run_concurrently(
-        lambda n: networks.record_network(repository, settings, copies[n], NOW, NEW, f"agent {n}"), 20
+        lambda n: networks.record_network(repository, settings, copies[n], NOW, "198.51.100.1", f"agent {n}"), 20
     )
 
     # Then one event; every copy learnt the network; a disable happened once and refused all twenty
@@ -87,9 +87,7 @@ def test_twenty_concurrent_first_uses_from_one_new_network_make_one_event(reposi
 def test_concurrent_new_networks_with_room_left_are_all_recorded(repository, settings, used_token):
     # When ten verifications from ten different new networks record theirs at once
     copies = [copy.deepcopy(used_token) for _ in range(10)]
-    run_concurrently(
-        lambda n: networks.record_network(repository, settings, copies[n], NOW, f"10.0.{n}.0/24", None), 10
-    )
+    run_concurrently(lambda n: networks.record_network(repository, settings, copies[n], NOW, f"10.0.{n}.1", None), 10)
 
     # Then none conflicted with another: eleven networks, ten events
     assert len(repository.get_token(used_token["id"])["networks"]) == 11
@@ -99,13 +97,13 @@ def test_concurrent_new_networks_with_room_left_are_all_recorded(repository, set
 def test_a_full_list_stays_at_twenty_under_concurrent_new_networks(repository, settings, used_token):
     # Given a token used from twenty networks
     for n in range(19):
-        networks.record_network(repository, settings, used_token, NOW.replace(minute=n), f"10.0.{n}.0/24", None)
+        networks.record_network(repository, settings, used_token, NOW.replace(minute=n), f"10.0.{n}.1", None)
     used_token = repository.get_token(used_token["id"])
     assert len(used_token["networks"]) == 20
 
     # When five new networks are recorded at once
     copies = [copy.deepcopy(used_token) for _ in range(5)]
-    run_concurrently(lambda n: networks.record_network(repository, settings, copies[n], NOW, f"10.1.{n}.0/24", None), 5)
+    run_concurrently(lambda n: networks.record_network(repository, settings, copies[n], NOW, f"10.1.{n}.1", None), 5)
 
     # Then the map never went past twenty, and the oldest ones made room
     stored = repository.get_token(used_token["id"])["networks"]
@@ -146,7 +144,7 @@ def test_the_first_network_write_is_exactly_once_too(repository, settings, used_
     copies = [copy.deepcopy(fresh) for _ in range(5)]
 
     # When they record five different networks at once
-    run_concurrently(lambda n: networks.record_network(repository, settings, copies[n], NOW, f"10.2.{n}.0/24", None), 5)
+    run_concurrently(lambda n: networks.record_network(repository, settings, copies[n], NOW, f"10.2.{n}.1", None), 5)
 
     # Then one of them was first (silently), and the others, having read it again, are new locations
     stored = repository.get_token(used_token["id"])

@@ -57,13 +57,15 @@ def test_verify_records_the_clients_network_from_the_body_ip(api, acme, target, 
 
     # When a service verifies the secret for clients at HOME, then ELSEWHERE (the service itself at HOME)
     for ip in (HOME, ELSEWHERE):
-        answer = api.post("/v1/tokens/verify", secret=acme.secret, body={"token": secret, "ip": ip})
+        body = {"token": secret, "ip": ip, "user_agent": "client/2.0"}
+        answer = api.post("/v1/tokens/verify", secret=acme.secret, body=body)
         assert answer.body["code"] == "VALID"
         clock.advance(61)
 
     # Then the second is a new location; the answer's token lists the networks
     (event,) = events_of(api, acme, token["id"])
-    assert event["details"]["network"] == "198.51.100.0/24" and event["details"]["user_agent"] is None
+    assert event["details"]["network"] == "198.51.100.0/24" and event["details"]["user_agent"] == "client/2.0"
+    assert event["ip"] == ELSEWHERE
     assert [n["network"] for n in answer.body["token"]["networks"]] == ["198.51.100.0/24", "203.0.113.0/24"]
 
     # And a verification without ip records nothing

@@ -17,11 +17,11 @@ from typing import Any
 
 from tests.unit.fake_usage import UsageStore
 from tokensmith import table
-from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
+from tokensmith.aws.dynamodb import ExtraUpdate, InvalidCursor, NameTaken, VersionConflict
 from tokensmith.organizations.propagation import PropagationStep, read_message
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.listing import OWNERLESS
-from tokensmith.tokens.repository import ExtraUpdate, NameClaim, TokenChange, token_item
+from tokensmith.tokens.repository import NameClaim, TokenChange, token_item
 from tokensmith.webhooks.endpoint_register import RegisterRefused, Retarget, endpoint_target
 
 

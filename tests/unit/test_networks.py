@@ -101,9 +101,25 @@ def test_a_new_network_is_a_new_location_event_and_the_token_stays_valid(tokens,
         "disabled": False,
     }
     assert event["actor"] == {"system": "tokensmith"} and event["changes"] == {}
+    assert event["ip"] == "198.51.100.4"
     stored = repository.tokens[token.id]
     assert set(stored["networks"]) == {"203.0.113.0/24", "198.51.100.0/24"}
     assert (stored["status"], stored["version"]) == ("active", 1)
+
+
+def test_verify_keeps_the_user_agent_the_caller_gives_for_its_client(tokens, repository, token):
+    # Given a token used from 203.0.113.0/24
+    tokens.verify(ACME, token.secret, [], META, "203.0.113.7", user_agent="first/1.0")
+
+    # When a service verifies it for a client elsewhere, with that client's user agent
+    tokens.verify(ACME, token.secret, [], META, "198.51.100.4", user_agent="curl/8.5.0 " + "x" * 200)
+
+    # Then the network and its event keep the client's user agent (cut at 128), not the service's
+    (event,) = new_locations(repository)
+    assert event["details"]["user_agent"] == event["user_agent"] == ("curl/8.5.0 " + "x" * 200)[:128]
+    seen = repository.tokens[token.id]["networks"]
+    assert seen["203.0.113.0/24"]["user_agent"] == "first/1.0"
+    assert seen["198.51.100.0/24"]["user_agent"] == event["user_agent"]
 
 
 def test_with_on_new_location_disable_the_new_network_disables_the_token_and_is_refused(tokens, repository, token):
@@ -162,12 +178,12 @@ def test_no_ip_records_nothing(tokens, repository, token):
 
 def test_a_network_another_verification_recorded_first_makes_no_second_event(repository, settings, token, clock):
     # Given a token used from 203.0.113.0/24, read by two verifications at once
-    networks.record_network(repository, settings, repository.tokens[token.id], clock(), "203.0.113.0/24", None)
+    networks.record_network(repository, settings, repository.tokens[token.id], clock(), "203.0.113.1", None)
     first, second = copy.deepcopy(repository.tokens[token.id]), copy.deepcopy(repository.tokens[token.id])
 
     # When both record 198.51.100.0/24
-    assert networks.record_network(repository, settings, first, clock(), "198.51.100.0/24", "a") is False
-    assert networks.record_network(repository, settings, second, clock(), "198.51.100.0/24", "b") is False
+    assert networks.record_network(repository, settings, first, clock(), "198.51.100.1", "a") is False
+    assert networks.record_network(repository, settings, second, clock(), "198.51.100.1", "b") is False
 
     # Then one event: the second's conditional write failed, and its read found the network there
     assert len(new_locations(repository)) == 1
@@ -177,13 +193,13 @@ def test_a_network_another_verification_recorded_first_makes_no_second_event(rep
 def test_a_verification_that_loses_the_race_to_a_disable_is_refused_too(repository, settings, token, clock):
     # Given a token used from 203.0.113.0/24 whose organization disables on a new location, read twice
     stored = repository.tokens[token.id]
-    networks.record_network(repository, settings, stored, clock(), "203.0.113.0/24", None)
+    networks.record_network(repository, settings, stored, clock(), "203.0.113.1", None)
     stored["org_on_new_location"] = "disable"
     first, second = copy.deepcopy(stored), copy.deepcopy(stored)
 
     # When both come from 198.51.100.0/24, Then both are refused, and it was disabled once
-    assert networks.record_network(repository, settings, first, clock(), "198.51.100.0/24", None) is True
-    assert networks.record_network(repository, settings, second, clock(), "198.51.100.0/24", None) is True
+    assert networks.record_network(repository, settings, first, clock(), "198.51.100.1", None) is True
+    assert networks.record_network(repository, settings, second, clock(), "198.51.100.1", None) is True
     assert len(new_locations(repository)) == 1 and repository.tokens[token.id]["version"] == 2
 
 

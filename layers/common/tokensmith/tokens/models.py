@@ -93,6 +93,10 @@ class VerifyTokenRequest(RequestBody):
     cost: Seconds = Field(
         default=1, ge=0, le=MAX_COST, description="What this verification spends of each rate limit and of the credits."
     )
+    user_agent: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(
+        default=None,
+        description="The user agent of the client that presented the token (kept with a network it is new from).",
+    )
 
 
 class AdminUpdateTokenRequest(PolicyFields):

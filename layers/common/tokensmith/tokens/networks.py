@@ -31,11 +31,11 @@ from typing import Any
 
 from tokensmith import audit, clock
 from tokensmith.auth import TOKENS_MANAGE
-from tokensmith.aws.dynamodb import to_attribute
+from tokensmith.aws.dynamodb import ExtraUpdate, to_attribute
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.list_keys import list_attributes
-from tokensmith.tokens.repository import ExtraUpdate, TokenChange, TokenRepository
+from tokensmith.tokens.repository import TokenChange, TokenRepository
 
 MAX_NETWORKS = 20
 USER_AGENT_CHARS = 128  # twenty networks stay within a few KB of the token item
@@ -86,20 +86,21 @@ def record_network(
     settings: Settings,
     item: dict[str, Any],
     now: datetime,
-    network: str | None,
+    ip: str | None,
     user_agent: str | None,
 ) -> bool:
-    """Record a use of the token ``item`` (just verified) from ``network``; True when the token is now
+    """Record a use of the token ``item`` (just verified) by a client at ``ip``; True when the token is now
     disabled (the policy disabled it for this use, or a concurrent verification did): the request is
     then refused as DISABLED. Nothing is written when the network is known. ``item`` learns what was
     written (the verification cache's copy of it included, so that copy does not write it again)."""
+    network = network_of(ip)
     if network is None:
         return False
     current = item
     for _ in range(ATTEMPTS):
         if network in (current.get("networks") or {}):
             break
-        write = new_network_write(settings, current, network, user_agent, now)
+        write = new_network_write(settings, current, network, ip, user_agent, now)
         if repository.record_network(write.change, write.event):
             item.update(write.change.set_values)
             for key in write.change.remove:
@@ -124,9 +125,9 @@ class NetworkWrite:
 
 
 def new_network_write(
-    settings: Settings, item: dict[str, Any], network: str, user_agent: str | None, now: datetime
+    settings: Settings, item: dict[str, Any], network: str, ip: str | None, user_agent: str | None, now: datetime
 ) -> NetworkWrite:
-    """What adds ``network`` to the token ``item`` as read."""
+    """What adds ``network`` (of the client at ``ip``) to the token ``item`` as read."""
     at = clock.to_iso(now)
     entry = {"first_seen_at": at, "last_seen_at": at}
     if user_agent:
@@ -182,6 +183,7 @@ def new_network_write(
         now,
         {"system": "tokensmith"},
         audit.event_purge_at(settings, item, now),
+        ip=ip,
         user_agent=entry.get("user_agent"),
         changes=changes,
         details=details,

@@ -17,6 +17,7 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import (
+    ExtraUpdate,
     GuardReleaseFailed,
     VersionConflict,
     decode_cursor,
@@ -58,19 +59,6 @@ class NameClaim:
     token_id: str
     live_until: int | None  # epoch seconds; None = the token never expires
     now: int  # epoch seconds: a guard whose live_until is before this is free
-
-
-@dataclass(frozen=True, slots=True)
-class ExtraUpdate:
-    """More of one token's ``UpdateItem``, built by a feature's own helper (``tokens.networks``) and
-    merged into a write of this repository: assignments, removals, conditions, and the names and the
-    (typed) values they use, each placeholder the helper's own."""
-
-    assignments: tuple[str, ...] = ()
-    removals: tuple[str, ...] = ()
-    conditions: tuple[str, ...] = ()
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,11 +241,7 @@ class TokenRepository(TokenListing):
         conditions = ["attribute_exists(pk)", "(attribute_not_exists(last_used_at) OR last_used_at < :stale)"]
         names: dict[str, str] = {}
         if extra is not None:
-            assignments.extend(extra.assignments)
-            removals.extend(extra.removals)
-            conditions.extend(extra.conditions)
-            names.update(extra.names)
-            values.update(extra.values)
+            extra.add_to(assignments, removals, conditions, names, values)
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
@@ -332,11 +316,7 @@ class TokenRepository(TokenListing):
         removals = [placeholder(attribute, "r") for attribute in change.remove]
         conditions = ["attribute_exists(pk)"]
         if change.extra is not None:
-            assignments.extend(change.extra.assignments)
-            removals.extend(change.extra.removals)
-            conditions.extend(change.extra.conditions)
-            names.update(change.extra.names)
-            values.update(change.extra.values)
+            change.extra.add_to(assignments, removals, conditions, names, values)
         expression = "SET " + ", ".join(assignments)
         if removals:
             expression += " REMOVE " + ", ".join(removals)

@@ -96,9 +96,11 @@ class TokenService(TokenChanges):
         meta: RequestMeta,
         ip: str | None = None,
         cost: int = 1,
+        user_agent: str | None = None,
     ) -> Verification:
         """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins.
         Then the token's usage policies, for the client at ``ip``, at ``cost``, and the client's network
+        (with its ``user_agent``)
         (``tokens.networks``: a new one is ``token.new_location``, and DISABLED where the
         organization's policy disables on a new location)."""
         rules.check_catalog(self.settings, scopes, "scopes")
@@ -114,15 +116,14 @@ class TokenService(TokenChanges):
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
         if not result.valid or result.item is None:
             return result
-        network = network_of(ip)  # the client's, as the caller says: never the caller's own address
-        try:
-            if record_network(self.repository, self.settings, result.item, now, network, None):
+        try:  # the client's network, as the caller says: never the caller's own address
+            if record_network(self.repository, self.settings, result.item, now, ip, user_agent):
                 return Verification(DISABLED, result.item)  # its organization disables on a new location
         except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
             count("network.not_recorded")
         if not result.cached:  # a copy was stamped when it was read
             try:
-                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, network)
+                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, network_of(ip))
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
                 count("last_use.not_recorded")
         return result
