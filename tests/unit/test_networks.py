@@ -29,6 +29,7 @@ def new_locations(repository) -> list[dict]:
         ("10.0.0.1", "10.0.0.0/24"),
         ("2001:db8:abcd:12::1", "2001:db8:abcd::/48"),
         ("::ffff:198.51.100.9", "198.51.100.0/24"),
+        ("fe80::1%eth0", "fe80::/48"),
         (None, None),
         ("", None),
         ("not-an-address", None),

@@ -64,7 +64,7 @@ def network_of(ip: str | None) -> str | None:
         return None
     if address.ipv4_mapped is not None:
         return network_of(str(address.ipv4_mapped))
-    return str(ipaddress.IPv6Network(f"{address}/48", strict=False))
+    return str(ipaddress.IPv6Network((int(address), 48), strict=False))  # without a zone (%eth0)
 
 
 def refresh(item: dict[str, Any], network: str | None, at: str) -> ExtraUpdate | None:
