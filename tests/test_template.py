@@ -358,7 +358,7 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "GetTokenFunction": {"TOKEN#*", "CREDITS#*"},  # the credits left now
     "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
     "PutOrganizationPolicyFunction": {"ORGPOLICY#*"},  # the policy; its copy on each token is queued
-    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token
+    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*", "NAME#*"},  # the policy, its copy, its enforce
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},

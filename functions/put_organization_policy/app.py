@@ -9,7 +9,7 @@ from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.organizations.service import OrganizationPolicyService, organization_policy_service
-from tokensmith.tokens.policies import OrganizationPolicy, OrganizationPolicyRequest
+from tokensmith.tokens.policies import OrganizationPolicy, PutOrganizationPolicyRequest
 
 router = create_router()
 
@@ -32,11 +32,16 @@ router = create_router()
 
 Answers at once: a worker copies what verification needs onto the organization's tokens within
 seconds (a token created meanwhile copies it at creation), and the policy says `propagated: true` once
-every token carries it. Send `If-Match` with the ETag to refuse the change if someone else changed it
+every token carries it.
+
+`enforce` (`none` by default; not part of the policy): `disable` or `revoke` (reason `policy`) the live
+tokens the policy finds non-compliant (`POST .../policy/preview` shows them first), by the same worker,
+page by page, each with its own audit event whose actor is the calling token; GET shows the progress in
+`enforcement`. Send `If-Match` with the ETag to refuse the change if someone else changed it
 first.""",
     ),
 )
-def put_organization_policy(organization_id: str, body: Annotated[OrganizationPolicyRequest, Body()]):
+def put_organization_policy(organization_id: str, body: Annotated[PutOrganizationPolicyRequest, Body()]):
     policy = organization_policy_service().put_policy(
         principal_of(router), organization_id, body.model_dump(), request_meta(router)
     )

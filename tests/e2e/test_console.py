@@ -693,14 +693,18 @@ def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, se
     _, admin_secret = server
     admin = Client(base_url, admin_secret)
     organization = f"policy-{uuid.uuid4().hex[:6]}"
+    in_days = lambda days: (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     body = {
         "name": "org manager",
         "organization_id": organization,
         "scopes": ["console", "tokens:read", "tokens:manage"],
+        "expires_at": in_days(30),
     }
     created = seeded(admin, "POST", "/v1/tokens", body)
     assert created.status_code == 201, created.text
     manager = created.json()["secret"]
+    long_lived = {"name": "long-lived", "organization_id": organization, "expires_at": in_days(200)}
+    long_lived_id = seeded(admin, "POST", "/v1/tokens", long_lived).json()["token"]["id"]
     _, without_manage = console_user
 
     with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
@@ -738,6 +742,28 @@ def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, se
         page.reload()
         page.locator("#org-policy-propagated", has_text="yes").wait_for()
 
+        # A shorter lifetime, previewed: the 200-day token would not comply, and why
+        page.get_by_label("Maximum lifetime (days)").fill("90")
+        page.get_by_role("button", name="Preview").click()
+        summary = page.locator("#org-preview-summary", has_text="would not comply")
+        summary.wait_for()
+        assert summary.inner_text().startswith("These 1 live tokens would not comply")
+        assert "long-lived" in page.locator("#org-preview-list").inner_text()
+        assert "(lifetime)" in page.locator("#org-preview-list").inner_text()
+        shot(page, "30-organization-preview")
+
+        # Applied with "disable them": the worker disables it, and the page shows the progress
+        page.get_by_label("Live tokens that would not comply").select_option("disable")
+        page.get_by_role("button", name="Save policy").click()
+        page.locator("#org-policy-enforcement").wait_for()
+        wait_until(lambda: admin.request("GET", path).json()["enforcement"]["done"], timeout=30)
+        page.reload()
+        page.locator("#org-policy-enforcement", has_text="done").wait_for()
+        assert "1 disabled" in page.locator("#org-policy-enforcement").inner_text()
+        assert "90 days" in page.locator("#org-policy").inner_text()
+        shot(page, "31-organization-enforced")
+
+    assert admin.request("GET", f"/v1/tokens/{long_lived_id}").json()["status"] == "disabled"
     after = admin.request("GET", f"/v1/organizations/{organization}/policy")
     assert after.json()["allowed_cidrs"] == ["127.0.0.0/8", "192.0.2.0/24"]
     assert (

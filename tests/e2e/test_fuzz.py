@@ -116,6 +116,9 @@ BUSINESS_RULES = {
     ("expires_at", "must be in the future"): "relative to the clock",
     ("expires_at", "must be at most "): "MaxTokenLifetimeDays, a deployment parameter",
     ("expires_at", "required, in the future, to bring back an expired token"): "depends on the token's state",
+    # The organization's policy (its max_lifetime_days and require_expiry), another resource's state.
+    ("expires_at", "beyond the organization's max_lifetime_days "): "the organization's policy",
+    ("expires_at", "required by the organization's policy"): "the organization's policy",
     # Cross-field rules of the admin override.
     ("revoked_reason", "give status: revoked or revoked: true with it"): "a rule across two fields",
     ("revoked", "contradicts status"): "a rule across two fields",

@@ -10,9 +10,10 @@ import copy
 from typing import Any
 
 from tokensmith import table
-from tokensmith.aws.dynamodb import VersionConflict
-from tokensmith.organizations.repository import token_copy
+from tokensmith.aws.dynamodb import InvalidCursor, VersionConflict
+from tokensmith.organizations.repository import ENFORCEMENT_COUNTS, token_copy
 from tokensmith.tokens.counters import Count
+from tokensmith.tokens.lifecycle import is_live
 
 
 class UsageStore:
@@ -116,6 +117,40 @@ class UsageStore:
         self.pages_read.append(len(page))
         behind = [t["id"] for t in page if t.get("org_policy_version", 0) < version]
         return behind, page[-1]["org_sk"] if len(listed) > limit else None
+
+    def token_page(
+        self, organization_id: str, limit: int, cursor: str | None = None, live_at: int | None = None
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """The real one's page: ``limit`` tokens of the index read (oldest first), whole, then the live filter."""
+        listed = sorted(
+            (t for t in self.tokens.values() if t.get("org_pk") == table.org_partition(organization_id)),
+            key=lambda t: t["org_sk"],
+        )
+        if cursor is not None and not cursor.startswith(table.org_partition(organization_id) + "|"):
+            raise InvalidCursor()
+        after = cursor.partition("|")[2] if cursor else None
+        listed = [t for t in listed if t["id"] not in self.index_lag and (after is None or t["org_sk"] > after)]
+        page = listed[:limit]
+        self.pages_read.append(len(page))
+        if live_at is not None:
+            page = [t for t in page if is_live(t, live_at)]
+        next_cursor = (
+            f"{table.org_partition(organization_id)}|{listed[limit - 1]['org_sk']}" if len(listed) > limit else None
+        )
+        return copy.deepcopy(page), next_cursor, min(len(listed), limit)
+
+    def record_enforcement(
+        self, organization_id: str, version: int, page: int, tally: dict[str, int], done: bool
+    ) -> bool:
+        policy = self.org_policies.get(organization_id)
+        if policy is None or policy["version"] != version or policy.get("enforcement_pages") != page:
+            return False
+        for name in ENFORCEMENT_COUNTS:
+            policy[f"enforcement_{name}"] = policy.get(f"enforcement_{name}", 0) + tally.get(name, 0)
+        policy["enforcement_pages"] = page + 1
+        if done:
+            policy["enforcement_done"] = True
+        return True
 
     def copy_to_token(self, token_id: str, policy: dict[str, Any]) -> bool:
         token = self.tokens.get(token_id)

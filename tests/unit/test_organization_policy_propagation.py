@@ -140,6 +140,7 @@ def test_a_copy_never_overwrites_a_newer_one_and_a_redelivered_message_writes_no
         '{"organization_id": "a/b", "version": 1}',
         '{"organization_id": "acme", "version": 1, "cursor": 7}',
         '{"organization_id": "acme", "version": 1, "recheck": "yes"}',
+        '{"organization_id": "acme", "version": 1, "page": -1}',
     ],
 )
 def test_a_message_this_code_did_not_write_is_refused(body):

@@ -15,8 +15,17 @@ The worker (``functions/propagate_org_policy``) handles one message at a time wi
   ``PUT`` copies the policy itself, checked in its creation's transaction); after that pass, the policy
   is marked ``propagated``.
 
+With ``enforce`` (``disable``/``revoke``, kept on the policy item as ``enforcement``), the first pass
+reads each page whole (``token_page``) and also hands it to ``enforcement.PolicyEnforcer``, which
+disables or revokes its non-compliant live tokens; each page then adds what it examined, disabled and
+revoked to the policy item's progress, once (``record_enforcement``: conditional on the page number,
+which each message carries), and the last page marks it ``done``. The re-check pass does not enforce:
+a token created after the PUT was created under the new policy.
+
 A message delivered twice repeats conditional writes that do nothing; at worst it queues a second chain
-of pages, which ends the same way.
+of pages, which ends the same way (its pages count nothing again). A page that fails between its
+token writes and its progress write is counted, when delivered again, without the tokens it already
+changed: the progress can fall short of the audit trail then, never exceed it.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ class PropagationStep:
     version: int
     cursor: str | None = None
     recheck: bool = False
+    page: int = 0  # pages of this pass before this one (the enforcement progress counts each once)
 
     def body(self) -> str:
         message: dict[str, Any] = {"organization_id": self.organization_id, "version": self.version}
@@ -57,6 +67,8 @@ class PropagationStep:
             message["cursor"] = self.cursor
         if self.recheck:
             message["recheck"] = True
+        if self.page:
+            message["page"] = self.page
         return json.dumps(message, separators=(",", ":"))
 
 
@@ -65,7 +77,11 @@ def read_message(body: str) -> PropagationStep:
     try:
         message = json.loads(body)
         step = PropagationStep(
-            message["organization_id"], message["version"], message.get("cursor"), message.get("recheck", False)
+            message["organization_id"],
+            message["version"],
+            message.get("cursor"),
+            message.get("recheck", False),
+            message.get("page", 0),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise MalformedPolicyMessage(f"not a policy propagation: {type(error).__name__}") from None
@@ -73,6 +89,8 @@ def read_message(body: str) -> PropagationStep:
         raise MalformedPolicyMessage("not a policy propagation: a malformed organization id")
     if type(step.version) is not int or step.version < 1 or not isinstance(step.recheck, bool):
         raise MalformedPolicyMessage("not a policy propagation: a malformed version")
+    if type(step.page) is not int or step.page < 0:
+        raise MalformedPolicyMessage("not a policy propagation: a malformed page")
     if step.cursor is not None and (not isinstance(step.cursor, str) or len(step.cursor) > 4096):
         raise MalformedPolicyMessage("not a policy propagation: a malformed cursor")
     return step
@@ -95,10 +113,21 @@ class PolicyQueue:
 class PolicyPropagator:
     """The worker's rules: one page per message, then the next page, the re-check, or the end."""
 
-    def __init__(self, policies: OrganizationPolicies, queue: PolicyQueue, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, policies: OrganizationPolicies, queue: PolicyQueue, page_size: int = PAGE_SIZE, enforcer: Any = None
+    ) -> None:
         self.policies = policies
         self.queue = queue
         self.page_size = page_size
+        self._enforcer = enforcer  # enforcement.PolicyEnforcer; the process-wide one if not given
+
+    @property
+    def enforcer(self) -> Any:
+        if self._enforcer is None:
+            from tokensmith.organizations.enforcement import policy_enforcer
+
+            self._enforcer = policy_enforcer()
+        return self._enforcer
 
     def handle(self, step: PropagationStep) -> int:
         """Copy one page; queue what follows. Returns how many tokens got the list now."""
@@ -106,11 +135,19 @@ class PolicyPropagator:
         if policy is None or policy["version"] != step.version:
             count("organization.policy_propagation_superseded")
             return 0  # a newer PUT queued its own (an older version than the message's cannot be)
-        ids, cursor = self.policies.tokens_behind(step.organization_id, step.version, self.page_size, step.cursor)
+        enforcing = policy.get("enforcement") and not step.recheck and not policy.get("enforcement_done")
+        if enforcing:
+            items, cursor, examined = self.policies.token_page(step.organization_id, self.page_size, step.cursor)
+            ids = [i["id"] for i in items if i.get("org_policy_version", 0) < step.version]
+        else:
+            ids, cursor = self.policies.tokens_behind(step.organization_id, step.version, self.page_size, step.cursor)
         copied = sum(self.policies.copy_to_token(token_id, policy) for token_id in ids)
         count("organization.policy_copied", copied)
+        if enforcing:
+            tally = {**self.enforcer.enforce(policy, items), "examined": examined}
+            self.policies.record_enforcement(step.organization_id, step.version, step.page, tally, cursor is None)
         if cursor:
-            self.queue.send(PropagationStep(step.organization_id, step.version, cursor, step.recheck))
+            self.queue.send(PropagationStep(step.organization_id, step.version, cursor, step.recheck, step.page + 1))
         elif not step.recheck:
             self.queue.send(PropagationStep(step.organization_id, step.version, recheck=True), SETTLE_SECONDS)
         else:

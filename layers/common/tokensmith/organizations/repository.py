@@ -19,6 +19,7 @@ from tokensmith.aws.dynamodb import (
     VersionConflict,
     decode_cursor,
     encode_cursor,
+    from_item,
     is_conditional_check_failure,
     to_attribute,
     to_item,
@@ -33,6 +34,10 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "inactivity_days": None,
     "inactivity_notice_days": [],
 }
+# The enforcement progress a PUT with `enforce` starts on the policy item (`enforcement_<name>`, numbers
+# added to page by page), beside `enforcement` (the action and who asked), `enforcement_pages` (pages
+# counted) and `enforcement_done`.
+ENFORCEMENT_COUNTS = ("examined", "disabled", "revoked")
 # The policy fields each token carries a copy of (policy field → token attribute), absent when the
 # policy's value is its default, so a token of an organization without a policy carries none.
 TOKEN_COPY = {
@@ -90,26 +95,77 @@ class OrganizationPolicies(TableRepository):
         none): one ``Query`` of the ``by-organization`` index reading at most ``limit`` tokens (the
         filter applies after the limit, so a page may hold fewer ids, or none, and still have a next
         one). Returns the ids and the cursor of the next page, None after the last."""
+        query = self._org_page_query(organization_id, limit, cursor)
+        query["FilterExpression"] = "attribute_not_exists(org_policy_version) OR org_policy_version < :v"
+        query["ProjectionExpression"] = "id"
+        query["ExpressionAttributeValues"][":v"] = {"N": str(version)}
+        response = self.client.query(**query)
+        ids = [item["id"]["S"] for item in response.get("Items", []) if "id" in item]
+        return ids, self._next_cursor(response)
+
+    def token_page(
+        self, organization_id: str, limit: int, cursor: str | None = None, live_at: int | None = None
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """One page of the organization's tokens, whole: one ``Query`` of the ``by-organization``
+        index reading at most ``limit`` tokens, whatever the organization's size. With ``live_at``
+        (epoch seconds) only the live ones, unexpired then, are returned (the filter applies after the
+        limit: a page may hold fewer, or none, and still have a next one). Returns the tokens, the
+        cursor of the next page (None after the last) and how many tokens the page read."""
+        query = self._org_page_query(organization_id, limit, cursor)
+        if live_at is not None:
+            query["FilterExpression"] = (
+                "#status IN (:active, :disabled) AND (attribute_not_exists(expires_epoch) OR expires_epoch > :now)"
+            )
+            query["ExpressionAttributeNames"] = {"#status": "status"}
+            query["ExpressionAttributeValues"].update(
+                {":active": {"S": "active"}, ":disabled": {"S": "disabled"}, ":now": {"N": str(live_at)}}
+            )
+        response = self.client.query(**query)
+        items = [from_item(item) for item in response.get("Items", [])]
+        return items, self._next_cursor(response), int(response.get("ScannedCount", len(items)))
+
+    def _org_page_query(self, organization_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": table.ORG_INDEX,
             "KeyConditionExpression": "org_pk = :org",
-            "FilterExpression": "attribute_not_exists(org_policy_version) OR org_policy_version < :v",
-            "ProjectionExpression": "id",
-            "ExpressionAttributeValues": {
-                ":org": {"S": table.org_partition(organization_id)},
-                ":v": {"N": str(version)},
-            },
+            "ExpressionAttributeValues": {":org": {"S": table.org_partition(organization_id)}},
             "Limit": limit,
         }
         if cursor:
             query["ExclusiveStartKey"] = decode_cursor(
                 cursor, {"org_pk": table.org_partition(organization_id)}, table.ORG_INDEX_KEYS
             )
-        response = self.client.query(**query)
-        ids = [item["id"]["S"] for item in response.get("Items", []) if "id" in item]
+        return query
+
+    @staticmethod
+    def _next_cursor(response: dict[str, Any]) -> str | None:
         last = response.get("LastEvaluatedKey")
-        return ids, encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS}) if last else None
+        return encode_cursor({k: last[k] for k in table.ORG_INDEX_KEYS}) if last else None
+
+    def record_enforcement(
+        self, organization_id: str, version: int, page: int, tally: dict[str, int], done: bool
+    ) -> bool:
+        """Add one page's ``tally`` (examined, disabled, revoked) to the enforcement progress of the
+        policy's ``version``, once: the write is conditional on ``page`` pages counted so far, so a
+        redelivered page counts nothing again. ``done``: it was the last page. False: not written
+        (counted already, or a newer PUT replaced the policy)."""
+        values: dict[str, Any] = {":v": {"N": str(version)}, ":page": {"N": str(page)}, ":next": {"N": str(page + 1)}}
+        additions = []
+        for name in ENFORCEMENT_COUNTS:
+            values[f":{name}"] = {"N": str(tally.get(name, 0))}
+            additions.append(f"enforcement_{name} :{name}")
+        assignments = ["enforcement_pages = :next"]
+        if done:
+            assignments.append("enforcement_done = :t")
+            values[":t"] = {"BOOL": True}
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.org_policy_key(organization_id)),
+            UpdateExpression="SET " + ", ".join(assignments) + " ADD " + ", ".join(additions),
+            ConditionExpression="version = :v AND enforcement_pages = :page",
+            ExpressionAttributeValues=values,
+        )
 
     def mark_propagated(self, organization_id: str, version: int) -> bool:
         """Record on the policy item that every token carries ``version`` (unless a newer PUT replaced

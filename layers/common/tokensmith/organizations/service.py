@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from tokensmith import clock
-from tokensmith.auth import TOKENS_MANAGE, Principal, RequestMeta, requires, sees_organization
+from tokensmith.auth import TOKENS_MANAGE, Principal, RequestMeta, authority, requires, sees_organization
 from tokensmith.aws.dynamodb import VersionConflict
 from tokensmith.errors import (
     Conflict,
@@ -36,8 +36,14 @@ from tokensmith.errors import (
     ValidationFailed,
 )
 from tokensmith.observability import count
+from tokensmith.organizations.compliance import noncompliance
 from tokensmith.organizations.propagation import PolicyQueue, PropagationStep, policy_queue
-from tokensmith.organizations.repository import POLICY_DEFAULTS, OrganizationPolicies, default_policies
+from tokensmith.organizations.repository import (
+    ENFORCEMENT_COUNTS,
+    POLICY_DEFAULTS,
+    OrganizationPolicies,
+    default_policies,
+)
 from tokensmith.settings import get_settings
 
 _ORGANIZATION_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")  # models.OrganizationId
@@ -66,8 +72,9 @@ class OrganizationPolicyService:
         self, principal: Principal, organization_id: str, fields: dict[str, Any], meta: RequestMeta
     ) -> dict[str, Any]:
         """Replace the policy with ``fields`` (the request body, validated: an omitted field is its
-        default)."""
+        default); ``enforce`` (not part of the policy) starts its enforcement on the non-compliant tokens."""
         self._require_sees(principal, organization_id)
+        enforce = fields.pop("enforce", "none")
         fields = {**POLICY_DEFAULTS, **fields}
         self._check(fields)
         current = self.policies.get_policy(organization_id)
@@ -84,6 +91,8 @@ class OrganizationPolicyService:
             "modified_by": principal.stamp,
             "propagated": False,
         }
+        if enforce != "none":
+            policy.update(self._enforcement(principal, enforce))
         try:
             self.policies.put_policy(policy, version)
         except VersionConflict:
@@ -99,6 +108,57 @@ class OrganizationPolicyService:
             ) from None
         count("organization.policy_updated")
         return policy_view(organization_id, policy)
+
+    @requires(TOKENS_MANAGE)
+    def preview_policy(
+        self,
+        principal: Principal,
+        organization_id: str,
+        fields: dict[str, Any],
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the organization's live tokens that the candidate policy ``fields`` (a PUT body)
+        finds non-compliant, and why: one ``Query`` reading at most ``limit`` tokens, whatever the
+        organization's size (the page may list none and still have a next one)."""
+        self._require_sees(principal, organization_id)
+        fields.pop("enforce", None)
+        candidate = {**POLICY_DEFAULTS, **fields}
+        self._check(candidate)
+        now = self._now()
+        items, next_cursor, examined = self.policies.token_page(organization_id, limit, cursor, clock.epoch(now))
+        found = []
+        for item in items:
+            reasons = noncompliance(candidate, item, now)
+            if reasons:
+                found.append(
+                    {
+                        "token_id": item["id"],
+                        "name": item["name"],
+                        "owner": item.get("owner"),
+                        "status": item["status"],
+                        "reasons": reasons,
+                    }
+                )
+        count("organization.policy_previewed")
+        return {"organization_id": organization_id, "tokens": found, "examined": examined, "next_cursor": next_cursor}
+
+    def _enforcement(self, principal: Principal, action: str) -> dict[str, Any]:
+        """What a PUT with ``enforce`` adds to the policy item: the action, who asked (the actor of each
+        change), and its progress at zero (``repository.record_enforcement`` adds to it)."""
+        by = {
+            "token_id": principal.token_id,
+            "organization_id": principal.organization_id,
+            "owner": principal.owner,
+            "authority": authority(principal),
+        }
+        started = {"action": action, "by": by, "started_at": clock.to_iso(self._now())}
+        return {
+            "enforcement": started,
+            "enforcement_pages": 0,
+            "enforcement_done": False,
+            **{f"enforcement_{name}": 0 for name in ENFORCEMENT_COUNTS},
+        }
 
     def _check(self, fields: dict[str, Any]) -> None:
         """The rules across fields, and against the deployment, that the request model cannot state."""
@@ -135,6 +195,23 @@ def policy_view(organization_id: str, item: dict[str, Any] | None) -> dict[str, 
         # False until the worker has copied it onto every token; a policy written before the worker
         # existed was copied inside its PUT.
         "propagated": item.get("propagated", True),
+        "enforcement": enforcement_view(item),
+    }
+
+
+def enforcement_view(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest PUT's ``enforce`` and its progress, None when it asked none."""
+    started = item.get("enforcement")
+    if not started:
+        return None
+    by = {k: v for k, v in started["by"].items() if k in ("token_id", "organization_id", "owner")}
+    counts = {name: int(item.get(f"enforcement_{name}", 0)) for name in ENFORCEMENT_COUNTS}
+    return {
+        "action": started["action"],
+        **counts,
+        "done": bool(item.get("enforcement_done")),
+        "started_at": started["started_at"],
+        "by": by,
     }
 
 

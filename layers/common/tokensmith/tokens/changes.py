@@ -28,7 +28,7 @@ from tokensmith.observability import count
 from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
-from tokensmith.tokens import lifecycle
+from tokensmith.tokens import lifecycle, rules
 from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
@@ -108,6 +108,11 @@ class TokenChanges:
             self._policies = OrganizationPolicies(self.repository.table_name, client=self.repository.client)
         return self._policies
 
+    def organization_policy(self, organization_id: str) -> dict[str, Any] | None:
+        """The organization's policy item (one ``GetItem``), None when it never had one."""
+        policy: dict[str, Any] | None = self.policies.get_policy(organization_id)
+        return policy
+
     def live_credits(self, item: dict[str, Any]) -> int | None:
         """The credits the token has left now (None: no credits): its counter, or the refill its
         next verification makes when the counter is of an older period (one ``GetItem``)."""
@@ -132,14 +137,19 @@ class TokenChanges:
     # --- create --------------------------------------------------------------------------------------
 
     def create(
-        self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
+        self,
+        principal: Principal,
+        request_meta: RequestMeta,
+        now: datetime,
+        policy: dict[str, Any] | None,
+        **fields: Any,
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
         expires_at, status, and the usage policies) with its secret, its ``token.created`` event, its
-        name guard and its credits counter; it copies its organization's policy (``token_copy``), and
-        the write checks that policy is still the one copied."""
+        name guard and its credits counter; it copies its organization's ``policy`` (as read by the
+        caller, which checked ``expires_at`` against it: :meth:`organization_policy`), and the write
+        checks that policy is still the one copied."""
         item, secret = self.new_token_item(principal, request_meta, now, **fields)
-        policy = self.policies.get_policy(item["organization_id"])
         item.update({attribute: value for attribute, value in token_copy(policy).items() if value is not None})
         if policy:
             item["org_policy_version"] = policy["version"]
@@ -293,6 +303,15 @@ class TokenChanges:
             "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
         }
         return TokenChangePlan("token.revoked", values, GRACE_ATTRIBUTES, release_name=True, reason=reason)
+
+    def check_expiry_change(self, item: dict[str, Any], values: dict[str, Any], now: datetime) -> None:
+        """An edit that moves ``expires_at`` meets the organization's lifetime rules: one ``GetItem`` of
+        the policy, only then (an edit that leaves the expiry alone reads nothing more)."""
+        if "expires_epoch" not in values or values["expires_epoch"] == item.get("expires_epoch"):
+            return
+        expires = values["expires_epoch"]
+        policy = self.organization_policy(item["organization_id"])
+        rules.check_policy_expiry(policy, None if expires is None else clock.from_epoch(expires), now)
 
     # --- derived -------------------------------------------------------------------------------------
 

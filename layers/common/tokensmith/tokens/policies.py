@@ -188,6 +188,19 @@ class OrganizationPolicyRequest(RequestBody):
     )
 
 
+class PutOrganizationPolicyRequest(OrganizationPolicyRequest):
+    """The PUT body: the whole policy, and what to do now to the live tokens it finds non-compliant."""
+
+    enforce: Literal["none", "disable", "revoke"] = Field(
+        default="none",
+        description=(
+            "`disable` or `revoke` (reason `policy`) the live tokens this policy finds non-compliant (see "
+            "`POST .../policy/preview`), by the worker that copies the policy, page by page, each with its own "
+            "audit event; progress in `enforcement`. Not part of the policy: the next PUT starts afresh."
+        ),
+    )
+
+
 # --- responses -----------------------------------------------------------------------------------------
 
 
@@ -202,6 +215,35 @@ class CreditsState(ResponseBody):
     remaining: int
 
 
+class PolicyEnforcement(ResponseBody):
+    """The progress of the latest PUT's ``enforce``, counted page by page by the worker."""
+
+    action: Literal["disable", "revoke"]
+    examined: int = Field(description="Tokens of the organization read so far.")
+    disabled: int
+    revoked: int
+    done: bool = Field(description="Every page was examined.")
+    started_at: str
+    by: dict[str, object] = Field(description="Who asked: the token that sent the PUT.")
+
+
+class NoncompliantToken(ResponseBody):
+    token_id: str
+    name: str
+    owner: str | None
+    status: Literal["active", "disabled"]
+    reasons: list[Literal["lifetime", "allowlist", "inactivity"]]
+
+
+class PolicyPreview(ResponseBody):
+    """One page of the organization's live tokens that the candidate policy finds non-compliant."""
+
+    organization_id: str
+    tokens: list[NoncompliantToken]
+    examined: int = Field(description="Tokens this page read (at most `limit`): a page may list none and go on.")
+    next_cursor: str | None
+
+
 class OrganizationPolicy(ResponseBody):
     organization_id: str
     allowed_cidrs: list[str]
@@ -213,6 +255,9 @@ class OrganizationPolicy(ResponseBody):
     version: int
     modified_at: str | None
     propagated: bool  # every token of the organization carries this version (false while the worker copies it)
+    enforcement: PolicyEnforcement | None = Field(
+        default=None, description="The latest PUT's `enforce` (null: none asked), and how far it got."
+    )
 
 
 def stored_policy_fields(fields: dict[str, Any]) -> dict[str, Any]:

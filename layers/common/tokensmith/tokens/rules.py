@@ -10,6 +10,7 @@ from typing import Any
 from tokensmith import clock
 from tokensmith.auth import TOKENS_MANAGE, Principal, grants, manages_organization
 from tokensmith.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from tokensmith.organizations.compliance import lifetime_ceiling, lifetime_problem
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.policies import POLICY_FIELDS, stored_policy_fields
@@ -57,6 +58,23 @@ def check_expiry(
             [FieldError("expires_at", f"must be at most {max_days} days ahead")],
         )
     return expires_at
+
+
+def policy_default_expiry(policy: dict[str, Any] | None, default: datetime | None, now: datetime) -> datetime | None:
+    """A new token's ``expires_at`` when the request gives none: the earlier of the deployment's
+    ceiling (``default``) and the organization's (``max_lifetime_days``)."""
+    ceiling = lifetime_ceiling(policy, now)
+    if ceiling is None or (default is not None and default <= ceiling):
+        return default
+    return ceiling
+
+
+def check_policy_expiry(policy: dict[str, Any] | None, expires_at: datetime | None, now: datetime) -> None:
+    """The organization's ``require_expiry`` and ``max_lifetime_days`` on an ``expires_at`` being
+    written (None: the token has none): a 422 naming ``expires_at``."""
+    problem = lifetime_problem(policy, clock.epoch(expires_at) if expires_at else None, now)
+    if problem is not None:
+        raise ValidationFailed(f"expires_at is {problem}", [FieldError("expires_at", problem)])
 
 
 def require_live(item: dict[str, Any], now: datetime, verb: str) -> None:

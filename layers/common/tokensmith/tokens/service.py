@@ -144,10 +144,12 @@ class TokenService(TokenChanges):
         policies = rules.editable_values(
             self.settings, request.model_dump(include=set(POLICY_FIELDS), exclude_none=True), now
         )
+        org_policy = self.organization_policy(organization)
         return self.create(
             principal,
             meta,
             now,
+            org_policy,
             **policies,
             organization_id=organization,
             owner=owner,
@@ -155,26 +157,39 @@ class TokenService(TokenChanges):
             description=request.description or None,
             icon=request.icon or None,
             scopes=sorted(request.scopes),
-            expires_at=rules.check_expiry(self.settings, request.expires_at, now, default_to_max=True),
+            expires_at=self._new_expiry(org_policy, request.expires_at, now),
             status="disabled" if request.revoked else "active",
         )
+
+    def _new_expiry(
+        self, org_policy: dict[str, Any] | None, requested: datetime | None, now: datetime
+    ) -> datetime | None:
+        """A new token's ``expires_at``: the one requested, within the deployment's and the
+        organization's limits; none requested: the earlier of their ceilings."""
+        expires_at = rules.check_expiry(self.settings, requested, now, default_to_max=True)
+        if requested is None:
+            expires_at = rules.policy_default_expiry(org_policy, expires_at, now)
+        rules.check_policy_expiry(org_policy, expires_at, now)
+        return expires_at
 
     def bootstrap_admin(
         self, organization_id: str, name: str, scopes: tuple[str, ...] = SERVICE_SCOPES
     ) -> tuple[dict[str, Any], str]:
         """The first admin token, written straight to the table (IAM is the root of trust)."""
         now = self._now()
+        org_policy = self.organization_policy(organization_id)
         return self.create(
             SYSTEM,
             RequestMeta(user_agent="tokensmith-bootstrap"),
             now,
+            org_policy,
             organization_id=organization_id,
             owner=None,
             name=name,
             description="Created by the bootstrap command",
             icon=None,
             scopes=sorted(scopes),
-            expires_at=rules.check_expiry(self.settings, None, now, default_to_max=True),
+            expires_at=self._new_expiry(org_policy, None, now),
             status="active",
         )
 
@@ -278,6 +293,7 @@ class TokenService(TokenChanges):
         def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             rules.require_live(item, now, verb)
             values = rules.editable_values(self.settings, fields, now)
+            self.check_expiry_change(item, values, now)
             rules.require_no_self_extension(principal, item, values)
             loosened = rules.loosened_policies(item, values, self.live_credits(item))
             rules.require_may_loosen(principal, item, loosened)
