@@ -34,6 +34,8 @@ def new_locations(repository) -> list[dict]:
         ("", None),
         ("not-an-address", None),
         ("300.1.2.3", None),
+        ("1.2.3.²", None),
+        ("1.2.3.４", None),
         ("1.2.3", None),
         ("gggg::1", None),
     ],

@@ -51,7 +51,7 @@ def network_of(ip: str | None) -> str | None:
         return None
     parts = ip.split(".")
     if len(parts) == 4 and ":" not in ip:
-        if all(part.isdigit() and len(part) <= 3 and int(part) <= 255 for part in parts):
+        if all(part.isascii() and part.isdigit() and len(part) <= 3 and int(part) <= 255 for part in parts):
             return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0/24"
         return None
     if ":" not in ip:
