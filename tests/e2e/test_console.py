@@ -576,6 +576,50 @@ def test_a_token_is_edited_with_if_match_and_a_conflict_is_explained_in_words(ch
     assert (after["name"], after["description"]) == (renamed, "theirs")
 
 
+def test_a_rotation_retires_the_old_secret_at_the_new_ones_first_use(chromium, base_url, server, console_user):
+    running, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization, secret = console_user
+    name = f"rotating-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "organization_id": organization, "scopes": ["tokens:read"]}
+    created = seeded(admin, "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    token_id, old = created.json()["token"]["id"], created.json()["secret"]
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, secret)
+        page.goto(f"{base_url}/console#/tokens/{token_id}")
+        page.get_by_role("heading", name=name).wait_for()
+
+        # When the user rotates it with the option: without a grace period the option is greyed out
+        page.get_by_role("button", name="Rotate").click()
+        dialog = page.get_by_role("dialog")
+        option = dialog.get_by_label("End the grace period at the new secret's first use")
+        dialog.get_by_label("Grace period (seconds) for the old secret").fill("0")
+        assert option.is_disabled()
+        dialog.get_by_label("Grace period (seconds) for the old secret").fill("3600")
+        option.check()
+        shot(page, "30-rotate-retire-on-first-use")
+        dialog.get_by_role("button", name="Rotate").click()
+
+        # Then the new secret is shown once; the old one works until the new one is used
+        page.get_by_role("heading", name="Secret rotated").wait_for()
+        new = page.get_by_label(f"Secret of “{name}”").input_value()
+        assert Client(base_url, old).request("GET", "/v1/tokens/self").status_code == 200
+        assert Client(base_url, new).request("GET", "/v1/tokens/self").status_code == 200
+        assert Client(base_url, old).request("GET", "/v1/tokens/self").status_code == 403
+
+        # And the token's trail says so in words
+        page.get_by_role("link", name="show the token").click()
+        page.get_by_role("heading", name=name).wait_for()
+        rotated = page.locator("#events tr", has_text="token.rotated").inner_text()
+        assert "retire_on_first_use: true" in rotated
+        completed = page.locator("#events tr", has_text="token.rotation_completed").inner_text()
+        assert "the new secret was used: the old one stopped working" in completed
+        assert "Tokensmith (automatic)" in completed
+        shot(page, "31-rotation-completed")
+
+
 def _token_with_policies(admin: Client, organization: str) -> dict:
     body = {
         "name": f"metered-{uuid.uuid4().hex[:6]}",

@@ -123,6 +123,8 @@ BUSINESS_RULES = {
     ("revoked_reason", "give status: revoked or revoked: true with it"): "a rule across two fields",
     ("revoked", "contradicts status"): "a rule across two fields",
     ("status", "contradicts revoked"): "a rule across two fields",
+    # Rotate: retire_on_first_use caps a grace period, so it needs one.
+    ("retire_on_first_use", "requires grace_period_seconds > 0"): "a rule across two fields",
     # Webhook URLs: https only, and the host must resolve to public addresses (SSRF), which needs DNS.
     ("url", "refused: "): "https and public addresses only, checked by resolving the host",
     # Usage policies: rate limits unique by name (uniqueItems compares whole items); meta's size is

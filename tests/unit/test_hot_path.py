@@ -3,6 +3,7 @@ DynamoDB calls one verification makes, through the authorizer and through ``POST
 (bench/ measures the timings: docs/performance.md)."""
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -458,3 +459,96 @@ def test_with_a_verify_cache_the_authorizer_still_counts_every_verification(toke
     assert all(answer["isAuthorized"] and answer["context"]["code"] == "VALID" for answer in answers)
     assert [name for name, _ in client.calls] == ["GetItem"] + ["UpdateItem"] * 3
     assert all(call["Key"]["pk"]["S"].startswith("RATE#") for _, call in client.calls[1:])
+
+
+# --- retire on first use (tokens/rotation.py) -----------------------------------------------------------
+
+
+class TransactingClient(CountingClient):
+    """Also takes ``TransactWriteItems``: records it, and throttles it when told."""
+
+    def __init__(self, item, throttle: bool = False):
+        super().__init__(item)
+        self.throttle = throttle
+
+    def transact_write_items(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        self.calls.append(("TransactWriteItems", kwargs))
+        if self.throttle:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+        return {}
+
+
+def rotated_item(token, retire_on_first_use: bool):
+    """The token rotated a moment ago with an hour of grace (its last use fresh): (old, new, item)."""
+    from tokensmith import clock
+
+    old, item, to_item = token
+    new = token_format.generate("tks", item["id"])
+    grace_until = clock.now() + timedelta(hours=1)
+    rotated = {
+        **item,
+        "secret_digest": token_format.digest(new),
+        "previous_secret_digest": item["secret_digest"],
+        "previous_valid_until": clock.to_iso(grace_until),
+        "previous_valid_epoch": clock.epoch(grace_until),
+        "last_used_at": clock.to_iso(clock.now()),
+        "rotated_at": clock.to_iso(clock.now()),
+        "audit": {},
+        "retire_on_first_use": True if retire_on_first_use else None,
+    }
+    return old, new, to_item({k: v for k, v in rotated.items() if v is not None})
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+@pytest.mark.parametrize("retire", [False, True], ids=["grace only", "retire on first use"])
+def test_a_rotated_tokens_old_secret_and_a_plain_grace_cost_one_read(token, monkeypatch, path, retire):
+    # Given a token in its rotation grace (retiring on first use or not)
+    old, new, stored = rotated_item(token, retire)
+
+    # When the old secret is verified (either way), or the new one of a plain grace
+    client = TransactingClient(stored)
+    assert accepted(path, client, old, monkeypatch)
+    if not retire:
+        assert accepted(path, client, new, monkeypatch)
+
+    # Then only reads: nothing more than any verification
+    assert {name for name, _ in client.calls} == {"GetItem"}
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_the_new_secrets_first_use_adds_one_transaction_conditioned_on_what_was_read(token, monkeypatch, path):
+    # Given a token in a rotation grace that retires on first use
+    old, new, stored = rotated_item(token, True)
+    client = TransactingClient(stored)
+
+    # When the new secret is verified
+    assert accepted(path, client, new, monkeypatch)
+
+    # Then one read and one transaction: the token's grace removed under the condition of the digests,
+    # the grace and the flag it read, and the token.rotation_completed event
+    assert [name for name, _ in client.calls] == ["GetItem", "TransactWriteItems"]
+    update, put = client.calls[1][1]["TransactItems"]
+    condition = update["Update"]["ConditionExpression"]
+    values = update["Update"]["ExpressionAttributeValues"]
+    names = update["Update"]["ExpressionAttributeNames"]
+    conditioned = {names[placeholder] for placeholder in re.findall(r"(#c\d+) =", condition)}
+    assert conditioned == {"version", "previous_valid_epoch", "retire_on_first_use"}
+    assert values[":expected"] == {"N": "1"}  # the version read
+    assert {"BOOL": True} in values.values()
+    # no digest named anywhere in the write (the verifying functions may write none: template.yaml)
+    named = set(update["Update"]["ExpressionAttributeNames"].values())
+    assert not named & {"secret_digest", "previous_secret_digest"} and token_format.digest(old) not in str(update)
+    assert put["Put"]["Item"]["type"] == {"S": "token.rotation_completed"}
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_a_throttled_first_use_write_does_not_change_the_answer(token, monkeypatch, path):
+    # Given a token in a rotation grace that retires on first use, and a DynamoDB that throttles writes
+    _, new, stored = rotated_item(token, True)
+    client = TransactingClient(stored, throttle=True)
+
+    # When the new secret is verified, Then it is accepted all the same
+    assert accepted(path, client, new, monkeypatch)
+    assert "TransactWriteItems" in [name for name, _ in client.calls]

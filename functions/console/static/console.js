@@ -509,7 +509,8 @@ function secretPage(title, token, secret, back = { href: `#/tokens/${token.id}`,
       h("div", { class: "value" }, value, copy),
       status,
     ),
-    h("div", { class: "actions" }, h("a", { class: "button", href: back.href, id: "done" }, back.label)),
+    // navigate(): after a rotation the page's hash already is back.href, where a plain link does nothing
+    h("div", { class: "actions" }, h("a", { class: "button", href: back.href, id: "done", onclick: (event) => { event.preventDefault(); navigate(back.href); } }, back.label)),
   );
   value.select();
 }
@@ -580,10 +581,22 @@ async function tokenPage(id) {
     if (token.status === "active") {
       actions.append(act("Rotate", async () => {
         const grace = h("input", { type: "number", id: "grace", min: "0", max: "604800", value: "3600" });
-        const fields = [h("label", { for: "grace" }, "Grace period (seconds) for the old secret"), grace];
-        if (!(await confirmAction("Rotate the secret?", "A new secret is shown once; the old one keeps working for the grace period.", fields, "Rotate"))) return;
+        // retire_on_first_use caps a grace period: without one (0) the API refuses it, so the box goes grey.
+        const retire = h("input", { type: "checkbox", id: "retire-on-first-use", name: "retire-on-first-use" });
+        grace.addEventListener("input", () => {
+          retire.disabled = !(Number(grace.value || 0) > 0);
+          if (retire.disabled) retire.checked = false;
+        });
+        const fields = [
+          h("label", { for: "grace" }, "Grace period (seconds) for the old secret"),
+          grace,
+          h("label", { for: "retire-on-first-use", class: "option" }, retire, h("span", {}, "End the grace period at the new secret's first use")),
+        ];
+        if (!(await confirmAction("Rotate the secret?", "A new secret is shown once; the old one keeps working for the grace period, or until the new one is first used if you tick the box.", fields, "Rotate"))) return;
         try {
-          const rotated = await api("POST", `${path}/rotate`, { grace_period_seconds: Number(grace.value || 0) });
+          const body = { grace_period_seconds: Number(grace.value || 0) };
+          if (retire.checked) body.retire_on_first_use = true;
+          const rotated = await api("POST", `${path}/rotate`, body);
           secretPage("Secret rotated", rotated.token, rotated.secret);
         } catch (error) {
           await refusedOrFailed(error);
@@ -847,6 +860,9 @@ function eventDetails(event) {
     if (details.user_agent) lines.push(h("li", {}, `user agent: ${details.user_agent}`));
     lines.push(h("li", {}, `seen before from: ${shown(details.previous_networks)}`));
     if (details.disabled) lines.push(h("li", {}, "the token was disabled (the organization's policy: on_new_location disable)"));
+  } else if (event.type === "token.rotation_completed") {
+    lines.push(h("li", {}, "the new secret was used: the old one stopped working"));
+    if (details.grace_was_until) lines.push(h("li", {}, "its grace period would have ended ", shown(details.grace_was_until)));
   } else {
     for (const [name, value] of Object.entries(details)) lines.push(h("li", {}, `${name}: ${shown(value)}`));
   }

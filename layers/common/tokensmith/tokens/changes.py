@@ -29,9 +29,9 @@ from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle, rules
-from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES
 from tokensmith.tokens.rules import name_conflict
 from tokensmith.tokens.usage import credits_left, credits_period
 from tokensmith.tokens.verification_cache import VerificationCache

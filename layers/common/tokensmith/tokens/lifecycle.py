@@ -14,8 +14,6 @@ from tokensmith import audit, clock
 from tokensmith.settings import Settings
 
 LIVE_STATUSES = ("active", "disabled")
-# A rotation grace: what a disable, a revocation and a new rotation end.
-GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")
 
 
 def effective_status(item: dict[str, Any], now_epoch: int) -> str:

@@ -79,7 +79,16 @@ class RevokeTokenRequest(RequestBody):
 
 
 class RotateTokenRequest(RequestBody):
-    grace_period_seconds: Seconds = Field(default=0, ge=0, le=7 * 24 * 3600)
+    grace_period_seconds: Seconds = Field(
+        default=0, ge=0, le=7 * 24 * 3600, description="How long the old secret keeps working (0: it dies now)."
+    )
+    retire_on_first_use: StrictBool = Field(
+        default=False,
+        description=(
+            "End the grace period at the new secret's first successful verification, if that comes before its end "
+            "(a `token.rotation_completed` event). Needs `grace_period_seconds` above 0 (else 422)."
+        ),
+    )
 
 
 # The bodies that carry raw secrets keep them out of repr(): Powertools' debug logging prints the

@@ -33,9 +33,9 @@ from tokensmith import audit, clock
 from tokensmith.auth import TOKENS_MANAGE
 from tokensmith.aws.dynamodb import ExtraUpdate, to_attribute
 from tokensmith.settings import Settings
-from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.list_keys import list_attributes
 from tokensmith.tokens.repository import TokenChange, TokenRepository
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES
 
 MAX_NETWORKS = 20
 USER_AGENT_CHARS = 128  # twenty networks stay within a few KB of the token item

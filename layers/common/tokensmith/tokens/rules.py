@@ -77,6 +77,17 @@ def check_policy_expiry(policy: dict[str, Any] | None, expires_at: datetime | No
         raise ValidationFailed(f"expires_at is {problem}", [FieldError("expires_at", problem)])
 
 
+def check_retire_on_first_use(grace_period_seconds: int, retire_on_first_use: bool) -> None:
+    """``retire_on_first_use`` caps a grace period by the new secret's first use: without a grace
+    (0, the old secret dies at once) there is nothing to cap, and accepting it would promise an
+    overlap that does not exist (422 naming the field)."""
+    if retire_on_first_use and grace_period_seconds <= 0:
+        raise ValidationFailed(
+            "retire_on_first_use needs a grace_period_seconds above 0: without one the old secret dies at once",
+            [FieldError("retire_on_first_use", "requires grace_period_seconds > 0")],
+        )
+
+
 def require_live(item: dict[str, Any], now: datetime, verb: str) -> None:
     status = effective_status(item, clock.epoch(now))
     if status not in LIVE_STATUSES:

@@ -35,7 +35,6 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.counters import default_counters
-from tokensmith.tokens.lifecycle import GRACE_ATTRIBUTES
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
     CreateTokenRequest,
@@ -45,6 +44,7 @@ from tokensmith.tokens.models import (
 from tokensmith.tokens.networks import network_of, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
 from tokensmith.tokens.verification import DELETED, DISABLED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
@@ -240,8 +240,17 @@ class TokenService(TokenChanges):
 
     @requires(TOKENS_WRITE)
     def rotate_token(
-        self, principal: Principal, token_id: str, grace_period_seconds: int, meta: RequestMeta
+        self,
+        principal: Principal,
+        token_id: str,
+        grace_period_seconds: int,
+        meta: RequestMeta,
+        retire_on_first_use: bool = False,
     ) -> tuple[dict[str, Any], str]:
+        """A new secret; the old one works for ``grace_period_seconds`` or, with
+        ``retire_on_first_use``, until the new one first verifies if that comes sooner
+        (``tokens/rotation.py``). A re-rotation replaces both: the grace and the flag are this one's."""
+        rules.check_retire_on_first_use(grace_period_seconds, retire_on_first_use)
         if not table.is_uuid(token_id):  # the secret carries the id: only a token's id can have one
             raise NotFound(f"token {token_id} not found")
         new_secret = token_format.generate(self.settings.token_prefix, token_id)
@@ -263,9 +272,10 @@ class TokenService(TokenChanges):
                     previous_valid_until=clock.to_iso(until),
                     previous_valid_epoch=clock.epoch(until),
                 )
+                values[RETIRE_ON_FIRST_USE] = True if retire_on_first_use else None  # None: removed
             else:
                 remove = GRACE_ATTRIBUTES
-            grace = {"grace_period_seconds": grace_period_seconds}
+            grace = {"grace_period_seconds": grace_period_seconds, "retire_on_first_use": retire_on_first_use}
             return TokenChangePlan("token.rotated", values, remove, details=grace)
 
         item = self._change(principal, token_id, meta, plan)

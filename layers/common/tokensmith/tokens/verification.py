@@ -5,7 +5,9 @@ current digest, else the previous one while its rotation grace lasts) → lifecy
 :func:`apply_policies` (``tokens.usage``): addresses, rate limits, credits, for tokens that have them.
 With a :class:`VerificationCache`, a secret refused once is refused again without a read, and (when
 the deployment opts in) a valid secret's token is reused for a few seconds (``verification_cache.py``);
-the policies are applied to every verification all the same, cached or not.
+the policies are applied to every verification all the same, cached or not. The first VALID
+verification of a new secret whose rotation retires the old one on first use ends the old one's grace
+(``tokens/rotation.py``; nothing more for any other token).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tokensmith.tokens import format as token_format
 from tokensmith.tokens import networks
 from tokensmith.tokens.lifecycle import effective_status
 from tokensmith.tokens.repository import TokenRepository
+from tokensmith.tokens.rotation import complete_rotation_on_first_use
 from tokensmith.tokens.usage import UsageOutcome, evaluate, has_policy
 from tokensmith.tokens.verification_cache import VerificationCache
 
@@ -73,6 +76,8 @@ def verify_secret(
     scopes = item.get("scopes") or []
     if not all(grants(scopes, scope) for scope in required_scopes):
         return Verification(INSUFFICIENT_SCOPES, item, cached)
+    if not cached:  # a cached copy was read by a verification that already made the attempt
+        complete_rotation_on_first_use(repository, settings, item, presented, now_epoch)  # tokens/rotation.py
     return Verification(VALID, item, cached)
 
 

@@ -11,6 +11,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "token.enabled",
     "token.revoked",
     "token.rotated",
+    "token.rotation_completed",  # a retire_on_first_use rotation's new secret verified: the old one died
     "token.expiring",
     "token.expired",
     "token.deleted",
