@@ -112,8 +112,8 @@ def test_a_full_list_stays_at_twenty_under_concurrent_new_networks(repository, s
 
 def test_the_last_use_write_refreshes_a_known_network_and_skips_an_evicted_one(repository, used_token):
     # When the last-use write carries HOME's refresh, Then HOME's last_seen_at moves with last_used_at
-    at = "2030-01-15T12:00:00Z"
-    refresh = networks.refresh(used_token, HOME, at)
+    at = "2030-01-15T12:00:00Z"  # NOW
+    refresh = networks.last_use_piece(used_token, "203.0.113.9", "ua", NOW)
     assert repository.record_last_use(used_token["id"], at, "2030-01-15T11:59:00Z", "203.0.113.9", "ua", refresh)
     stored = repository.get_token(used_token["id"])
     assert stored["networks"][HOME]["last_seen_at"] == at == stored["last_used_at"]
@@ -131,6 +131,21 @@ def test_the_last_use_write_refreshes_a_known_network_and_skips_an_evicted_one(r
     assert not repository.record_last_use(used_token["id"], later, "2030-01-15T12:04:00Z", None, None, refresh)
     raw = repository.client.get_item(TableName=repository.table_name, Key=to_item(table.token_key(used_token["id"])))
     assert from_item(raw["Item"])["last_used_at"] == at
+
+
+def test_a_first_network_on_the_last_use_write_never_replaces_networks_written_meanwhile(repository, used_token):
+    # Given a token read while it listed no network, and HOME recorded since by another verification
+    bare = {key: value for key, value in used_token.items() if key != "networks"}
+    piece = networks.last_use_piece(bare, "198.51.100.1", "ua", NOW)
+
+    # When this verification's last-use write carries its first network
+    assert repository.record_last_use(
+        used_token["id"], "2030-01-15T12:00:00Z", "2030-01-15T11:59:00Z", None, None, piece
+    )
+
+    # Then the stamp landed and the list is untouched: the other network is new at its next use
+    stored = repository.get_token(used_token["id"])
+    assert stored["last_used_at"] == "2030-01-15T12:00:00Z" and list(stored["networks"]) == [HOME]
 
 
 def test_the_first_network_write_is_exactly_once_too(repository, settings, used_token):

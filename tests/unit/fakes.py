@@ -126,18 +126,24 @@ def _extra_holds(item: dict[str, Any], extra: ExtraUpdate) -> bool:
 
 
 def _apply_extra(item: dict[str, Any], extra: ExtraUpdate | None) -> None:
-    """The assignments (``path = :value``) and removals of an ``ExtraUpdate`` on ``item``."""
+    """The assignments (``path = :value``, ``path = if_not_exists(path, :value)``) and removals of an
+    ``ExtraUpdate`` on ``item``."""
     from tokensmith.aws.dynamodb import from_attribute
 
     if extra is None:
         return
     for assignment in extra.assignments:
-        target, _, placeholder = assignment.partition("=")
+        target, _, source = assignment.partition("=")
         *parents, last = _path(target, extra)
         holder = item
         for part in parents:
             holder = holder[part]
-        holder[last] = from_attribute(extra.values[placeholder.strip()])
+        source = source.strip()
+        if source.startswith("if_not_exists("):  # if_not_exists(path, :value): only where there is none
+            placeholder = source.removesuffix(")").split(",")[1].strip()
+            holder.setdefault(last, from_attribute(extra.values[placeholder]))
+        else:
+            holder[last] = from_attribute(extra.values[source])
     for removal in extra.removals:
         *parents, last = _path(removal, extra)
         holder = item

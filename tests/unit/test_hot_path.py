@@ -48,8 +48,11 @@ class CountingClient:
 
     def update_item(self, **kwargs):
         self.calls.append(("UpdateItem", kwargs))
-        if self.item and ":at" in kwargs.get("ExpressionAttributeValues", {}):  # the last-use stamp lands
-            self.item = {**self.item, "last_used_at": kwargs["ExpressionAttributeValues"][":at"]}
+        values = kwargs.get("ExpressionAttributeValues", {})
+        if self.item and ":at" in values:  # the last-use stamp lands (with the token's first network)
+            self.item = {**self.item, "last_used_at": values[":at"]}
+            if ":first_networks" in values:
+                self.item["networks"] = values[":first_networks"]
         return {}
 
     def __getattr__(self, name):
@@ -151,6 +154,20 @@ def test_a_use_from_a_known_network_refreshes_it_in_the_last_use_write(token, mo
     update = client.calls[1][1]
     assert "networks.#seen_network.last_seen_at = :seen_at" in update["UpdateExpression"]
     assert update["ExpressionAttributeNames"] == {"#seen_network": "1.2.3.0/24"}
+
+
+def test_a_tokens_first_network_rides_on_its_first_last_use_write(token, monkeypatch):
+    # Given a token never used, verified many times within the minute from 1.2.3.4
+    secret, item, to_item = token
+    client = CountingClient(to_item({key: value for key, value in item.items() if key != "networks"}))
+    for _ in range(50):
+        assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    # Then one write in all, which stamped the last use and recorded the network
+    assert [name for name, _ in client.calls].count("UpdateItem") == 1
+    (update,) = [call for name, call in client.calls if name == "UpdateItem"]
+    assert "networks = if_not_exists(networks, :first_networks)" in update["UpdateExpression"]
+    assert "1.2.3.0/24" in update["ExpressionAttributeValues"][":first_networks"]["M"]
 
 
 class NewNetworkClient(CountingClient):

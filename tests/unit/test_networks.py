@@ -48,8 +48,9 @@ def test_the_first_network_is_recorded_silently(tokens, repository, token, clock
     # When acme's new token is first verified for a client at 203.0.113.7
     result = verify_from(tokens, token.secret, "203.0.113.7")
 
-    # Then it is valid, the network is recorded with its times, and there is no event
+    # Then it is valid, the network is recorded with its times by the last-use write, and there is no event
     assert result.code == "VALID"
+    assert [type(write) for write in repository.writes] == [LastUseRecorded]
     assert repository.tokens[token.id]["networks"] == {
         "203.0.113.0/24": {"first_seen_at": iso(clock()), "last_seen_at": iso(clock())}
     }

@@ -6,7 +6,8 @@ least recently seen goes first). Callers see it as a list, most recently seen fi
 (:func:`networks_view`).
 
 - A use from a network in the map costs nothing here: its ``last_seen_at`` rides on the last-use write
-  (:func:`refresh`, at most once per last-use interval per token; ``tokens.verification.record_use``).
+  (:func:`last_use_piece`, at most once per last-use interval per token;
+  ``tokens.verification.record_use``), and so does a token's first network when that write happens.
 - A use from a network not in the map is :func:`record_network`'s one conditional write: the network
   in the map, a ``token.new_location`` audit event (network, user agent, the previous networks) and,
   where the token carries ``org_on_new_location == "disable"``, the token disabled (a real change:
@@ -67,18 +68,38 @@ def network_of(ip: str | None) -> str | None:
     return str(ipaddress.IPv6Network((int(address), 48), strict=False))  # without a zone (%eth0)
 
 
-def refresh(item: dict[str, Any], network: str | None, at: str) -> ExtraUpdate | None:
-    """What the last-use write adds for a use from ``network``: its ``last_seen_at``, if the token
-    already lists it (else None: :func:`record_network` writes it). Conditioned on the entry still
-    being there (a concurrent eviction makes the stamp wait for the next use)."""
-    if network is None or network not in (item.get("networks") or {}):
+def last_use_piece(item: dict[str, Any], ip: str | None, user_agent: str | None, now: datetime) -> ExtraUpdate | None:
+    """What the last-use write (``tokens.verification.record_use``) adds for a use by a client at
+    ``ip``: the network's ``last_seen_at`` if the token lists it (conditioned on the entry still being
+    there: a concurrent eviction makes the stamp wait for the next use); the token's first network if
+    it lists none (``if_not_exists``: a first network written meanwhile by another verification
+    stays, and this one is new at its next use); else None (:func:`record_network` writes it)."""
+    network = network_of(ip)
+    if network is None:
         return None
+    seen = item.get("networks") or {}
+    if network in seen:
+        return ExtraUpdate(
+            assignments=("networks.#seen_network.last_seen_at = :seen_at",),
+            conditions=("attribute_exists(networks.#seen_network)",),
+            names={"#seen_network": network},
+            values={":seen_at": {"S": clock.to_iso(now)}},
+        )
+    if seen:
+        return None
+    first = {network: first_entry(user_agent, clock.to_iso(now))}
     return ExtraUpdate(
-        assignments=("networks.#seen_network.last_seen_at = :seen_at",),
-        conditions=("attribute_exists(networks.#seen_network)",),
-        names={"#seen_network": network},
-        values={":seen_at": {"S": at}},
+        assignments=("networks = if_not_exists(networks, :first_networks)",),
+        values={":first_networks": to_attribute(first)},
     )
+
+
+def first_entry(user_agent: str | None, at: str) -> dict[str, Any]:
+    """A network's entry when it is first seen."""
+    entry = {"first_seen_at": at, "last_seen_at": at}
+    if user_agent:
+        entry["user_agent"] = user_agent[:USER_AGENT_CHARS]
+    return entry
 
 
 def record_network(
@@ -88,13 +109,19 @@ def record_network(
     now: datetime,
     ip: str | None,
     user_agent: str | None,
+    last_use_written: bool = False,
 ) -> bool:
     """Record a use of the token ``item`` (just verified) by a client at ``ip``; True when the token is now
     disabled (the policy disabled it for this use, or a concurrent verification did): the request is
-    then refused as DISABLED. Nothing is written when the network is known. ``item`` learns what was
-    written (the verification cache's copy of it included, so that copy does not write it again)."""
+    then refused as DISABLED. Nothing is written when the network is known, nor for the token's first
+    network when this verification's last-use write (``last_use_written``) carried it. ``item`` learns
+    what was written (the verification cache's copy of it included, so that copy does not write it
+    again)."""
     network = network_of(ip)
     if network is None:
+        return False
+    if last_use_written and not item.get("networks"):  # last_use_piece wrote it
+        item["networks"] = {network: first_entry(user_agent, clock.to_iso(now))}
         return False
     current = item
     for _ in range(ATTEMPTS):
@@ -129,9 +156,7 @@ def new_network_write(
 ) -> NetworkWrite:
     """What adds ``network`` (of the client at ``ip``) to the token ``item`` as read."""
     at = clock.to_iso(now)
-    entry = {"first_seen_at": at, "last_seen_at": at}
-    if user_agent:
-        entry["user_agent"] = user_agent[:USER_AGENT_CHARS]
+    entry = first_entry(user_agent, at)
     seen = item.get("networks") or {}
     if not seen:
         first = ExtraUpdate(

@@ -41,7 +41,7 @@ from tokensmith.tokens.models import (
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
-from tokensmith.tokens.networks import network_of, record_network
+from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
@@ -116,16 +116,18 @@ class TokenService(TokenChanges):
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
         if not result.valid or result.item is None:
             return result
-        try:  # the client's network, as the caller says: never the caller's own address
-            if record_network(self.repository, self.settings, result.item, now, ip, user_agent):
+        stamped = False
+        if not result.cached:  # a copy was stamped when it was read
+            try:  # the client's network (ip, as the caller says: never the caller's own address) rides on it
+                extra = last_use_piece(result.item, ip, user_agent, now)
+                stamped = record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, extra)
+            except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
+                count("last_use.not_recorded")
+        try:
+            if record_network(self.repository, self.settings, result.item, now, ip, user_agent, stamped):
                 return Verification(DISABLED, result.item)  # its organization disables on a new location
         except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
             count("network.not_recorded")
-        if not result.cached:  # a copy was stamped when it was read
-            try:
-                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, network_of(ip))
-            except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
-                count("last_use.not_recorded")
         return result
 
     # --- create --------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from typing import Any
 
 from tokensmith import audit, clock
 from tokensmith.auth import grants
+from tokensmith.aws.dynamodb import ExtraUpdate
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
-from tokensmith.tokens import networks
 from tokensmith.tokens.lifecycle import effective_status
 from tokensmith.tokens.repository import TokenRepository
 from tokensmith.tokens.rotation import complete_rotation_on_first_use
@@ -127,18 +127,18 @@ def record_use(
     now: datetime,
     ip: str | None,
     user_agent: str | None,
-    network: str | None = None,
+    extra: ExtraUpdate | None = None,
 ) -> bool:
     """Stamp ``last_used_*`` at most once per interval. The item just read already tells whether the
     stamp is stale, so a token verified a thousand times a minute costs one write; the conditional
-    update settles the race between processes. The client's ``network`` (``tokens.networks``), when
-    the token lists it, gets its ``last_seen_at`` in the same write. True when written."""
+    update settles the race between processes. ``extra`` rides on the same write
+    (``tokens.networks.last_use_piece``: the client network's ``last_seen_at``, or the token's first
+    network). True when written."""
     stale_before = clock.to_iso(now - timedelta(seconds=settings.last_use_interval_seconds))
     last = item.get("last_used_at")
     if last is not None and last >= stale_before:
         return False
-    at = clock.to_iso(now)
-    return repository.record_last_use(item["id"], at, stale_before, ip, user_agent, networks.refresh(item, network, at))
+    return repository.record_last_use(item["id"], clock.to_iso(now), stale_before, ip, user_agent, extra)
 
 
 def apply_policies(
