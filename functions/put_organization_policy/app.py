@@ -28,7 +28,8 @@ router = create_router()
 - `max_lifetime_days`, `require_expiry`: what new tokens' `expires_at` must satisfy.
 - `on_new_location`: `notify` (a `token.new_location` event) or `disable` (the token too).
 - `inactivity_days`, `inactivity_notice_days`: tokens unused that long are revoked (reason
-  `inactive`), with `token.inactive_soon` notices that many days before.
+  `inactive`), with `token.inactive_soon` notices that many days before. A token already unused
+  longer when the policy reaches it is revoked no sooner than the largest notice day after.
 
 Answers at once: a worker copies what verification needs onto the organization's tokens within
 seconds (a token created meanwhile copies it at creation), and the policy says `propagated: true` once

@@ -639,14 +639,20 @@ def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, b
     admin = Client(base_url, admin_secret)
     organization, _ = console_user
     token = _token_with_policies(admin, organization)
+    usage = admin.request("GET", f"/v1/tokens/{token['id']}/usage").json()
 
     with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
         sign_in(page, base_url, admin_secret)  # admin: may loosen
         page.goto(f"{base_url}/console#/tokens/{token['id']}")
         page.get_by_role("heading", name=token["name"]).wait_for()
 
-        # The panel shows the policies as GET /v1/tokens/{id} returns them
+        # The panel shows the policies as GET /v1/tokens/{id} returns them, and where they stand now
+        # as GET /v1/tokens/{id}/usage does: the window and the next refill, to the second
         assert page.locator("#policy-ratelimits").inner_text() == "minute: 100 per minute"
+        window = page.locator("#policy-windows").inner_text()
+        assert window.startswith("minute: 100 of 100 left until ") and window.endswith(" UTC")
+        next_refill = usage["credits"]["period_ends_at"].replace("T", " ").replace("Z", " UTC")
+        assert page.locator("#policy-next-refill").inner_text() == next_refill
         assert page.locator("#policy-credits").inner_text() == "50"
         assert page.locator("#policy-refill").inner_text() == "50 every day (UTC)"
         assert "Low at\n5" in page.locator("#policies").inner_text()
@@ -676,12 +682,20 @@ def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, b
         assert "enterprise" in page.locator("#policy-meta").inner_text()
         created = page.locator("#events tr", has_text="token.created").inner_text()
         assert '"name":"minute"' in created and "[object Object]" not in created
+        after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
 
-    after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
+        # When the manager empties "Credits left", the token is unlimited again (credits: null)
+        page.get_by_role("button", name="Edit").click()
+        page.get_by_role("dialog").get_by_label("Credits left").fill("")
+        page.get_by_role("dialog").get_by_role("button", name="Save").click()
+        page.locator("#policy-credits", has_text="unlimited").wait_for()
+        assert page.locator("#policy-next-refill").count() == 0
+
     assert [limit["limit"] for limit in after["ratelimits"]] == [200, 5000]
     assert after["ratelimits"][1]["shared"] == "owner"
     assert (after["credits"]["remaining"], after["credits"]["refill"]) == (500, {"interval": "daily", "amount": 50})
     assert (after["allowed_cidrs"], after["meta"]) == (["10.0.0.0/8", "192.0.2.0/24"], {"plan": "enterprise"})
+    assert admin.request("GET", f"/v1/tokens/{token['id']}").json()["credits"] is None
 
 
 def test_a_session_without_tokens_manage_only_tightens_and_reads_the_apis_refusal(

@@ -66,6 +66,7 @@ class LastUseRecorded:
     at: str
     ip: str | None
     user_agent: str | None
+    wake: dict[str, Any] = field(default_factory=dict)  # the inactivity wake-up moved by this use
 
 
 @dataclass
@@ -268,7 +269,7 @@ class RecordingRepository(UsageStore):
         if claim_name is not None:
             self._take(claim_name)
 
-    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
+    def update_token(self, change: TokenChange, event: dict[str, Any] | None) -> None:
         self.writes.append(TokenChanged(change, copy.deepcopy(event)))
         if self._lost_races.get(change.token_id, 0) > 0:
             self._lost_races[change.token_id] -= 1
@@ -292,8 +293,9 @@ class RecordingRepository(UsageStore):
             current.pop(attribute, None)
         if change.increment_version:
             current["version"] += 1
-        self.events.append(_stored(event))
-        self.grant(change.token_id, change.grant_credits)
+        if event is not None:
+            self.events.append(_stored(event))
+        self.grant(change.token_id, change.grant_credits, change.credits_lifetime)
         if change.claim_name is not None:
             self._take(change.claim_name)
         if change.release_name is not None:
@@ -308,6 +310,7 @@ class RecordingRepository(UsageStore):
         stale_before: str,
         ip: str | None,
         user_agent: str | None,
+        wake: dict[str, Any] | None = None,
         extra: ExtraUpdate | None = None,
     ) -> bool:
         current = self.tokens.get(token_id)
@@ -316,13 +319,18 @@ class RecordingRepository(UsageStore):
         if extra is not None and not _extra_holds(current, extra):
             return False
         _apply_extra(current, extra)
-        self.writes.append(LastUseRecorded(token_id, at, ip, user_agent))
+        self.writes.append(LastUseRecorded(token_id, at, ip, user_agent, dict(wake or {})))
         current["last_used_at"] = at
         for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
             if value:
                 current[attribute] = value[:512]
             else:
                 current.pop(attribute, None)
+        for attribute, value in (wake or {}).items():
+            if value is None:
+                current.pop(attribute, None)
+            else:
+                current[attribute] = copy.deepcopy(value)
         return True
 
     def record_network(self, change: TokenChange, event: dict[str, Any] | None) -> bool:

@@ -529,12 +529,15 @@ export function field(label, value) {
 
 async function tokenPage(id) {
   const read = await readFor("Token", async () => {
-    const [answer, trail] = await Promise.all([request("GET", `/v1/tokens/${encodeURIComponent(id)}`), api("GET", `/v1/tokens/${encodeURIComponent(id)}/events?limit=50`)]);
+    const path = `/v1/tokens/${encodeURIComponent(id)}`;
+    // The usage state (policies.js) is a panel of the page: the page stands without it.
+    const usage = api("GET", `${path}/usage`).catch(() => null);
+    const [answer, trail, now] = await Promise.all([request("GET", path), api("GET", `${path}/events?limit=50`), usage]);
     await learnNames([...trail.items.map((event) => event.actor?.token_id), answer.data.disabled_by?.token_id]);
-    return [answer, trail];
+    return [answer, trail, now];
   });
   if (!read) return;
-  const [{ data: token, etag }, events] = read;
+  const [{ data: token, etag }, events, usage] = read;
   const details = h(
     "dl",
     { class: "fields", id: "token-fields" },
@@ -625,7 +628,7 @@ async function tokenPage(id) {
     }
   }
   const note = why.length ? h("p", { class: "hint", id: "token-actions-why" }, why.join(" ")) : null;
-  const sections = [details, actions, note, usagePanel(token), policyPanel(token)];
+  const sections = [details, actions, note, usagePanel(token), policyPanel(token, usage)];
   if (isAdmin()) sections.push(adminPanel(token, path, own));
   sections.push(h("h2", { id: "events-heading" }, "Audit events"), eventsTable(events.items));
   render(token.name, ...sections.filter(Boolean));
@@ -860,6 +863,10 @@ function eventDetails(event) {
     if (details.user_agent) lines.push(h("li", {}, `user agent: ${details.user_agent}`));
     lines.push(h("li", {}, `seen before from: ${shown(details.previous_networks)}`));
     if (details.disabled) lines.push(h("li", {}, "the token was disabled (the organization's policy: on_new_location disable)"));
+  } else if (event.type === "token.inactive_soon") {
+    const left = `${details.days_left} day${details.days_left === 1 ? "" : "s"} left`;
+    lines.push(h("li", {}, "unused: revoked ", shown(details.revoke_at), ` unless used before (${left})`));
+    lines.push(h("li", {}, "last used: ", details.last_used_at ? shown(details.last_used_at) : "never"));
   } else if (event.type === "token.rotation_completed") {
     lines.push(h("li", {}, "the new secret was used: the old one stopped working"));
     if (details.grace_was_until) lines.push(h("li", {}, "its grace period would have ended ", shown(details.grace_was_until)));

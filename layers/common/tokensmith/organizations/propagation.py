@@ -7,8 +7,11 @@ The worker (``functions/propagate_org_policy``) handles one message at a time wi
 
 - the policy is read (strongly consistent); a newer version than the message's means a newer ``PUT``
   queued its own copy: the message stops here;
-- one page of ``tokens_behind`` (at most :data:`PAGE_SIZE` tokens read) gets the list, each write
-  conditional on the token carrying an older version (an older copy never overwrites a newer one);
+- one page of ``tokens_behind`` (at most :data:`PAGE_SIZE` tokens read) gets the list and the
+  inactivity wake-up it makes (``organizations.repository.copied_attributes``), each write conditional
+  on the token carrying an older version (an older copy never overwrites a newer one) and on its last
+  use, wake-up and status as read (a token used or swept since is read again, up to
+  :data:`COPY_ATTEMPTS` times);
 - a next page is queued as ``{organization_id, version, cursor}``;
 - after the last page, once, a re-check pass is queued with :data:`SETTLE_SECONDS` of delay, for tokens
   created meanwhile that the eventually consistent index did not show yet (a token created after the
@@ -32,16 +35,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from tokensmith import clock
 from tokensmith.aws import clients
 from tokensmith.observability import count
 from tokensmith.organizations.repository import OrganizationPolicies, default_policies
 from tokensmith.settings import get_settings
+from tokensmith.tokens.lifecycle import LIVE_STATUSES
 
 PAGE_SIZE = 100  # tokens read (and at most written) per message
+COPY_ATTEMPTS = 3  # per token: the index's copy, then strongly consistent reads
 SETTLE_SECONDS = 5  # the re-check pass's DelaySeconds: the by-organization index is eventually consistent
 _ORGANIZATION_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")  # models.OrganizationId
 
@@ -114,12 +122,20 @@ class PolicyPropagator:
     """The worker's rules: one page per message, then the next page, the re-check, or the end."""
 
     def __init__(
-        self, policies: OrganizationPolicies, queue: PolicyQueue, page_size: int = PAGE_SIZE, enforcer: Any = None
+        self,
+        policies: OrganizationPolicies,
+        queue: PolicyQueue,
+        page_size: int = PAGE_SIZE,
+        enforcer: Any = None,
+        expiry_notice_days: tuple[int, ...] = (7, 1),
+        now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.policies = policies
         self.queue = queue
         self.page_size = page_size
         self._enforcer = enforcer  # enforcement.PolicyEnforcer; the process-wide one if not given
+        self.expiry_notice_days = expiry_notice_days  # the wake-up also holds the expiry's notices
+        self._now = now
 
     @property
     def enforcer(self) -> Any:
@@ -138,10 +154,12 @@ class PolicyPropagator:
         enforcing = policy.get("enforcement") and not step.recheck and not policy.get("enforcement_done")
         if enforcing:
             items, cursor, examined = self.policies.token_page(step.organization_id, self.page_size, step.cursor)
-            ids = [i["id"] for i in items if i.get("org_policy_version", 0) < step.version]
+            tokens = [i for i in items if i.get("org_policy_version", 0) < step.version]
         else:
-            ids, cursor = self.policies.tokens_behind(step.organization_id, step.version, self.page_size, step.cursor)
-        copied = sum(self.policies.copy_to_token(token_id, policy) for token_id in ids)
+            tokens, cursor = self.policies.tokens_behind(
+                step.organization_id, step.version, self.page_size, step.cursor
+            )
+        copied = sum(self._copy(token, policy) for token in tokens)
         count("organization.policy_copied", copied)
         if enforcing:
             tally = {**self.enforcer.enforce(policy, items), "examined": examined}
@@ -154,6 +172,18 @@ class PolicyPropagator:
             self.policies.mark_propagated(step.organization_id, step.version)
         return copied
 
+    def _copy(self, token: dict[str, Any] | None, policy: dict[str, Any]) -> bool:
+        """The copy onto one token; read again while it changes under the copy (used, swept, edited)."""
+        for _ in range(COPY_ATTEMPTS):
+            if token is None or token.get("org_policy_version", 0) >= policy["version"]:
+                return False  # gone, or a newer copy is there
+            if self.policies.copy_to_token(token, policy, clock.epoch(self._now()), self.expiry_notice_days):
+                return True
+            token = self.policies.token_to_copy(token["id"])
+        if token is not None and token["status"] in LIVE_STATUSES:
+            count("organization.policy_copy_gave_up")  # still behind: the re-check pass reads it again
+        return False
+
 
 @lru_cache(maxsize=1)
 def policy_queue() -> PolicyQueue:
@@ -163,4 +193,7 @@ def policy_queue() -> PolicyQueue:
 @lru_cache(maxsize=1)
 def policy_propagator() -> PolicyPropagator:
     """The worker's process-wide propagator over the configured table (tests clear this cache)."""
-    return PolicyPropagator(default_policies(), policy_queue(), page_size=PAGE_SIZE)
+    settings = get_settings()
+    return PolicyPropagator(
+        default_policies(), policy_queue(), page_size=PAGE_SIZE, expiry_notice_days=settings.expiry_notice_days
+    )

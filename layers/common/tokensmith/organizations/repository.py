@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from tokensmith import table
+from tokensmith.audit import DAY
 from tokensmith.aws.dynamodb import (
     TableRepository,
     VersionConflict,
@@ -24,6 +25,7 @@ from tokensmith.aws.dynamodb import (
     to_attribute,
     to_item,
 )
+from tokensmith.expiry.schedule import INACTIVITY_ATTRIBUTES, wake_attributes
 
 # An organization without a policy item has these (a PUT replaces the whole policy: omitted = default).
 POLICY_DEFAULTS: dict[str, Any] = {
@@ -58,6 +60,41 @@ def token_copy(policy: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+# What the propagation worker reads of each token behind: what its wake-up is computed from, and what
+# the copy is conditioned on (a token used, swept or changed since the read is read again).
+COPY_INPUTS = (
+    "id",
+    "status",
+    "created_at",
+    "last_used_at",
+    "expires_epoch",
+    "wake_at",
+    "notified_days",
+    "org_policy_version",
+    *TOKEN_COPY.values(),
+    *INACTIVITY_ATTRIBUTES,
+)
+COPY_CONDITIONS = ("status", "last_used_at", "wake_at")  # equal to what was read (absent: still absent)
+
+
+def copied_attributes(
+    token: dict[str, Any], policy: dict[str, Any], now_epoch: int, expiry_notice_days: tuple[int, ...]
+) -> dict[str, Any]:
+    """What a copy of ``policy`` writes on ``token`` (as read: :data:`COPY_INPUTS`): the
+    :func:`token_copy` attributes and the wake-up they make (``expiry.schedule.wake_attributes``);
+    None values mean "remove". When the inactivity fields change, the notices sent so far are forgotten
+    and the revocation comes no sooner than the largest notice day from now (``inactivity_not_before``):
+    a token already unused for longer than a new ``inactivity_days`` gets every notice before it goes."""
+    copied = token_copy(policy)
+    inactivity = ("org_inactivity_days", "org_inactivity_notice_days")
+    updated = {**token, **copied}
+    if any(token.get(attribute) != copied[attribute] for attribute in inactivity):
+        grace = max(copied["org_inactivity_notice_days"] or [0]) * DAY
+        updated["inactivity_notified_days"] = None
+        updated["inactivity_not_before"] = now_epoch + grace if copied["org_inactivity_days"] else None
+    return {**copied, **wake_attributes(updated, expiry_notice_days)}
+
+
 @lru_cache(maxsize=1)
 def default_policies() -> OrganizationPolicies:
     from tokensmith.settings import get_settings
@@ -90,18 +127,27 @@ class OrganizationPolicies(TableRepository):
 
     def tokens_behind(
         self, organization_id: str, version: int, limit: int, cursor: str | None = None
-    ) -> tuple[list[str], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the organization's listed tokens that carry an older copy of its policy (or
         none): one ``Query`` of the ``by-organization`` index reading at most ``limit`` tokens (the
-        filter applies after the limit, so a page may hold fewer ids, or none, and still have a next
-        one). Returns the ids and the cursor of the next page, None after the last."""
+        filter applies after the limit, so a page may hold fewer tokens, or none, and still have a
+        next one). Returns the tokens (:data:`COPY_INPUTS` of each) and the cursor of the next page,
+        None after the last."""
+        names = {f"#a{i}": attribute for i, attribute in enumerate(COPY_INPUTS)}
         query = self._org_page_query(organization_id, limit, cursor)
         query["FilterExpression"] = "attribute_not_exists(org_policy_version) OR org_policy_version < :v"
-        query["ProjectionExpression"] = "id"
+        query["ProjectionExpression"] = ", ".join(names)
+        query["ExpressionAttributeNames"] = names
         query["ExpressionAttributeValues"][":v"] = {"N": str(version)}
         response = self.client.query(**query)
-        ids = [item["id"]["S"] for item in response.get("Items", []) if "id" in item]
-        return ids, self._next_cursor(response)
+        tokens = [from_item(item) for item in response.get("Items", []) if "id" in item]
+        return tokens, self._next_cursor(response)
+
+    def token_to_copy(self, token_id: str) -> dict[str, Any] | None:
+        """The token as the copy needs it (:data:`COPY_INPUTS`), strongly consistent: read again when
+        the copy found it changed since the index showed it."""
+        item = self._get(table.token_key(token_id))
+        return {k: item[k] for k in COPY_INPUTS if k in item} if item else None
 
     def token_page(
         self, organization_id: str, limit: int, cursor: str | None = None, live_at: int | None = None
@@ -178,25 +224,38 @@ class OrganizationPolicies(TableRepository):
             ExpressionAttributeValues={":t": {"BOOL": True}, ":v": {"N": str(version)}},
         )
 
-    def copy_to_token(self, token_id: str, policy: dict[str, Any]) -> bool:
-        """The policy's :func:`token_copy` onto one token, unless it already has this version or a
-        newer one (an older PUT's copy never overwrites a newer one). No ``version`` bump of the
-        token: a policy of its organization is not an edit of the token."""
+    def copy_to_token(
+        self, token: dict[str, Any], policy: dict[str, Any], now_epoch: int, expiry_notice_days: tuple[int, ...]
+    ) -> bool:
+        """The policy's :func:`copied_attributes` onto one token (as read), unless it already has this
+        version or a newer one (an older PUT's copy never overwrites a newer one), or it was used,
+        swept or changed since it was read (False: read it again). No ``version`` bump of the token:
+        a policy of its organization is not an edit of the token."""
+        names: dict[str, str] = {}
         values: dict[str, Any] = {":v": to_attribute(policy["version"])}
         assignments, removals = ["org_policy_version = :v"], []
-        for attribute, value in token_copy(policy).items():
+        copied = copied_attributes(token, policy, now_epoch, expiry_notice_days)
+        for index, (attribute, value) in enumerate(copied.items()):
+            names[f"#w{index}"] = attribute
             if value is None:
-                removals.append(attribute)
+                removals.append(f"#w{index}")
             else:
-                values[f":{attribute}"] = to_attribute(value)
-                assignments.append(f"{attribute} = :{attribute}")
+                values[f":w{index}"] = to_attribute(value)
+                assignments.append(f"#w{index} = :w{index}")
+        conditions = ["attribute_exists(pk)", "(attribute_not_exists(org_policy_version) OR org_policy_version < :v)"]
+        for index, attribute in enumerate(COPY_CONDITIONS):
+            names[f"#c{index}"] = attribute
+            if token.get(attribute) is None:
+                conditions.append(f"attribute_not_exists(#c{index})")
+            else:
+                values[f":c{index}"] = to_attribute(token[attribute])
+                conditions.append(f"#c{index} = :c{index}")
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
-            Key=to_item(table.token_key(token_id)),
+            Key=to_item(table.token_key(token["id"])),
             UpdateExpression=expression,
-            ConditionExpression=(
-                "attribute_exists(pk) AND (attribute_not_exists(org_policy_version) OR org_policy_version < :v)"
-            ),
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )

@@ -24,7 +24,7 @@ class AdminTokenService(TokenChanges):
     def admin_update_token(
         self, principal: Principal, token_id: str, request: AdminUpdateTokenRequest, meta: RequestMeta
     ) -> dict[str, Any]:
-        fields = request.model_dump(exclude_none=True)
+        fields = {**request.model_dump(exclude_none=True), **request.removed_policies()}
         if not fields:
             raise ValidationFailed("the body changes nothing: give at least one field")
         revoking = request.revoked is True or request.status == "revoked"

@@ -23,17 +23,18 @@ from tokensmith import audit, clock, table
 from tokensmith.auth import Principal, RequestMeta, authority, may_see_token, outranks
 from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.errors import Conflict, NotFound, PreconditionFailed
-from tokensmith.expiry.schedule import wake_attributes
+from tokensmith.expiry.schedule import WAKE_ATTRIBUTES, wake_attributes
 from tokensmith.observability import count
 from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import lifecycle, rules
+from tokensmith.tokens.counters import credits_grant, credits_lifetime
 from tokensmith.tokens.list_keys import list_attributes
-from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
+from tokensmith.tokens.repository import NameClaim, PolicyCheck, TokenChange, TokenRepository
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES
 from tokensmith.tokens.rules import name_conflict
-from tokensmith.tokens.usage import credits_left, credits_period
+from tokensmith.tokens.usage import credits_left
 from tokensmith.tokens.verification_cache import VerificationCache
 
 AUDITED_FIELDS = (
@@ -153,6 +154,7 @@ class TokenChanges:
         item.update({attribute: value for attribute, value in token_copy(policy).items() if value is not None})
         if policy:
             item["org_policy_version"] = policy["version"]
+            item.update(wake_attributes(item, self.settings.expiry_notice_days))  # with its inactivity_days
         check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
         event = self._event(item, "token.created", principal, request_meta, now, changes)
@@ -268,16 +270,19 @@ class TokenChanges:
             if item.get(key) != updated.get(key)
         }
         event = self._event(updated, plan.event_type, principal, meta, now, changes, plan.reason, plan.details)
+        # A wake-up computed from a policy copy replaced since (no version bump) must not land
+        wake_moved = any(k in set_values or k in removed for k in WAKE_ATTRIBUTES)
+        grant = credits_grant(updated, now, ceiling=not plan.credits_may_rise) if "credits" in plan.set_values else None
         change = TokenChange(
             token_id=item["id"],
             expected_version=item["version"],
             set_values=set_values,
             remove=removed,
+            expect={"org_policy_version": item.get("org_policy_version")} if wake_moved else {},
             claim_name=self._claim(updated, now) if claim else None,
             release_name=old_guard if release else None,
-            grant_credits=(
-                credits_grant(updated, now, ceiling=not plan.credits_may_rise) if "credits" in plan.set_values else None
-            ),
+            grant_credits=grant,
+            credits_lifetime=None if grant else credits_lifetime(item, updated),
         )
         self.repository.update_token(change, event)
         count(plan.event_type)
@@ -361,11 +366,3 @@ def disable_plan(principal: Principal, item: dict[str, Any], now: datetime) -> T
         return TokenChangePlan("token.updated", {"disabled_by": disabled_by})
     values = {"status": "disabled", "disabled_at": clock.to_iso(now), "disabled_by": disabled_by}
     return TokenChangePlan("token.disabled", values, GRACE_ATTRIBUTES)
-
-
-def credits_grant(item: dict[str, Any], now: datetime, ceiling: bool = False) -> CreditsGrant | None:
-    """The credits counter a token's ``credits`` setting starts: its ``remaining``, this period."""
-    credits = item.get("credits")
-    if not credits:
-        return None
-    return CreditsGrant(int(credits["remaining"]), credits_period(credits, clock.epoch(now)), ceiling)

@@ -23,6 +23,7 @@ from tokensmith.models import (
 )
 from tokensmith.tokens.policies import (
     MAX_COST,
+    POLICY_FIELDS,
     AllowedCidrs,
     Credits,
     CreditsState,
@@ -40,6 +41,11 @@ class PolicyFields(RequestBody):
     allowed_cidrs: AllowedCidrs | None = None
     meta: Meta | None = None
 
+    def removed_policies(self) -> dict[str, None]:
+        """The policies given as ``null``: removed by a ``PATCH`` (``credits: null`` = unlimited),
+        where an omitted one is left as it is."""
+        return {name: None for name in POLICY_FIELDS if name in self.model_fields_set and getattr(self, name) is None}
+
 
 class CreateTokenRequest(PolicyFields):
     name: Name
@@ -53,8 +59,9 @@ class CreateTokenRequest(PolicyFields):
 
 
 class UpdateTokenRequest(PolicyFields):
-    """PATCH: an omitted or ``null`` field is left unchanged; a list replaces the list (``[]`` clears
-    ``ratelimits``/``allowed_cidrs``, ``{}`` clears ``meta``; ``credits`` is removed by PUT only)."""
+    """PATCH: an omitted field is left unchanged, and so is a ``null`` one except a usage policy, which
+    ``null`` removes (``credits: null``: unlimited); a list replaces the list (``[]`` clears
+    ``ratelimits``/``allowed_cidrs``, ``{}`` clears ``meta``)."""
 
     name: Name | None = None
     description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
@@ -169,7 +176,13 @@ class Token(ResponseBody):
     created_ip: str | None
     user_agent: str | None
     revoked_at: DateTimeText | None
-    revoked_reason: str | None
+    revoked_reason: str | None = Field(
+        description=(
+            "The reason given when it was revoked, or the service's own: `leaked` (a reported leak), "
+            "`policy` (its organization's policy enforced), `inactive` (unused for its organization's "
+            "`inactivity_days`)."
+        )
+    )
     disabled_by: DisabledBy | None = Field(description="Who disabled the token, while it is disabled.")
     ratelimits: list[dict[str, object]] | None = Field(
         description="Rate limits: name, limit, duration_seconds, shared."
@@ -240,6 +253,19 @@ class VerifyResult(ResponseBody):
     ratelimits: list[RateLimitState] = Field(description="Each rate limit's window after this verification.")
     credits: CreditsState | None = Field(description="The credits left; null: unlimited.")
     meta: dict[str, object] | None
+
+
+class CreditsUsage(ResponseBody):
+    remaining: int = Field(description="Left now (a refill due at the next verification counted as made).")
+    refill: dict[str, object] | None = Field(description="The credits' refill: interval, amount, day_of_month.")
+    period_ends_at: DateTimeText | None = Field(description="When the next refill is due; null without refill.")
+
+
+class TokenUsage(ResponseBody):
+    ratelimits: list[RateLimitState] = Field(
+        description="The current window of each rate limit: what is left of it and when it ends."
+    )
+    credits: CreditsUsage | None = Field(description="The credits; null: unlimited.")
 
 
 class RevokeLeakedResult(ResponseBody):

@@ -26,6 +26,7 @@ from tokensmith.aws.dynamodb import (
     to_attribute,
     to_item,
 )
+from tokensmith.tokens.counters import CreditsGrant, CreditsLifetime, credits_counter_actions
 from tokensmith.tokens.listing import TokenListing
 
 
@@ -79,19 +80,8 @@ class TokenChange:
     due_by: int | None = None
     increment_version: bool = False
     grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
+    credits_lifetime: CreditsLifetime | None = None  # else: the counter deleted, or its purge_at moved
     extra: ExtraUpdate | None = None  # more of the same update (tokens.networks: a new network)
-
-
-@dataclass(frozen=True, slots=True)
-class CreditsGrant:
-    """Set a token's credits counter (``tokens.counters``) to ``remaining`` in ``period``. With
-    ``ceiling`` (an edit that is no grant), only while the counter of this period still holds at least
-    ``remaining``: credits spent between the edit's read and its write are never given back (the
-    change is then read and planned again, when it has become a grant)."""
-
-    remaining: int
-    period: int
-    ceiling: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +179,12 @@ class TokenRepository(TokenListing):
         actions.extend(self._policy_actions(item["id"], grant_credits, policy_check))
         self._transact(actions, name_claim_index=2 if claim_name else None)
 
-    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
-        """Apply ``change`` if the token still has ``expected_version``, with its audit event; take and
-        release name guards in the same transaction. A release of a guard that another token has
-        since taken over is dropped rather than failing the change."""
-        actions = [self._update_action(change), self._put_action(event)]
+    def update_token(self, change: TokenChange, event: dict[str, Any] | None) -> None:
+        """Apply ``change`` if the token still has ``expected_version``, with its audit event (None: a
+        change that is no event, the sweep moving a wake-up); take and release name guards in the same
+        transaction. A release of a guard that another token has since taken over is dropped rather
+        than failing the change."""
+        actions = [self._update_action(change), *([self._put_action(event)] if event is not None else [])]
         claim_index = release_index = None
         if change.claim_name:
             claim_index = len(actions)
@@ -210,7 +201,7 @@ class TokenRepository(TokenListing):
                     }
                 }
             )
-        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None))
+        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None, change.credits_lifetime))
         try:
             self._transact(actions, name_claim_index=claim_index, release_index=release_index)
         except GuardReleaseFailed:
@@ -224,12 +215,15 @@ class TokenRepository(TokenListing):
         stale_before: str,
         ip: str | None,
         user_agent: str | None,
+        wake: dict[str, Any] | None = None,
         extra: ExtraUpdate | None = None,
     ) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
-        no ``version`` bump (that would break every client's ``If-Match``). ``extra`` rides on the same
-        write (``tokens.networks``: the network's ``last_seen_at``). True when written."""
-        values = {":at": {"S": at}, ":stale": {"S": stale_before}}
+        no ``version`` bump (that would break every client's ``If-Match``). ``wake``: the inactivity
+        wake-up this use moves (``expiry.schedule.wake_after_use``; None values removed), on the same
+        write. ``extra`` rides on it too (``tokens.networks``: the client network's ``last_seen_at``, or
+        the token's first network). True when written."""
+        values: dict[str, Any] = {":at": {"S": at}, ":stale": {"S": stale_before}}
         assignments = ["last_used_at = :at"]
         removals = []
         for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
@@ -238,8 +232,17 @@ class TokenRepository(TokenListing):
                 values[f":{attribute}"] = {"S": value[:512]}
             else:
                 removals.append(attribute)
+        # --- inactivity: the wake-up moved by this use (empty for a token without inactivity_days) ---
+        for attribute, value in (wake or {}).items():
+            if value is None:
+                removals.append(attribute)
+            else:
+                assignments.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = to_attribute(value)
+        # --- end inactivity ---
         conditions = ["attribute_exists(pk)", "(attribute_not_exists(last_used_at) OR last_used_at < :stale)"]
         names: dict[str, str] = {}
+        # --- networks seen: the client network's last_seen_at, or the token's first network ---
         if extra is not None:
             extra.add_to(assignments, removals, conditions, names, values)
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
@@ -269,20 +272,13 @@ class TokenRepository(TokenListing):
     # --- internals -----------------------------------------------------------------------------------
 
     def _policy_actions(
-        self, token_id: str, grant: CreditsGrant | None, check: PolicyCheck | None
+        self,
+        token_id: str,
+        grant: CreditsGrant | None,
+        check: PolicyCheck | None,
+        lifetime: CreditsLifetime | None = None,
     ) -> list[dict[str, Any]]:
-        actions: list[dict[str, Any]] = []
-        if grant is not None:
-            counter = {**table.credits_key(token_id), "remaining": grant.remaining, "period": grant.period}
-            put = self._put_action(counter)
-            if grant.ceiling:
-                put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR #p <> :p OR #r >= :r"
-                put["Put"]["ExpressionAttributeNames"] = {"#p": "period", "#r": "remaining"}
-                put["Put"]["ExpressionAttributeValues"] = {
-                    ":p": {"N": str(grant.period)},
-                    ":r": {"N": str(grant.remaining)},
-                }
-            actions.append(put)
+        actions = credits_counter_actions(self.table_name, token_id, grant, lifetime)
         if check is not None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
             if check.version is not None:

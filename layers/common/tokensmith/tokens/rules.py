@@ -14,6 +14,7 @@ from tokensmith.organizations.compliance import lifetime_ceiling, lifetime_probl
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.policies import POLICY_FIELDS, stored_policy_fields
+from tokensmith.tokens.window_shards import shard_count
 
 
 def check_catalog(settings: Settings, scopes: list[str], field_name: str) -> None:
@@ -182,7 +183,9 @@ def require_may_create_under_policy(principal: Principal, caller: dict[str, Any]
 def _limits_kept(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
     """Each limit kept, with no higher ``limit``. A changed duration or ``shared`` counts as loosening
     even when it looks stricter: the window counter's key moves with them, so the change would start
-    a new, empty window (a token could reset its own count by editing itself)."""
+    a new, empty window (a token could reset its own count by editing itself). So does a lower limit
+    counted in fewer shards (``window_shards``): the dropped shards' counts would be forgotten for
+    the rest of the window, and the kept shards' shares grow."""
     by_name = {limit["name"]: limit for limit in new}
     for limit in old:
         kept = by_name.get(limit["name"])
@@ -191,6 +194,7 @@ def _limits_kept(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
             or kept["limit"] > limit["limit"]
             or kept["duration_seconds"] != limit["duration_seconds"]
             or kept.get("shared", "token") != limit.get("shared", "token")
+            or shard_count(kept["limit"]) != shard_count(limit["limit"])
         ):
             return False
     return True

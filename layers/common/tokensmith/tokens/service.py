@@ -45,6 +45,7 @@ from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
+from tokensmith.tokens.usage_state import current_usage
 from tokensmith.tokens.verification import DELETED, DISABLED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
@@ -55,6 +56,11 @@ class TokenService(TokenChanges):
     @requires(TOKENS_READ)
     def get_token(self, principal: Principal, token_id: str) -> dict[str, Any]:
         return self.with_live_credits(self.load_visible(principal, token_id))
+
+    @requires(TOKENS_READ)
+    def get_usage(self, principal: Principal, token_id: str) -> dict[str, Any]:
+        """Where the token's rate limits and credits stand now (``tokens.usage_state``), spending nothing."""
+        return current_usage(self.counters, self.load_visible(principal, token_id), clock.epoch(self._now()))
 
     def get_self(self, principal: Principal) -> dict[str, Any]:
         return self.with_live_credits(self.load_visible(principal, principal.token_id))
@@ -201,7 +207,7 @@ class TokenService(TokenChanges):
     def update_token(
         self, principal: Principal, token_id: str, request: UpdateTokenRequest, meta: RequestMeta
     ) -> dict[str, Any]:
-        fields = request.model_dump(exclude_none=True)
+        fields = {**request.model_dump(exclude_none=True), **request.removed_policies()}
         if "scopes" in fields:
             rules.check_grantable(self.settings, principal, request.scopes or [], "scopes")
 

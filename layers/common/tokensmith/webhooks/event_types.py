@@ -14,6 +14,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "token.rotation_completed",  # a retire_on_first_use rotation's new secret verified: the old one died
     "token.expiring",
     "token.expired",
+    "token.inactive_soon",  # the organization's inactivity_days will revoke it: inactivity_notice_days before
     "token.deleted",
     "token.purged",
     "token.rate_limited",  # a verification over a rate limit: at most one per window and token
