@@ -114,7 +114,7 @@ def test_the_last_use_write_refreshes_a_known_network_and_skips_an_evicted_one(r
     # When the last-use write carries HOME's refresh, Then HOME's last_seen_at moves with last_used_at
     at = "2030-01-15T12:00:00Z"  # NOW
     refresh = networks.last_use_piece(used_token, "203.0.113.9", "ua", NOW)
-    assert repository.record_last_use(used_token["id"], at, "2030-01-15T11:59:00Z", "203.0.113.9", "ua", refresh)
+    assert repository.record_last_use(used_token["id"], at, "2030-01-15T11:59:00Z", "203.0.113.9", "ua", extra=refresh)
     stored = repository.get_token(used_token["id"])
     assert stored["networks"][HOME]["last_seen_at"] == at == stored["last_used_at"]
 
@@ -128,7 +128,7 @@ def test_the_last_use_write_refreshes_a_known_network_and_skips_an_evicted_one(r
 
     # When a last-use write carries its refresh, Then it is a failed condition (no error), nothing written
     later = "2030-01-15T12:05:00Z"
-    assert not repository.record_last_use(used_token["id"], later, "2030-01-15T12:04:00Z", None, None, refresh)
+    assert not repository.record_last_use(used_token["id"], later, "2030-01-15T12:04:00Z", None, None, extra=refresh)
     raw = repository.client.get_item(TableName=repository.table_name, Key=to_item(table.token_key(used_token["id"])))
     assert from_item(raw["Item"])["last_used_at"] == at
 
@@ -140,7 +140,7 @@ def test_a_first_network_on_the_last_use_write_never_replaces_networks_written_m
 
     # When this verification's last-use write carries its first network
     assert repository.record_last_use(
-        used_token["id"], "2030-01-15T12:00:00Z", "2030-01-15T11:59:00Z", None, None, piece
+        used_token["id"], "2030-01-15T12:00:00Z", "2030-01-15T11:59:00Z", None, None, extra=piece
     )
 
     # Then the stamp landed and the list is untouched: the other network is new at its next use
