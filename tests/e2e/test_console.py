@@ -23,7 +23,7 @@ import requests
 
 from devtools.local_events import wait_until
 from devtools.pytest_fixtures import running_in_ci
-from tests.e2e.conftest import Client, local_server
+from tests.e2e.conftest import Client, call_from, local_server
 from tests.webhooks import webhook_receiver
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -325,6 +325,35 @@ def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromiu
         page.get_by_role("link", name="Webhooks").click()
         page.get_by_role("heading", name="Webhook endpoints").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the webhooks page scrolls sideways"
+
+
+def test_a_tokens_page_shows_the_networks_it_was_used_from_and_the_new_location(
+    chromium, base_url, server, console_user
+):
+    # Given a token used from 127.0.0.1, then from 127.0.1.1 (another /24: a token.new_location)
+    _, admin_secret = server
+    organization, secret = console_user
+    body = {"name": f"roaming-{uuid.uuid4().hex[:6]}", "organization_id": organization, "scopes": ["tokens:read"]}
+    created = seeded(Client(base_url, admin_secret), "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    token_id, token_secret = created.json()["token"]["id"], created.json()["secret"]
+    assert call_from("127.0.0.1", base_url, token_secret, "/v1/tokens/self").status_code == 200
+    assert call_from("127.0.1.1", base_url, token_secret, "/v1/tokens/self").status_code == 200
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, secret)
+        page.goto(f"{base_url}/console#/tokens/{token_id}")
+        page.locator("#networks").wait_for()
+
+        # Then the usage panel lists both networks, the newest first, and the trail says what happened
+        rows = page.locator("#networks tbody tr")
+        assert rows.count() == 2
+        assert rows.nth(0).locator("td").first.inner_text() == "127.0.1.0/24"
+        assert rows.nth(1).locator("td").first.inner_text() == "127.0.0.0/24"
+        event = page.locator("#events tr", has_text="token.new_location").inner_text()
+        assert "used from a new network: 127.0.1.0/24" in event and "seen before from: 127.0.0.0/24" in event
+        assert "Tokensmith (automatic)" in event
+        shot(page, "27-token-networks")
 
 
 def test_an_admin_changes_the_admin_fields(chromium, base_url, server, console_user):

@@ -83,6 +83,7 @@ def test_every_event_type_by_default_and_unknown_types_refused(api, acme_hooks):
     assert "session.created" in everything.body["webhook"]["event_types"]
     assert "session.refused" in everything.body["webhook"]["event_types"]
     assert "token.rotation_completed" in everything.body["webhook"]["event_types"]
+    assert "token.new_location" in everything.body["webhook"]["event_types"]
     assert everything.body["webhook"]["event_types"] == list(EVENT_TYPES)  # every one, in the catalogue's order
 
     unknown = create(api, acme_hooks, event_types=["token.exploded"])

@@ -48,8 +48,11 @@ class CountingClient:
 
     def update_item(self, **kwargs):
         self.calls.append(("UpdateItem", kwargs))
-        if self.item and ":at" in kwargs.get("ExpressionAttributeValues", {}):  # the last-use stamp lands
-            self.item = {**self.item, "last_used_at": kwargs["ExpressionAttributeValues"][":at"]}
+        values = kwargs.get("ExpressionAttributeValues", {})
+        if self.item and ":at" in values:  # the last-use stamp lands (with the token's first network)
+            self.item = {**self.item, "last_used_at": values[":at"]}
+            if ":first_networks" in values:
+                self.item["networks"] = values[":first_networks"]
         return {}
 
     def __getattr__(self, name):
@@ -72,6 +75,8 @@ def token():
         "scopes": ["tokens:read"],
         "secret_digest": token_format.digest(secret),
         "version": 1,
+        # used before from the authorizer's test source IP, 1.2.3.4 (tokens/networks.py)
+        "networks": {"1.2.3.0/24": {"first_seen_at": "2026-01-01T00:00:00Z", "last_seen_at": "2026-01-01T00:00:00Z"}},
     }
     return secret, item, to_item
 
@@ -137,6 +142,58 @@ def test_a_stale_last_use_adds_one_conditional_update(token, monkeypatch):
     assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
     assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
     assert "last_used_at < :stale" in client.calls[1][1]["ConditionExpression"]
+
+
+def test_a_use_from_a_known_network_refreshes_it_in_the_last_use_write(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
+    update = client.calls[1][1]
+    assert "networks.#seen_network.last_seen_at = :seen_at" in update["UpdateExpression"]
+    assert update["ExpressionAttributeNames"] == {"#seen_network": "1.2.3.0/24"}
+
+
+def test_a_tokens_first_network_rides_on_its_first_last_use_write(token, monkeypatch):
+    # Given a token never used, verified many times within the minute from 1.2.3.4
+    secret, item, to_item = token
+    client = CountingClient(to_item({key: value for key, value in item.items() if key != "networks"}))
+    for _ in range(50):
+        assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    # Then one write in all, which stamped the last use and recorded the network
+    assert [name for name, _ in client.calls].count("UpdateItem") == 1
+    (update,) = [call for name, call in client.calls if name == "UpdateItem"]
+    assert "networks = if_not_exists(networks, :first_networks)" in update["UpdateExpression"]
+    assert "1.2.3.0/24" in update["ExpressionAttributeValues"][":first_networks"]["M"]
+
+
+class NewNetworkClient(CountingClient):
+    """Also answers the new-network write (a transaction of the token's update and its event)."""
+
+    def transact_write_items(self, **kwargs):
+        self.calls.append(("TransactWriteItems", kwargs))
+        return {}
+
+
+def test_a_use_from_a_new_network_adds_one_transaction_and_no_read(token, monkeypatch):
+    # Given a token used before from 1.2.3.0/24 only, its last use fresh
+    secret, item, to_item = token
+    from tokensmith import clock
+
+    seen = {"203.0.113.0/24": item["networks"]["1.2.3.0/24"]}
+    client = NewNetworkClient(to_item({**item, "networks": seen, "last_used_at": clock.to_iso(clock.now())}))
+
+    # When the authorizer sees it from 1.2.3.4
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    # Then one read and one transaction: the network and its token.new_location event
+    assert [name for name, _ in client.calls] == ["GetItem", "TransactWriteItems"]
+    update, put = (action for action in client.calls[1][1]["TransactItems"])
+    assert "networks.#new_network = :new_network" in update["Update"]["UpdateExpression"]
+    assert put["Put"]["Item"]["type"] == {"S": "token.new_location"}
 
 
 def test_a_wrong_checksum_costs_no_call_at_all(token, monkeypatch):

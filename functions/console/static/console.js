@@ -739,7 +739,33 @@ function usagePanel(token) {
         field("User agent", token.last_used_user_agent),
       )
     : h("p", { class: "muted" }, "Never used.");
-  return h("section", { class: "panel", id: "usage", "aria-labelledby": "usage-heading" }, h("h2", { id: "usage-heading" }, "Usage"), body);
+  const heading = h("h2", { id: "usage-heading" }, "Usage");
+  return h("section", { class: "panel", id: "usage", "aria-labelledby": "usage-heading" }, heading, body, networksTable(token.networks || []));
+}
+
+// The networks the token was used from (IPv4 /24, IPv6 /48), the most recently seen first: a use
+// from one not listed is a token.new_location event (README, "Networks seen").
+function networksTable(networks) {
+  if (!networks.length) return null;
+  return h(
+    "table",
+    { class: "cards", id: "networks", "aria-label": "Networks it was used from" },
+    h("thead", {}, h("tr", {}, ["Network", "First seen", "Last seen", "User agent"].map((c) => h("th", { scope: "col" }, c)))),
+    h(
+      "tbody",
+      {},
+      networks.map((seen) =>
+        h(
+          "tr",
+          {},
+          h("td", { "data-label": "Network", class: "mono" }, seen.network),
+          h("td", { "data-label": "First seen", class: "when" }, when(seen.first_seen_at)),
+          h("td", { "data-label": "Last seen", class: "when" }, when(seen.last_seen_at)),
+          h("td", { "data-label": "User agent" }, seen.user_agent || "—"),
+        ),
+      ),
+    ),
+  );
 }
 
 function adminPanel(token, path, own) {
@@ -832,6 +858,11 @@ function eventDetails(event) {
   if (event.type === "token.expiring") {
     const ahead = details.days_before ? ` (notice ${details.days_before} day${details.days_before === 1 ? "" : "s"} ahead)` : "";
     lines.push(h("li", {}, `expires ${when(details.expires_at)}${ahead}`));
+  } else if (event.type === "token.new_location") {
+    lines.push(h("li", {}, `used from a new network: ${details.network}`));
+    if (details.user_agent) lines.push(h("li", {}, `user agent: ${details.user_agent}`));
+    lines.push(h("li", {}, `seen before from: ${shown(details.previous_networks)}`));
+    if (details.disabled) lines.push(h("li", {}, "the token was disabled (the organization's policy: on_new_location disable)"));
   } else if (event.type === "token.inactive_soon") {
     const left = `${details.days_left} day${details.days_left === 1 ? "" : "s"} left`;
     lines.push(h("li", {}, "unused: revoked ", shown(details.revoke_at), ` unless used before (${left})`));

@@ -109,6 +109,10 @@ class VerifyTokenRequest(RequestBody):
     cost: Seconds = Field(
         default=1, ge=0, le=MAX_COST, description="What this verification spends of each rate limit and of the credits."
     )
+    user_agent: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(
+        default=None,
+        description="The user agent of the client that presented the token (kept with a network it is new from).",
+    )
 
 
 class AdminUpdateTokenRequest(PolicyFields):
@@ -141,6 +145,15 @@ class DisabledBy(ResponseBody):
     authority: Literal["tokens:manage", "admin"] | None = Field(
         description="The scope a re-enable needs (the disabler's strongest of tokens:manage and admin); null: none."
     )
+
+
+class NetworkSeen(ResponseBody):
+    network: str = Field(description="The IPv4 /24 or IPv6 /48 of the client's address.")
+    first_seen_at: DateTimeText
+    last_seen_at: DateTimeText = Field(
+        description="Refreshed with last_used_at (at most once a minute per token, by a use from this network)."
+    )
+    user_agent: str | None = Field(description="The user agent of the first use from this network (128 characters).")
 
 
 class Token(ResponseBody):
@@ -184,6 +197,13 @@ class Token(ResponseBody):
     meta: dict[str, object] | None
     audit: Audit
     version: int
+    networks: list[NetworkSeen] = Field(
+        description=(
+            "Read-only: the networks the token was used from (the authorizer's source IP, the `ip` of "
+            "POST /v1/tokens/verify), the 20 most recently seen, newest first. A use from a network not "
+            "in the list is a `token.new_location` event (not the first network: that one is recorded silently)."
+        )
+    )
 
 
 class TokenWithSecret(ResponseBody):

@@ -17,7 +17,9 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import (
+    ExtraUpdate,
     GuardReleaseFailed,
+    VersionConflict,
     decode_cursor,
     encode_cursor,
     from_item,
@@ -79,6 +81,7 @@ class TokenChange:
     increment_version: bool = False
     grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
     credits_lifetime: CreditsLifetime | None = None  # else: the counter deleted, or its purge_at moved
+    extra: ExtraUpdate | None = None  # more of the same update (tokens.networks: a new network)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +216,13 @@ class TokenRepository(TokenListing):
         ip: str | None,
         user_agent: str | None,
         wake: dict[str, Any] | None = None,
+        extra: ExtraUpdate | None = None,
     ) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
         no ``version`` bump (that would break every client's ``If-Match``). ``wake``: the inactivity
         wake-up this use moves (``expiry.schedule.wake_after_use``; None values removed), on the same
-        write. True when written."""
+        write. ``extra`` rides on it too (``tokens.networks``: the client network's ``last_seen_at``, or
+        the token's first network). True when written."""
         values: dict[str, Any] = {":at": {"S": at}, ":stale": {"S": stale_before}}
         assignments = ["last_used_at = :at"]
         removals = []
@@ -235,15 +240,19 @@ class TokenRepository(TokenListing):
                 assignments.append(f"{attribute} = :{attribute}")
                 values[f":{attribute}"] = to_attribute(value)
         # --- end inactivity ---
+        conditions = ["attribute_exists(pk)", "(attribute_not_exists(last_used_at) OR last_used_at < :stale)"]
+        names: dict[str, str] = {}
+        # --- networks seen: the client network's last_seen_at, or the token's first network ---
+        if extra is not None:
+            extra.add_to(assignments, removals, conditions, names, values)
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
             Key=to_item(table.token_key(token_id)),
             UpdateExpression=expression,
-            ConditionExpression=(
-                "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)"
-            ),
+            ConditionExpression=" AND ".join(conditions),
             ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
 
     def move_credits_purge(self, token_id: str, purge_at: int) -> bool:
@@ -257,6 +266,20 @@ class TokenRepository(TokenListing):
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":purge": {"N": str(purge_at)}},
         )
+
+    def record_network(self, change: TokenChange, event: dict[str, Any] | None) -> bool:
+        """``tokens.networks``' write of a network the token was not known to be used from: the
+        conditional update ``change`` (its ``extra``), with its audit event when there is one, in one
+        transaction. False when a condition failed (another verification recorded it first, or the
+        token changed): the caller reads the token again."""
+        update = self._update_action(change)["Update"]
+        if event is None:
+            return self._conditional("update_item", **{k: v for k, v in update.items() if k != "TableName"})
+        try:
+            self._transact([{"Update": update}, self._put_action(event)])
+        except VersionConflict:
+            return False
+        return True
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -298,10 +321,13 @@ class TokenRepository(TokenListing):
         if change.increment_version:
             values[":one"] = {"N": "1"}
             assignments.append(f"{placeholder('version', 'v')} = {placeholder('version', 'v')} + :one")
-        expression = "SET " + ", ".join(assignments)
-        if change.remove:
-            expression += " REMOVE " + ", ".join(placeholder(attribute, "r") for attribute in change.remove)
+        removals = [placeholder(attribute, "r") for attribute in change.remove]
         conditions = ["attribute_exists(pk)"]
+        if change.extra is not None:
+            change.extra.add_to(assignments, removals, conditions, names, values)
+        expression = "SET " + ", ".join(assignments)
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
         if change.expected_version is not None:
             values[":expected"] = {"N": str(change.expected_version)}
             conditions.append(f"{placeholder('version', 'c')} = :expected")
@@ -320,7 +346,7 @@ class TokenRepository(TokenListing):
                 "Key": to_item(table.token_key(change.token_id)),
                 "UpdateExpression": expression,
                 "ConditionExpression": " AND ".join(conditions),
-                "ExpressionAttributeNames": names,
+                **({"ExpressionAttributeNames": names} if names else {}),
                 "ExpressionAttributeValues": values,
             }
         }

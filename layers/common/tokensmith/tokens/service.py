@@ -41,11 +41,12 @@ from tokensmith.tokens.models import (
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
+from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
 from tokensmith.tokens.usage_state import current_usage
-from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
+from tokensmith.tokens.verification import DELETED, DISABLED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
@@ -101,9 +102,13 @@ class TokenService(TokenChanges):
         meta: RequestMeta,
         ip: str | None = None,
         cost: int = 1,
+        user_agent: str | None = None,
     ) -> Verification:
         """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins.
-        Then the token's usage policies, for the client at ``ip``, at ``cost``."""
+        Then the token's usage policies, for the client at ``ip``, at ``cost``, and the client's network
+        (with its ``user_agent``)
+        (``tokens.networks``: a new one is ``token.new_location``, and DISABLED where the
+        organization's policy disables on a new location)."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
         result = verify_secret(
@@ -115,11 +120,20 @@ class TokenService(TokenChanges):
             return Verification(DELETED)  # gone from every read: the code says it all, never the token
         # Counted on every verification, the positive cache's included: limits and credits are never cached.
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
-        if result.valid and not result.cached:  # a copy was stamped when it was read
-            try:
-                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
+        if not result.valid or result.item is None:
+            return result
+        stamped = False
+        if not result.cached:  # a copy was stamped when it was read
+            try:  # the client's network (ip, as the caller says: never the caller's own address) rides on it
+                extra = last_use_piece(result.item, ip, user_agent, now)
+                stamped = record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, extra)
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
                 count("last_use.not_recorded")
+        try:
+            if record_network(self.repository, self.settings, result.item, now, ip, user_agent, stamped):
+                return Verification(DISABLED, result.item)  # its organization disables on a new location
+        except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
+            count("network.not_recorded")
         return result
 
     # --- create --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 
 from tokensmith import audit, clock
 from tokensmith.auth import grants
+from tokensmith.aws.dynamodb import ExtraUpdate
 from tokensmith.expiry.schedule import wake_after_use
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
@@ -127,18 +128,21 @@ def record_use(
     now: datetime,
     ip: str | None,
     user_agent: str | None,
+    extra: ExtraUpdate | None = None,
 ) -> bool:
     """Stamp ``last_used_*`` at most once per interval. The item just read already tells whether the
     stamp is stale, so a token verified a thousand times a minute costs one write; the conditional
     update settles the race between processes. A token whose organization revokes unused tokens
-    gets its inactivity wake-up moved on that same write. True when written."""
+    gets its inactivity wake-up moved on that same write, and ``extra`` rides on it too
+    (``tokens.networks.last_use_piece``: the client network's ``last_seen_at``, or the token's first
+    network). True when written."""
     stale_before = clock.to_iso(now - timedelta(seconds=settings.last_use_interval_seconds))
     last = item.get("last_used_at")
     if last is not None and last >= stale_before:
         return False
     at = clock.to_iso(now)
     wake = wake_after_use(item, at, settings.expiry_notice_days)  # {} unless its organization has inactivity_days
-    return repository.record_last_use(item["id"], at, stale_before, ip, user_agent, wake)
+    return repository.record_last_use(item["id"], at, stale_before, ip, user_agent, wake, extra)
 
 
 def apply_policies(
