@@ -52,8 +52,23 @@ def test_lifetime_is_an_expiry_missing_or_later_than_now_plus_max_lifetime_days(
         ({"last_used_ip": "192.0.2.9"}, []),
         ({"last_used_ip": "198.51.100.9"}, ["allowlist"]),
         ({"last_used_ip": "2001:db8::1"}, ["allowlist"]),
-        ({"last_used_ip": "192.0.2.9", "networks": [{"network": "198.51.100.0/24"}]}, ["allowlist"]),
-        ({"networks": [{"network": "192.0.2.0/24"}]}, []),
+        (
+            {
+                "last_used_ip": "192.0.2.9",
+                "networks": {
+                    "198.51.100.0/24": {"first_seen_at": "2026-01-01T00:00:00Z", "last_seen_at": "2026-01-01T00:00:00Z"}
+                },
+            },
+            ["allowlist"],
+        ),
+        (
+            {
+                "networks": {
+                    "192.0.2.0/24": {"first_seen_at": "2026-01-01T00:00:00Z", "last_seen_at": "2026-01-01T00:00:00Z"}
+                }
+            },
+            [],
+        ),
         ({"allowed_cidrs": ["192.0.2.128/25"]}, []),
         ({"allowed_cidrs": ["198.51.100.0/24"]}, ["allowlist"]),  # it could verify from nowhere
     ],

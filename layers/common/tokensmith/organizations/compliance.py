@@ -82,7 +82,8 @@ def _outside_allowlist(cidrs: list[str], item: dict[str, Any]) -> bool:
     own = [ipaddress.ip_network(cidr, strict=False) for cidr in item.get("allowed_cidrs") or []]
     if own and not any(_overlap(mine, theirs) for mine in own for theirs in allowed):
         return True
-    used: list[Network] = [ipaddress.ip_network(entry["network"], strict=False) for entry in item.get("networks") or []]
+    # ``networks`` as stored: a map of network to when and how it was seen (tokens/networks.py)
+    used: list[Network] = [ipaddress.ip_network(network, strict=False) for network in item.get("networks") or {}]
     if item.get("last_used_ip"):
         try:
             used.append(ipaddress.ip_network(item["last_used_ip"]))
