@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-
 from tokensmith import clock
 from tokensmith.http.problems import COMMON_HEADERS, json_text
+from tokensmith.http.router import Response
 from tokensmith.sessions.service import SignedIn
 from tokensmith.settings import get_settings
 from tokensmith.tokens.views import event_view, token_view
@@ -64,8 +63,7 @@ def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] 
         "webhook_event_types": list(EVENT_TYPES),
     }
     response = json_response(body, status)
-    # Powertools puts them into the payload 2.0 `cookies` with str(): ours are Set-Cookie values already
-    response.cookies = list(cookies or [])  # type: ignore[arg-type]
+    response.cookies = list(cookies or [])  # Set-Cookie values: the payload 2.0 `cookies` as they are
     return response
 
 

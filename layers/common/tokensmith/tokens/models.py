@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, StrictBool, StringConstraints
 
@@ -128,6 +128,7 @@ class DisabledBy(ResponseBody):
 
 
 class Token(ResponseBody):
+    etag_subject: ClassVar[str] = "token"  # its answers carry the item's ETag
     id: UuidText
     organization_id: str
     owner: str | None
@@ -165,6 +166,7 @@ class Token(ResponseBody):
 
 
 class TokenWithSecret(ResponseBody):
+    etag_subject: ClassVar[str] = "token"  # its answers carry the item's ETag
     token: Token
     secret: str = Field(description="The token's secret. Shown this once: store it now.")
 
