@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tokensmith.auth import Principal, RequestMeta
 from tokensmith.errors import BadRequest, RateLimited, Unauthorized, UsageExceeded
-from tokensmith.sessions.cookies import SessionCookie, cookie_from_event
 from tokensmith.tokens.usage import RATE_LIMITED, USAGE_EXCEEDED, limit_headers
+
+if TYPE_CHECKING:
+    from tokensmith.sessions.cookies import SessionCookie
 
 
 class Routing(Protocol):
@@ -68,6 +70,8 @@ def request_meta_from_event(event: dict[str, Any]) -> RequestMeta:
 
 def session_cookie_of(app: Routing) -> SessionCookie | None:
     """The console session cookie of this request, if it carries one."""
+    from tokensmith.sessions.cookies import cookie_from_event  # the session routes' (cold start of the others)
+
     return cookie_from_event(app.current_event.raw_event.get("cookies"))
 
 

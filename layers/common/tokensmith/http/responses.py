@@ -3,16 +3,18 @@ where they carry a token or a webhook, and ``Cache-Control: no-store`` on every 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith import clock
 from tokensmith.http.problems import COMMON_HEADERS, json_text
 from tokensmith.http.router import Response
-from tokensmith.sessions.service import SignedIn
 from tokensmith.settings import get_settings
 from tokensmith.tokens.views import event_view, token_view
 from tokensmith.webhooks.event_types import EVENT_TYPES
 from tokensmith.webhooks.views import delivery_view, webhook_view
+
+if TYPE_CHECKING:  # the session routes' own import; the token routes need none of the sessions package
+    from tokensmith.sessions.service import SignedIn
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
