@@ -144,11 +144,13 @@ def subjects_from_template(template: dict[str, Any]) -> list[Subject]:
 
 
 class Callers:
-    """The tokens the runs act as: an acme token with every tokens: scope, a platform admin, an acme
-    token with the webhook scopes, and an acme console token (whose sessions the session routes use)."""
+    """The tokens the runs act as: an acme token with every tokens: scope (the organization policy
+    routes need tokens:manage), a platform admin, an acme token with the webhook scopes, and an acme
+    console token (whose sessions the session routes use)."""
 
-    def __init__(self) -> None:
-        self.member, _ = mint_token(["tokens:read", "tokens:write", "tokens:verify"])
+    def __init__(self, github: Any = None) -> None:
+        self.github = github  # the signer of GitHub's reports (``github_keys``)
+        self.member, _ = mint_token(["tokens:read", "tokens:write", "tokens:manage", "tokens:verify"])
         self.admin, _ = mint_token(["admin"], organization_id="platform")
         self.hooks, _ = mint_token(["webhooks:read", "webhooks:write"])
         self.console, self.console_secret = mint_token(["tokens:read", "tokens:write", "console"])
@@ -255,11 +257,43 @@ def first_event(subject: Subject, callers: Callers, run: str) -> dict[str, Any]:
         if "url" in body:  # an organization has each endpoint once: one of its own per run, on loopback
             body["url"] = f"http://127.0.0.1:9/bench/{uuid.uuid4().hex}"
         event["body"] = json.dumps(body)
+    headers = event.get("headers") or {}
+    if headers.get("github-public-key-signature") and callers.github is not None:  # GitHub's signed report
+        headers["github-public-key-identifier"] = callers.github.identifier
+        headers["github-public-key-signature"] = callers.github.sign(event["body"].encode("utf-8"))
     context = event.setdefault("requestContext", {})
     if subject.route is not None and subject.route.authorized:
         claims = ((context.get("authorizer") or {}).get("lambda")) or {}
         context["authorizer"] = {"lambda": callers.claims_for(claims)}
     return event
+
+
+@contextlib.contextmanager
+def github_keys() -> Iterator[Any]:
+    """A stand-in for GitHub's secret scanning keys endpoint on loopback (the tests' own), and the
+    functions' environment pointing at it: the secret scanning route's first call fetches the keys and
+    checks a real signature, as on AWS it fetches GitHub's. Yields the signer of the sample reports."""
+    from tests.github_keys_server import github_keys_server
+    from tests.github_signing import GitHubSigner
+
+    signer = GitHubSigner()
+    with github_keys_server(signer) as keys:
+        with _environ(GITHUB_SECRET_SCANNING_KEYS_URL=keys.url, WEBHOOK_ALLOW_LOOPBACK="true"):
+            yield signer
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -328,8 +362,10 @@ def run_probe(layout: Layout, spec: dict[str, Any], workdir: Path) -> dict[str, 
     return result
 
 
-def measure(table: Any, layout: Layout, subjects: list[Subject], runs: int, seed: int, workdir: Path) -> dict:
-    callers = Callers()
+def measure(
+    table: Any, layout: Layout, subjects: list[Subject], runs: int, seed: int, workdir: Path, github: Any = None
+) -> dict:
+    callers = Callers(github)
     baseline_item, _ = mint_token(["tokens:read"])
     baseline_spec = {
         "mode": "baseline",
@@ -378,7 +414,7 @@ def summarize(samples: dict[str, list[dict[str, Any]]], subjects: list[Subject])
         return statistics.median(s[key] for s in samples[name])
 
     rows: dict[str, Any] = {}
-    kinds = {s.name: ("authorizer" if i == 0 else "api") for i, s in enumerate(subjects)}
+    kinds = {s.name: ("api" if s.route is not None else "authorizer") for s in subjects}  # --only may omit it
     for name in ["baseline", *[s.name for s in subjects]]:
         row = {
             "runs": len(samples[name]),
@@ -488,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         local_table() as table,
         aws_services(table),
+        github_keys() as github,
         tempfile.TemporaryDirectory(prefix="tokensmith-coldstart-") as tmp,
     ):
         subjects = subjects_from_template(table.template)
@@ -500,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir.mkdir()
             layout = build_layout(python, bytecode, workdir)
             log(NAME, f"bytecode {bytecode}: {len(subjects)} functions x {args.runs} runs, Python {python}")
-            samples = measure(table, layout, subjects, args.runs, args.seed, workdir)
+            samples = measure(table, layout, subjects, args.runs, args.seed, workdir, github)
             results["modes"][bytecode] = summarize(samples, subjects)
     write_results(NAME, results, args.output, started)
     print_table(results)
