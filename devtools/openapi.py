@@ -29,7 +29,8 @@ from devtools.template import PROJECT_ROOT, http_routes, load_template
 
 DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
 DESCRIPTION = """API tokens for your customers' organizations and users: create (the secret is shown once), \
-list, read, update, replace, disable and enable, revoke, rotate with a grace period, delete, verify, \
+list, read, update, replace, disable and enable, revoke, rotate with a grace period (optionally ended by \
+the new secret's first use), delete, verify, \
 audit trail, and an admin override; webhook endpoints that receive every token event, signed per \
 Standard Webhooks.
 

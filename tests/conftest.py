@@ -31,6 +31,7 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 def clear_singletons() -> None:
     from tokensmith import settings
     from tokensmith.aws import clients
+    from tokensmith.organizations import enforcement as organization_enforcement
     from tokensmith.organizations import propagation as organization_propagation
     from tokensmith.organizations import repository as organization_repository
     from tokensmith.organizations import service as organization_service
@@ -55,6 +56,7 @@ def clear_singletons() -> None:
         organization_service.organization_policy_service,
         organization_propagation.policy_queue,
         organization_propagation.policy_propagator,
+        organization_enforcement.policy_enforcer,
         session_repository.default_session_repository,
         webhook_repository.default_webhook_repository,
         token_service.token_service,

@@ -257,6 +257,17 @@ def test_every_queue_has_an_alarm(queue_id):
     ), f"{queue_id} has no alarm"
 
 
+@pytest.mark.parametrize("queue_id", QUEUES)
+def test_every_queue_is_on_the_dashboard(queue_id):
+    dashboard = TEMPLATE["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert f"${{{queue_id}.QueueName}}" in dashboard, f"{queue_id} has no widget on the dashboard"
+
+
+@pytest.mark.parametrize("queue_id", [q for q in QUEUES if "DeadLetter" in q])
+def test_every_dead_letter_queue_alarms_on_its_depth(queue_id):
+    assert alarms_reading("AWS/SQS", "ApproximateNumberOfMessagesVisible", QueueName=queue_id), queue_id
+
+
 @pytest.mark.parametrize("mode", FAILURE_MODES)
 def test_every_failure_mode_has_an_alarm(mode):
     namespace, metric, dimensions = FAILURE_MODES[mode]
@@ -355,14 +366,18 @@ PARTITIONS = {  # what each function may touch of the table (its key prefixes), 
     "AdminUpdateTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*", "ORGPOLICY#*"},
     "GetOrganizationPolicyFunction": {"ORGPOLICY#*"},
     "GetTokenFunction": {"TOKEN#*", "CREDITS#*"},  # the credits left now
+    "GetTokenUsageFunction": {"TOKEN#*", "CREDITS#*", "RATE#*"},  # the token and its counters
     "GetSelfFunction": {"TOKEN#*", "CREDITS#*"},
     "PutOrganizationPolicyFunction": {"ORGPOLICY#*"},  # the policy; its copy on each token is queued
-    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*"},  # the policy, and its copy on each token
+    # the policy, its copy, its enforce (a revocation moves the credits counter's purge_at)
+    "PropagateOrgPolicyFunction": {"ORGPOLICY#*", "TOKEN#*", "NAME#*", "CREDITS#*"},
+    "RevokeTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},  # the counter's purge_at moves with the token's
+    "DeleteTokenFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},
     "CreateSessionFunction": {"TOKEN#*", "SESSION#*"},
     "GetSessionFunction": {"TOKEN#*", "SESSION#*"},
     "DeleteSessionFunction": {"TOKEN#*", "SESSION#*"},
-    "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*"},
-    "ExpireTokensFunction": {"TOKEN#*", "NAME#*"},
+    "RevokeLeakedWorkerFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},
+    "ExpireTokensFunction": {"TOKEN#*", "NAME#*", "CREDITS#*"},  # an inactive token's credits counter
     "DeliverWebhooksFunction": {"WEBHOOK#*"},
     "CreateWebhookFunction": {"WEBHOOK#*", "ENDPOINTS#*"},
     "GetWebhookFunction": {"WEBHOOK#*"},

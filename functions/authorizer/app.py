@@ -16,7 +16,10 @@ its allowlists (console traffic is not counted against rate limits or credits: i
 tokens, not the API being used). Any other scheme is refused. Fails
 closed: any error is a refusal. The hot path (bearer): the
 checksum is checked before any I/O, then one strongly consistent ``GetItem``, plus a last-use write
-at most once a minute per token; a secret this instance has seen refused is refused without a read
+at most once a minute per token, and a write when the source IP is of a network the token was not
+used from (``tokens/networks.py``: ``token.new_location``; a token whose organization says
+``on_new_location: disable`` is disabled by it, and this request denied); a secret this instance
+has seen refused is refused without a read
 (``tokens/verification_cache.py``). It imports neither pydantic,
 nor Powertools, nor boto3 (botocore is imported on first use), so it starts cold about as fast as a
 bare botocore function.
@@ -28,6 +31,7 @@ from tokensmith import clock
 from tokensmith.log_line import log
 from tokensmith.settings import get_settings
 from tokensmith.tokens.counters import default_counters
+from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.usage import IP_NOT_ALLOWED, OVER_LIMIT_CODES, context_fields, ip_allowed
 from tokensmith.tokens.verification import apply_policies, record_use, verify_secret
@@ -72,11 +76,20 @@ def handler(event, context):
         )
         return DENY
     item = result.item
+    ip, user_agent = http.get("sourceIp"), http.get("userAgent")
+    stamped = False
     try:
         if not result.cached:  # a cached copy was stamped when it was read, a few seconds ago at most
-            record_use(repository, settings, item, now, http.get("sourceIp"), http.get("userAgent"))
+            extra = last_use_piece(item, ip, user_agent, now)  # the client's network (tokens/networks.py)
+            stamped = record_use(repository, settings, item, now, ip, user_agent, extra)
     except Exception as error:  # bookkeeping only: a verified token is not refused for it
         log("WARNING", "last use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
+    try:  # a network the token was not used from: token.new_location, and the disable its policy may ask
+        if record_network(repository, settings, item, now, ip, user_agent, stamped):
+            log("INFO", "token refused", settings.log_level, code="DISABLED", request_id=request_id)
+            return DENY
+    except Exception as error:  # bookkeeping only: a verified token is not refused for it
+        log("WARNING", "network not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
     if not result.valid:
         log("INFO", "token over its limit", settings.log_level, code=result.code, request_id=request_id)
     return allow(item, result.usage, clock.epoch(now))

@@ -1,5 +1,7 @@
 """Scheduled (EventBridge Scheduler, every minute by default): stamp ``expired`` on due tokens and
-write the expiring-soon notices. Safe to run twice at once; stops before its own timeout."""
+write the expiring-soon notices; revoke the tokens unused for their organization's ``inactivity_days``
+(reason ``inactive``) after the ``token.inactive_soon`` notices. Safe to run twice at once; stops
+before its own timeout."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -20,6 +22,9 @@ def handler(event, context):
     )
     metrics.add_metric(name="TokensExpired", unit=MetricUnit.Count, value=report.expired)
     metrics.add_metric(name="ExpiringNotices", unit=MetricUnit.Count, value=report.notices)
+    metrics.add_metric(name="TokensRevokedInactive", unit=MetricUnit.Count, value=report.revoked)
+    metrics.add_metric(name="InactiveSoonNotices", unit=MetricUnit.Count, value=report.inactivity_notices)
+    metrics.add_metric(name="SweepRescheduled", unit=MetricUnit.Count, value=report.rescheduled)
     metrics.add_metric(name="SweepSkipped", unit=MetricUnit.Count, value=report.skipped)
     metrics.add_metric(name="SweepReadUnits", unit=MetricUnit.Count, value=report.read_units)
     for lag in report.lags[:100]:

@@ -22,12 +22,18 @@ router = create_router()
         TokenService.rotate_token,
         """Issue a new secret, shown this once; the old one keeps working for `grace_period_seconds`.
 
+With `retire_on_first_use`, the old secret stops working at the new one's first successful
+verification (authorizer or `POST /v1/tokens/verify`) if that comes before the grace period ends,
+exactly once, with a `token.rotation_completed` event; `retire_on_first_use` with no grace period
+is a 422.
+
 The caller must hold every scope of the token (a rotation hands out a working secret).""",
     ),
 )
 def rotate_token(token_id: str, body: Annotated[RotateTokenRequest, Body()] = None):
     grace = body.grace_period_seconds if body else 0
-    item, secret = token_service().rotate_token(principal_of(router), token_id, grace, request_meta(router))
+    retire = body.retire_on_first_use if body else False
+    item, secret = token_service().rotate_token(principal_of(router), token_id, grace, request_meta(router), retire)
     return secret_response(item, secret, status=200)
 
 

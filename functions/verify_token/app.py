@@ -44,19 +44,22 @@ IP_NOT_ALLOWED (`ip`, the address of the client that presented the token, is out
 organization's `allowed_cidrs`; no `ip` counts as outside), RATE_LIMITED or USAGE_EXCEEDED. A valid
 verification spends `cost` (default 1) of every rate limit and of the credits; a refused one spends
 nothing. `ratelimits` and `credits` describe this verification's counting; `meta` is the token's.
+With `ip`, the client's network is recorded in the token's `networks`: one the token was not used
+from is a `token.new_location` event (with `user_agent`), and where the organization's policy says
+`on_new_location: disable`, the token is disabled by it and the answer is DISABLED.
 `token` is the token the secret opened, except a deleted one (DELETED says only that); null for
 NOT_FOUND.""",
     ),
 )
 def verify_token(body: Annotated[VerifyTokenRequest, Body()]):
     body_answer = verification_body(
-        body.token, body.scopes, principal_of(router), request_meta(router), body.ip, body.cost
+        body.token, body.scopes, principal_of(router), request_meta(router), body.ip, body.cost, body.user_agent
     )
     return json_response(body_answer)
 
 
-def verification_body(secret, scopes, principal, meta, ip=None, cost=1) -> dict[str, Any]:
-    result = token_service().verify(principal, secret, scopes, meta, ip, cost)
+def verification_body(secret, scopes, principal, meta, ip=None, cost=1, user_agent=None) -> dict[str, Any]:
+    result = token_service().verify(principal, secret, scopes, meta, ip, cost, user_agent)
     token = token_view(result.item, clock.epoch(clock.now())) if result.item else None
     usage = result.usage
     return {
@@ -73,7 +76,9 @@ _SCOPE = re.compile(r"[A-Za-z0-9:._-]{1,64}")  # models.Scope
 _FIELDS = frozenset(VerifyTokenRequest.model_fields)
 
 
-def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal, str | None, int] | None:
+def plain_request(
+    event: dict[str, Any],
+) -> tuple[str, list[str], Principal, str | None, int, str | None] | None:
     """The secret, scopes and caller of an ordinary request (no I/O), or None for anything else."""
     http = (event.get("requestContext") or {}).get("http") or {}
     if event.get("rawPath") != "/v1/tokens/verify" or http.get("method") != "POST":
@@ -89,6 +94,9 @@ def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal, str
         return None
     if type(cost) is not int or not 0 <= cost <= MAX_COST:
         return None
+    user_agent = body.get("user_agent")
+    if not (user_agent is None or (isinstance(user_agent, str) and 1 <= len(user_agent) <= 512)):
+        return None
     if not isinstance(scopes, list) or len(scopes) > 64:
         return None
     if not all(isinstance(scope, str) and _SCOPE.fullmatch(scope) for scope in scopes) or len(set(scopes)) != len(
@@ -101,7 +109,7 @@ def plain_request(event: dict[str, Any]) -> tuple[str, list[str], Principal, str
         return None
     if not grants(principal.scopes, "tokens:verify") or not set(scopes) <= get_settings().scope_catalog:
         return None
-    return secret, scopes, principal, ip, cost
+    return secret, scopes, principal, ip, cost, user_agent
 
 
 app = create_app(router)
@@ -115,9 +123,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = plain_request(event)
     if request is None:
         return resolve(event, context)
-    secret, scopes, principal, ip, cost = request
+    secret, scopes, principal, ip, cost, user_agent = request
     try:
-        return json_answer(verification_body(secret, scopes, principal, request_meta_from_event(event), ip, cost))
+        meta = request_meta_from_event(event)
+        return json_answer(verification_body(secret, scopes, principal, meta, ip, cost, user_agent))
     except Exception as error:  # DynamoDB busy or down: the resolver's 503 (or 500), not a second read
         return answer_error(error, event, context)
 

@@ -17,7 +17,7 @@ from tokensmith.organizations.repository import OrganizationPolicies
 from tokensmith.organizations.service import OrganizationPolicyService
 from tokensmith.settings import Settings
 from tokensmith.tokens.counters import UsageCounters
-from tokensmith.tokens.models import CreateTokenRequest
+from tokensmith.tokens.models import CreateTokenRequest, UpdateTokenRequest
 from tokensmith.tokens.service import TokenService
 
 MANAGER = Principal(
@@ -103,7 +103,8 @@ def test_a_refill_at_a_period_boundary_happens_once_under_concurrency(tokens, co
     # Then one refill of 10 was spent by exactly 10 of them (two refills would have admitted 20)
     assert codes == Counter({"VALID": 10, "USAGE_EXCEEDED": 20})
     counter = counters.get_credits(item["id"])
-    assert counter == {**table.credits_key(item["id"]), "remaining": 0, "period": int(clock.moment.timestamp()) - 5}
+    period = int(clock.moment.timestamp()) - 5
+    assert counter == {**table.credits_key(item["id"]), "remaining": 0, "period": period, "purge_at": item["purge_at"]}
 
 
 def test_a_refusal_by_a_later_window_gives_back_what_the_earlier_ones_took(tokens, counters):
@@ -184,7 +185,7 @@ def test_an_organization_policy_reaches_existing_and_new_tokens_and_no_token_wid
 
     # When the organization allows only 192.0.2.0/24, a token is created while the worker copies it
     # (one token a page: the cursor is DynamoDB's), and the worker drains its queue
-    policies.put_policy(MANAGER, "acme", ["192.0.2.0/24"], META)
+    policies.put_policy(MANAGER, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
     _, created_after = create(tokens, name="after")
     handled = drain_policy_queue(PolicyPropagator(store, queue, page_size=1), queue)  # type: ignore[arg-type]
     assert any(step.cursor for step in handled) and handled[-1].recheck
@@ -222,3 +223,72 @@ def test_a_credits_edit_that_is_no_grant_never_gives_back_what_was_spent_since_i
         tokens.update_token(owner, item["id"], UpdateTokenRequest(credits={"remaining": 8}), META)
     assert reads == [10, 5]
     assert counters.get_credits(item["id"])["remaining"] == 5
+
+
+def test_usage_is_read_in_one_batch_and_spends_nothing(tokens, counters, monkeypatch):
+    # Given a token with two windows and credits, verified 3 times
+    limits = [
+        {"name": "minute", "limit": 100, "duration_seconds": 60},
+        {"name": "day", "limit": 5, "duration_seconds": 86400},
+    ]
+    item, secret = create(tokens, ratelimits=limits, credits={"remaining": 20})
+    assert verify_many(tokens, secret, 3) == Counter({"VALID": 3})
+    calls: list[str] = []
+    for name in ("batch_get_item", "get_item", "update_item", "transact_write_items"):
+        real = getattr(counters.client, name)
+        monkeypatch.setattr(counters.client, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k))
+
+    # When its usage is read twice
+    usage = [tokens.get_usage(MANAGER, item["id"]) for _ in range(2)]
+
+    # Then each read is one BatchGetItem of its counters, nothing is written, and both answer the same
+    assert calls.count("batch_get_item") == 2 and not {"update_item", "transact_write_items"} & set(calls)
+    assert usage[0] == usage[1]
+    assert [w["remaining"] for w in usage[0]["ratelimits"]] == [97, 2] and usage[0]["credits"]["remaining"] == 17
+
+
+def test_credits_removed_take_their_counter_and_a_stale_refill_cannot_make_it_again(tokens, counters, clock):
+    # Given a token with a daily refill, its counter purged with it
+    item, _ = create(tokens, credits={"remaining": 1, "refill": {"interval": "daily", "amount": 10}})
+    assert counters.get_credits(item["id"])["purge_at"] == item["purge_at"]
+
+    # When a manager removes its credits, and a verification that read them before spends tomorrow
+    tokens.update_token(MANAGER, item["id"], UpdateTokenRequest.model_validate({"credits": None}), META)
+    tomorrow = int(datetime(2031, 3, 15, 0, 0, 5, tzinfo=UTC).timestamp()) // 86400 * 86400
+    refill = counters.refill_and_spend(item["id"], 10, 1, tomorrow)
+
+    # Then the counter went in the change, and the refill made none (nothing would ever delete it)
+    assert refill is not None and not refill.taken
+    assert counters.get_credits(item["id"]) is None
+
+
+def test_a_revocation_moves_the_counters_purge_in_its_transaction(tokens, counters, repository):
+    item, _ = create(tokens, credits={"remaining": 3})
+
+    tokens.revoke_token(MANAGER, item["id"], "done", META)
+
+    assert (
+        counters.get_credits(item["id"])["purge_at"] == repository.get_token(item["id"])["purge_at"] < item["purge_at"]
+    )
+
+
+def test_200_concurrent_verifications_of_a_sharded_window_of_100_admit_exactly_100(tokens, counters, monkeypatch):
+    # Given windows sharded from 20 (a shard unit of 10: the code of a 1,000-unit deployment, scaled
+    # down so that 200 threads fill it) and a token limited to 100 a minute: 10 shards of 10
+    from tokensmith.tokens import window_shards
+
+    monkeypatch.setattr(window_shards, "SHARD_UNIT", 10)
+    monkeypatch.setattr(window_shards, "_seen", {})
+    monkeypatch.setattr(window_shards, "_told", set())
+    item, secret = create(tokens, ratelimits=[{"name": "minute", "limit": 100, "duration_seconds": 60}])
+
+    # When 200 verifications arrive at once
+    codes = verify_many(tokens, secret, 200)
+
+    # Then exactly 100 are valid, each shard took exactly its share, and the usage read sums them
+    assert codes == Counter({"VALID": 100, "RATE_LIMITED": 100})
+    start = int(MIDDAY.timestamp()) // 60 * 60
+    subject = table.rate_subject(item["id"], "acme", None, "token")
+    used = [counters.get_window(table.rate_window_key(subject, "minute", 60, start, n))["used"] for n in range(10)]
+    assert used == [10] * 10
+    assert tokens.get_usage(MANAGER, item["id"])["ratelimits"][0]["remaining"] == 0

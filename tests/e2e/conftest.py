@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+import requests.adapters
 
 from devtools.embedded_dynamodb import embedded_dynamodb
 from devtools.local_api.server import serve_in_thread
@@ -34,6 +35,26 @@ class Client:
 
     def as_(self, secret: str) -> Client:
         return Client(self.base_url, secret)
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address (127.0.0.0/8 is all this host's): the gateway then
+    sees that address as the request's source IP, as API Gateway sees a client's."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def call_from(address: str, base_url: str, secret: str, path: str) -> requests.Response:
+    """``GET path`` with ``secret``, from the loopback ``address`` (e.g. 127.0.1.1: another /24)."""
+    with requests.Session() as session:
+        session.mount("http://", FromAddress(address))
+        return session.get(base_url + path, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
 
 
 @contextlib.contextmanager

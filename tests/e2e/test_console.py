@@ -23,7 +23,7 @@ import requests
 
 from devtools.local_events import wait_until
 from devtools.pytest_fixtures import running_in_ci
-from tests.e2e.conftest import Client, local_server
+from tests.e2e.conftest import Client, call_from, local_server
 from tests.webhooks import webhook_receiver
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -327,6 +327,35 @@ def test_the_console_reads_well_on_a_phone_and_shows_api_errors_in_words(chromiu
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the webhooks page scrolls sideways"
 
 
+def test_a_tokens_page_shows_the_networks_it_was_used_from_and_the_new_location(
+    chromium, base_url, server, console_user
+):
+    # Given a token used from 127.0.0.1, then from 127.0.1.1 (another /24: a token.new_location)
+    _, admin_secret = server
+    organization, secret = console_user
+    body = {"name": f"roaming-{uuid.uuid4().hex[:6]}", "organization_id": organization, "scopes": ["tokens:read"]}
+    created = seeded(Client(base_url, admin_secret), "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    token_id, token_secret = created.json()["token"]["id"], created.json()["secret"]
+    assert call_from("127.0.0.1", base_url, token_secret, "/v1/tokens/self").status_code == 200
+    assert call_from("127.0.1.1", base_url, token_secret, "/v1/tokens/self").status_code == 200
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, secret)
+        page.goto(f"{base_url}/console#/tokens/{token_id}")
+        page.locator("#networks").wait_for()
+
+        # Then the usage panel lists both networks, the newest first, and the trail says what happened
+        rows = page.locator("#networks tbody tr")
+        assert rows.count() == 2
+        assert rows.nth(0).locator("td").first.inner_text() == "127.0.1.0/24"
+        assert rows.nth(1).locator("td").first.inner_text() == "127.0.0.0/24"
+        event = page.locator("#events tr", has_text="token.new_location").inner_text()
+        assert "used from a new network: 127.0.1.0/24" in event and "seen before from: 127.0.0.0/24" in event
+        assert "Tokensmith (automatic)" in event
+        shot(page, "27-token-networks")
+
+
 def test_an_admin_changes_the_admin_fields(chromium, base_url, server, console_user):
     running, admin_secret = server
     organization, _ = console_user
@@ -547,6 +576,50 @@ def test_a_token_is_edited_with_if_match_and_a_conflict_is_explained_in_words(ch
     assert (after["name"], after["description"]) == (renamed, "theirs")
 
 
+def test_a_rotation_retires_the_old_secret_at_the_new_ones_first_use(chromium, base_url, server, console_user):
+    running, admin_secret = server
+    admin = Client(base_url, admin_secret)
+    organization, secret = console_user
+    name = f"rotating-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "organization_id": organization, "scopes": ["tokens:read"]}
+    created = seeded(admin, "POST", "/v1/tokens", body)
+    assert created.status_code == 201, created.text
+    token_id, old = created.json()["token"]["id"], created.json()["secret"]
+
+    with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
+        sign_in(page, base_url, secret)
+        page.goto(f"{base_url}/console#/tokens/{token_id}")
+        page.get_by_role("heading", name=name).wait_for()
+
+        # When the user rotates it with the option: without a grace period the option is greyed out
+        page.get_by_role("button", name="Rotate").click()
+        dialog = page.get_by_role("dialog")
+        option = dialog.get_by_label("End the grace period at the new secret's first use")
+        dialog.get_by_label("Grace period (seconds) for the old secret").fill("0")
+        assert option.is_disabled()
+        dialog.get_by_label("Grace period (seconds) for the old secret").fill("3600")
+        option.check()
+        shot(page, "30-rotate-retire-on-first-use")
+        dialog.get_by_role("button", name="Rotate").click()
+
+        # Then the new secret is shown once; the old one works until the new one is used
+        page.get_by_role("heading", name="Secret rotated").wait_for()
+        new = page.get_by_label(f"Secret of “{name}”").input_value()
+        assert Client(base_url, old).request("GET", "/v1/tokens/self").status_code == 200
+        assert Client(base_url, new).request("GET", "/v1/tokens/self").status_code == 200
+        assert Client(base_url, old).request("GET", "/v1/tokens/self").status_code == 403
+
+        # And the token's trail says so in words
+        page.get_by_role("link", name="show the token").click()
+        page.get_by_role("heading", name=name).wait_for()
+        rotated = page.locator("#events tr", has_text="token.rotated").inner_text()
+        assert "retire_on_first_use: true" in rotated
+        completed = page.locator("#events tr", has_text="token.rotation_completed").inner_text()
+        assert "the new secret was used: the old one stopped working" in completed
+        assert "Tokensmith (automatic)" in completed
+        shot(page, "31-rotation-completed")
+
+
 def _token_with_policies(admin: Client, organization: str) -> dict:
     body = {
         "name": f"metered-{uuid.uuid4().hex[:6]}",
@@ -566,14 +639,20 @@ def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, b
     admin = Client(base_url, admin_secret)
     organization, _ = console_user
     token = _token_with_policies(admin, organization)
+    usage = admin.request("GET", f"/v1/tokens/{token['id']}/usage").json()
 
     with browser_page(chromium, viewport={"width": 1280, "height": 1000}) as page:
         sign_in(page, base_url, admin_secret)  # admin: may loosen
         page.goto(f"{base_url}/console#/tokens/{token['id']}")
         page.get_by_role("heading", name=token["name"]).wait_for()
 
-        # The panel shows the policies as GET /v1/tokens/{id} returns them
+        # The panel shows the policies as GET /v1/tokens/{id} returns them, and where they stand now
+        # as GET /v1/tokens/{id}/usage does: the window and the next refill, to the second
         assert page.locator("#policy-ratelimits").inner_text() == "minute: 100 per minute"
+        window = page.locator("#policy-windows").inner_text()
+        assert window.startswith("minute: 100 of 100 left until ") and window.endswith(" UTC")
+        next_refill = usage["credits"]["period_ends_at"].replace("T", " ").replace("Z", " UTC")
+        assert page.locator("#policy-next-refill").inner_text() == next_refill
         assert page.locator("#policy-credits").inner_text() == "50"
         assert page.locator("#policy-refill").inner_text() == "50 every day (UTC)"
         assert "Low at\n5" in page.locator("#policies").inner_text()
@@ -603,12 +682,20 @@ def test_a_tokens_usage_policies_are_shown_and_loosened_by_a_manager(chromium, b
         assert "enterprise" in page.locator("#policy-meta").inner_text()
         created = page.locator("#events tr", has_text="token.created").inner_text()
         assert '"name":"minute"' in created and "[object Object]" not in created
+        after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
 
-    after = admin.request("GET", f"/v1/tokens/{token['id']}").json()
+        # When the manager empties "Credits left", the token is unlimited again (credits: null)
+        page.get_by_role("button", name="Edit").click()
+        page.get_by_role("dialog").get_by_label("Credits left").fill("")
+        page.get_by_role("dialog").get_by_role("button", name="Save").click()
+        page.locator("#policy-credits", has_text="unlimited").wait_for()
+        assert page.locator("#policy-next-refill").count() == 0
+
     assert [limit["limit"] for limit in after["ratelimits"]] == [200, 5000]
     assert after["ratelimits"][1]["shared"] == "owner"
     assert (after["credits"]["remaining"], after["credits"]["refill"]) == (500, {"interval": "daily", "amount": 50})
     assert (after["allowed_cidrs"], after["meta"]) == (["10.0.0.0/8", "192.0.2.0/24"], {"plan": "enterprise"})
+    assert admin.request("GET", f"/v1/tokens/{token['id']}").json()["credits"] is None
 
 
 def test_a_session_without_tokens_manage_only_tightens_and_reads_the_apis_refusal(
@@ -664,14 +751,18 @@ def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, se
     _, admin_secret = server
     admin = Client(base_url, admin_secret)
     organization = f"policy-{uuid.uuid4().hex[:6]}"
+    in_days = lambda days: (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     body = {
         "name": "org manager",
         "organization_id": organization,
         "scopes": ["console", "tokens:read", "tokens:manage"],
+        "expires_at": in_days(30),
     }
     created = seeded(admin, "POST", "/v1/tokens", body)
     assert created.status_code == 201, created.text
     manager = created.json()["secret"]
+    long_lived = {"name": "long-lived", "organization_id": organization, "expires_at": in_days(200)}
+    long_lived_id = seeded(admin, "POST", "/v1/tokens", long_lived).json()["token"]["id"]
     _, without_manage = console_user
 
     with browser_page(chromium, viewport={"width": 1280, "height": 900}) as page:
@@ -709,6 +800,28 @@ def test_a_manager_reads_and_sets_the_organization_policy(chromium, base_url, se
         page.reload()
         page.locator("#org-policy-propagated", has_text="yes").wait_for()
 
+        # A shorter lifetime, previewed: the 200-day token would not comply, and why
+        page.get_by_label("Maximum lifetime (days)").fill("90")
+        page.get_by_role("button", name="Preview").click()
+        summary = page.locator("#org-preview-summary", has_text="would not comply")
+        summary.wait_for()
+        assert summary.inner_text().startswith("These 1 live tokens would not comply")
+        assert "long-lived" in page.locator("#org-preview-list").inner_text()
+        assert "(lifetime)" in page.locator("#org-preview-list").inner_text()
+        shot(page, "30-organization-preview")
+
+        # Applied with "disable them": the worker disables it, and the page shows the progress
+        page.get_by_label("Live tokens that would not comply").select_option("disable")
+        page.get_by_role("button", name="Save policy").click()
+        page.locator("#org-policy-enforcement").wait_for()
+        wait_until(lambda: admin.request("GET", path).json()["enforcement"]["done"], timeout=30)
+        page.reload()
+        page.locator("#org-policy-enforcement", has_text="done").wait_for()
+        assert "1 disabled" in page.locator("#org-policy-enforcement").inner_text()
+        assert "90 days" in page.locator("#org-policy").inner_text()
+        shot(page, "31-organization-enforced")
+
+    assert admin.request("GET", f"/v1/tokens/{long_lived_id}").json()["status"] == "disabled"
     after = admin.request("GET", f"/v1/organizations/{organization}/policy")
     assert after.json()["allowed_cidrs"] == ["127.0.0.0/8", "192.0.2.0/24"]
     assert (

@@ -116,10 +116,15 @@ BUSINESS_RULES = {
     ("expires_at", "must be in the future"): "relative to the clock",
     ("expires_at", "must be at most "): "MaxTokenLifetimeDays, a deployment parameter",
     ("expires_at", "required, in the future, to bring back an expired token"): "depends on the token's state",
+    # The organization's policy (its max_lifetime_days and require_expiry), another resource's state.
+    ("expires_at", "beyond the organization's max_lifetime_days "): "the organization's policy",
+    ("expires_at", "required by the organization's policy"): "the organization's policy",
     # Cross-field rules of the admin override.
     ("revoked_reason", "give status: revoked or revoked: true with it"): "a rule across two fields",
     ("revoked", "contradicts status"): "a rule across two fields",
     ("status", "contradicts revoked"): "a rule across two fields",
+    # Rotate: retire_on_first_use caps a grace period, so it needs one.
+    ("retire_on_first_use", "requires grace_period_seconds > 0"): "a rule across two fields",
     # Webhook URLs: https only, and the host must resolve to public addresses (SSRF), which needs DNS.
     ("url", "refused: "): "https and public addresses only, checked by resolving the host",
     # Usage policies: rate limits unique by name (uniqueItems compares whole items); meta's size is
@@ -127,6 +132,10 @@ BUSINESS_RULES = {
     ("ratelimits", "Value error, must not repeat a rate limit name"): "unique by one field of the items",
     ("meta", "Value error, must be at most "): "a size in bytes of serialized JSON",
     ("meta", "Value error, must nest at most "): "a nesting depth",
+    # The organization policy: its lifetime against MaxTokenLifetimeDays, its notices against its inactivity.
+    ("max_lifetime_days", "must be at most "): "MaxTokenLifetimeDays, a deployment parameter",
+    ("inactivity_notice_days", "needs inactivity_days"): "a rule across two fields",
+    ("inactivity_notice_days", "each day must be less than inactivity_days"): "a rule across two fields",
     # Cursors are opaque: only one the listing produced is valid.
     ("cursor", "invalid cursor"): "opaque cursors",
 }

@@ -104,6 +104,8 @@ def test_a_whole_lifecycle_through_the_generated_client(server, generated):
     etag = got.headers["ETag"]
     page = call(generated, "tokens.list_tokens", 200, "TokenPage", client=acme, limit=10).parsed
     assert token_id in {str(item.id) for item in page.items}
+    usage = call(generated, "tokens.get_token_usage", 200, "TokenUsage", client=acme, token_id=token_id).parsed
+    assert (usage.ratelimits, usage.credits_) == ([], None)  # no usage policy (`credits` is a builtin's name)
 
     # a conditional change: the current ETag is 200, the same one again is 412 (a problem)
     patch = models.UpdateTokenRequest(description="nightly")

@@ -716,6 +716,7 @@ TOKEN_ROUTES: dict[str, tuple[str, str, int]] = {
     "POST /v1/tokens/{token_id}/revoke": ("tokens:write", CHANGES, 200),
     "POST /v1/tokens/{token_id}/rotate": ("tokens:write", CHANGES, 200),
     "GET /v1/tokens/{token_id}/events": ("tokens:read", READS, 200),
+    "GET /v1/tokens/{token_id}/usage": ("tokens:read", READS, 200),
     "PATCH /v1/admin/tokens/{token_id}": ("admin", CHANGES, 200),
 }
 ALICE, BOB = "alice@acme.test", "bob@acme.test"

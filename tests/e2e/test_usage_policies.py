@@ -200,9 +200,15 @@ def test_the_organization_policy_routes_keep_tenancy_and_need_tokens_manage(admi
     assert client.request("GET", path).json() == {
         "organization_id": organization,
         "allowed_cidrs": [],
+        "max_lifetime_days": None,
+        "require_expiry": False,
+        "on_new_location": "notify",
+        "inactivity_days": None,
+        "inactivity_notice_days": [],
         "version": 0,
         "modified_at": None,
         "propagated": True,
+        "enforcement": None,
     }
     assert client.as_(writer).request("GET", path).status_code == 403  # lacks tokens:manage
     assert client.as_(stranger).request("GET", path).status_code == 404  # another organization

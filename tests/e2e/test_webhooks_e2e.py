@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from devtools.local_events import wait_until
-from tests.e2e.conftest import Client, local_server
+from tests.e2e.conftest import Client, call_from, local_server
 from tests.webhooks import webhook_receiver
 
 pytestmark = pytest.mark.e2e
@@ -24,12 +24,18 @@ def running():
         yield started
 
 
-def test_every_change_of_a_token_arrives_once_signed(running):
+def acme_hooks(running, name: str) -> tuple[Client, Client]:
+    """(the admin, a token of acme's that manages its tokens and webhooks), over HTTP."""
     server, admin_secret = running
     admin = Client(server.base_url, admin_secret)
     scopes = ["tokens:read", "tokens:write", "webhooks:read", "webhooks:write"]
-    created = admin.request("POST", "/v1/tokens", json={"name": "hooks", "organization_id": "acme", "scopes": scopes})
-    acme = admin.as_(created.json()["secret"])
+    created = admin.request("POST", "/v1/tokens", json={"name": name, "organization_id": "acme", "scopes": scopes})
+    return admin, admin.as_(created.json()["secret"])
+
+
+def test_every_change_of_a_token_arrives_once_signed(running):
+    server, _ = running
+    _, acme = acme_hooks(running, "hooks")
 
     with webhook_receiver() as receiver:
         # Given a receiver registered over HTTP
@@ -84,6 +90,98 @@ def test_every_change_of_a_token_arrives_once_signed(running):
         # And the delivery log lists them, delivered at the first attempt
         log = acme.request("GET", f"/v1/webhooks/{webhook_id}/deliveries", params={"limit": 100}).json()["items"]
         assert len(log) >= len(payloads) and {e["outcome"] for e in log} == {"delivered"}
+
+
+def test_a_new_location_arrives_signed_and_on_new_location_disable_ends_the_token_disabled(running):
+    server, admin_secret = running
+    admin = Client(server.base_url, admin_secret)
+    scopes = ["tokens:read", "tokens:write", "tokens:manage", "webhooks:read", "webhooks:write"]
+    created = admin.request("POST", "/v1/tokens", json={"name": "m", "organization_id": "roam", "scopes": scopes})
+    roam = admin.as_(created.json()["secret"])
+
+    with webhook_receiver() as receiver:
+        # Given a receiver of token.new_location, and a token used from 127.0.0.1 (its first network)
+        hook = {"url": receiver.url("/where"), "event_types": ["token.new_location"]}
+        registered = roam.request("POST", "/v1/webhooks", json=hook)
+        assert registered.status_code == 201, registered.text
+        whsec = registered.json()["secret"]
+        notify = roam.request("POST", "/v1/tokens", json={"name": "notify", "scopes": ["tokens:read"]}).json()
+        assert call_from("127.0.0.1", server.base_url, notify["secret"], "/v1/tokens/self").status_code == 200
+
+        # When it is used from 127.0.1.1: another /24
+        assert call_from("127.0.1.1", server.base_url, notify["secret"], "/v1/tokens/self").status_code == 200
+
+        # And, once the organization disables on a new location, a token made since is used from two networks
+        policy = roam.request("PUT", "/v1/organizations/roam/policy", json={"on_new_location": "disable"})
+        assert policy.status_code == 200, policy.text
+        guarded = roam.request("POST", "/v1/tokens", json={"name": "guarded", "scopes": ["tokens:read"]}).json()
+        assert call_from("127.0.0.1", server.base_url, guarded["secret"], "/v1/tokens/self").status_code == 200
+        refused = call_from("127.0.2.1", server.base_url, guarded["secret"], "/v1/tokens/self")
+
+        # Then the second request was refused, and the token is disabled
+        assert refused.status_code == 403
+        read = roam.request("GET", f"/v1/tokens/{guarded['token']['id']}").json()
+        assert read["status"] == "disabled" and [n["network"] for n in read["networks"]] == [
+            "127.0.2.0/24",
+            "127.0.0.0/24",
+        ]
+
+        # And one signed token.new_location per token arrived, the second saying it disabled the token
+        def arrived():
+            payloads = [r.verified(whsec) for r in receiver.at("/where")]
+            return payloads if len(payloads) >= 2 else None
+
+        payloads = {p["data"]["token_id"]: p for p in wait_until(arrived, timeout=30)}
+        assert len(receiver.at("/where")) == 2
+        first, second = payloads[notify["token"]["id"]], payloads[guarded["token"]["id"]]
+        assert first["type"] == second["type"] == "token.new_location"
+        assert first["data"]["details"]["network"] == "127.0.1.0/24"
+        assert first["data"]["details"]["previous_networks"] == ["127.0.0.0/24"]
+        assert first["data"]["details"]["disabled"] is False
+        assert second["data"]["details"]["disabled"] is True
+        assert second["data"]["changes"] == {"status": {"from": "active", "to": "disabled"}}
+
+
+def test_a_rotation_that_retires_on_first_use_completes_once_and_says_so_signed(running):
+    admin, acme = acme_hooks(running, "retire")
+
+    with webhook_receiver() as receiver:
+        # Given a receiver of rotations, and a token rotated with an hour of grace, retiring on first use
+        types = ["token.rotated", "token.rotation_completed"]
+        registered = acme.request("POST", "/v1/webhooks", json={"url": receiver.url("/retire"), "event_types": types})
+        assert registered.status_code == 201, registered.text
+        whsec = registered.json()["secret"]
+        token = acme.request("POST", "/v1/tokens", json={"name": "retiring", "scopes": ["tokens:read"]}).json()
+        old, token_id = token["secret"], token["token"]["id"]
+        body = {"grace_period_seconds": 3600, "retire_on_first_use": True}
+        rotated = acme.request("POST", f"/v1/tokens/{token_id}/rotate", json=body)
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()["secret"]
+        assert admin.as_(old).request("GET", "/v1/tokens/self").status_code == 200  # the grace runs
+
+        # When the new secret is used, twice
+        assert admin.as_(new).request("GET", "/v1/tokens/self").status_code == 200
+        assert admin.as_(new).request("GET", "/v1/tokens/self").status_code == 200
+
+        # Then the old secret is refused like any wrong one, and one token.rotation_completed arrives,
+        # after the token.rotated that records the flag, each signed per Standard Webhooks
+        assert admin.as_(old).request("GET", "/v1/tokens/self").status_code == 403
+        assert admin.request("POST", "/v1/tokens/verify", json={"token": old}).json()["code"] == "NOT_FOUND"
+
+        def arrived():
+            payloads = [r.verified(whsec) for r in receiver.at("/retire")]
+            mine = [p for p in payloads if p["data"]["token_id"] == token_id]
+            return mine if len(mine) >= 2 else None
+
+        payloads = wait_until(arrived, timeout=30)
+        by_type = {p["type"]: p for p in payloads}
+        assert sorted(p["type"] for p in payloads) == types
+        assert by_type["token.rotated"]["data"]["details"]["retire_on_first_use"] is True
+        completed = by_type["token.rotation_completed"]["data"]
+        assert completed["actor"] == {"system": "tokensmith"}
+        assert completed["details"]["rotated_at"] == rotated.json()["token"]["modified_at"]
+        for request in receiver.at("/retire"):
+            assert old not in request.body.decode() and new not in request.body.decode()
 
 
 def test_the_local_run_refuses_private_addresses_but_allows_loopback(running):

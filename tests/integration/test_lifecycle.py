@@ -222,7 +222,7 @@ def test_every_change_writes_one_audit_event(api, acme, token):
     assert updated["changes"] == {"description": {"from": "ci", "to": "x"}}
     assert updated["actor"] == {"token_id": acme.token_id, "organization_id": "acme", "owner": None}
     assert updated["ip"] == "203.0.113.7" and updated["user_agent"] == "pytest/1.0"
-    assert events["items"][1]["details"] == {"grace_period_seconds": 5}
+    assert events["items"][1]["details"] == {"grace_period_seconds": 5, "retire_on_first_use": False}
     assert events["items"][0]["reason"] == "done"
 
 

@@ -24,6 +24,7 @@ BODIES = {
     ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/scoped"},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "checked"},
     ("PUT", "/v1/organizations/{organization_id}/policy"): {"allowed_cidrs": []},
+    ("POST", "/v1/organizations/{organization_id}/policy/preview"): {"max_lifetime_days": 30},
     ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): {"grace_period_seconds": 0},
 }
 

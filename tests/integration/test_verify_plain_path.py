@@ -55,6 +55,7 @@ def both(verify_function, event):
         {"token": "tks_garbage"},
         {"token": "TAMPERED"},
         {"token": "x" * 512},
+        {"token": "SECRET", "ip": "198.51.100.4", "user_agent": "curl/8.5.0"},
     ],
 )
 def test_an_ordinary_request_takes_the_plain_path_and_gets_the_resolvers_answer(verify_function, acme, target, body):
@@ -83,6 +84,7 @@ def test_an_ordinary_request_takes_the_plain_path_and_gets_the_resolvers_answer(
         "scope with a newline",
         "65 scopes",
         "token too long",
+        "user agent too long",
         "empty token",
         "token not a string",
         "scopes not a list",
@@ -119,6 +121,8 @@ def test_anything_else_goes_to_the_resolver(verify_function, acme, target, case)
         body["scopes"] = [f"s{i}" for i in range(65)]
     elif case == "token too long":
         body["token"] = "x" * 513
+    elif case == "user agent too long":
+        body["user_agent"] = "u" * 513
     elif case == "empty token":
         body["token"] = ""
     elif case == "token not a string":

@@ -16,6 +16,7 @@ from tokensmith.settings import Settings
 from tokensmith.tokens.admin import AdminTokenService
 from tokensmith.tokens.models import CreateTokenRequest
 from tokensmith.tokens.service import TokenService
+from tokensmith.tokens.verification_cache import VerificationCache
 from tokensmith.webhooks.service import WebhookService
 
 NOW = datetime(2030, 1, 15, 12, 0, 0, tzinfo=UTC)
@@ -64,6 +65,25 @@ def repository() -> RecordingRepository:
 @pytest.fixture
 def tokens(repository, settings, clock) -> TokenService:
     return TokenService(repository, settings, now=clock, counters=repository, policies=repository)
+
+
+def seconds_of(clock):
+    """The instance's monotonic clock, driven by the test's clock."""
+    return lambda: clock().timestamp()
+
+
+@pytest.fixture
+def cached_tokens(repository, settings, clock) -> TokenService:
+    """The service with the opt-in copy of valid secrets' tokens on, for 5 seconds, on the test's clock
+    (tokens/verification_cache.py)."""
+    return TokenService(
+        repository,
+        settings,
+        now=clock,
+        counters=repository,
+        policies=repository,
+        verification_cache=VerificationCache(5, monotonic=seconds_of(clock)),
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.unit.fake_usage import UsageStore
 from tokensmith import table
-from tokensmith.aws.dynamodb import InvalidCursor, NameTaken, VersionConflict
+from tokensmith.aws.dynamodb import ExtraUpdate, InvalidCursor, NameTaken, VersionConflict
 from tokensmith.organizations.propagation import PropagationStep, read_message
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.listing import OWNERLESS
@@ -55,11 +55,18 @@ class TokenChanged:
 
 
 @dataclass
+class NetworkRecorded:
+    change: TokenChange
+    event: dict[str, Any] | None
+
+
+@dataclass
 class LastUseRecorded:
     token_id: str
     at: str
     ip: str | None
     user_agent: str | None
+    wake: dict[str, Any] = field(default_factory=dict)  # the inactivity wake-up moved by this use
 
 
 @dataclass
@@ -84,6 +91,66 @@ class EventPut:
 def _stored(values: dict[str, Any]) -> dict[str, Any]:
     """As DynamoDB keeps an item: a copy, without the ``None`` values (``to_item`` drops them)."""
     return {k: copy.deepcopy(v) for k, v in values.items() if v is not None}
+
+
+def _path(expression: str, extra: ExtraUpdate) -> list[str]:
+    """``networks.#name.last_seen_at`` as the attribute names it stands for."""
+    return [extra.names.get(part, part) for part in expression.strip().split(".")]
+
+
+def _extra_holds(item: dict[str, Any], extra: ExtraUpdate) -> bool:
+    """The conditions of an ``ExtraUpdate`` (``tokens.networks``: attribute_exists, attribute_not_exists,
+    size = :value) on ``item``, as DynamoDB evaluates them."""
+
+    def lookup(path: list[str]) -> Any:
+        value: Any = item
+        for part in path:
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+    for condition in extra.conditions:
+        function, _, rest = condition.partition("(")
+        inner, _, comparison = rest.partition(")")
+        value = lookup(_path(inner, extra))
+        if function == "attribute_exists" and value is None:
+            return False
+        if function == "attribute_not_exists" and value is not None:
+            return False
+        if function == "size":
+            operator, placeholder = comparison.split()
+            bound = int(extra.values[placeholder]["N"])
+            if value is None or not (len(value) == bound if operator == "=" else len(value) < bound):
+                return False
+    return True
+
+
+def _apply_extra(item: dict[str, Any], extra: ExtraUpdate | None) -> None:
+    """The assignments (``path = :value``, ``path = if_not_exists(path, :value)``) and removals of an
+    ``ExtraUpdate`` on ``item``."""
+    from tokensmith.aws.dynamodb import from_attribute
+
+    if extra is None:
+        return
+    for assignment in extra.assignments:
+        target, _, source = assignment.partition("=")
+        *parents, last = _path(target, extra)
+        holder = item
+        for part in parents:
+            holder = holder[part]
+        source = source.strip()
+        if source.startswith("if_not_exists("):  # if_not_exists(path, :value): only where there is none
+            placeholder = source.removesuffix(")").split(",")[1].strip()
+            holder.setdefault(last, from_attribute(extra.values[placeholder]))
+        else:
+            holder[last] = from_attribute(extra.values[source])
+    for removal in extra.removals:
+        *parents, last = _path(removal, extra)
+        holder = item
+        for part in parents:
+            holder = holder[part]
+        holder.pop(last, None)
 
 
 class RecordingRepository(UsageStore):
@@ -202,7 +269,7 @@ class RecordingRepository(UsageStore):
         if claim_name is not None:
             self._take(claim_name)
 
-    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
+    def update_token(self, change: TokenChange, event: dict[str, Any] | None) -> None:
         self.writes.append(TokenChanged(change, copy.deepcopy(event)))
         if self._lost_races.get(change.token_id, 0) > 0:
             self._lost_races[change.token_id] -= 1
@@ -226,8 +293,9 @@ class RecordingRepository(UsageStore):
             current.pop(attribute, None)
         if change.increment_version:
             current["version"] += 1
-        self.events.append(_stored(event))
-        self.grant(change.token_id, change.grant_credits)
+        if event is not None:
+            self.events.append(_stored(event))
+        self.grant(change.token_id, change.grant_credits, change.credits_lifetime)
         if change.claim_name is not None:
             self._take(change.claim_name)
         if change.release_name is not None:
@@ -236,18 +304,51 @@ class RecordingRepository(UsageStore):
                 self.guards.pop(change.release_name, None)
 
     def record_last_use(
-        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+        self,
+        token_id: str,
+        at: str,
+        stale_before: str,
+        ip: str | None,
+        user_agent: str | None,
+        wake: dict[str, Any] | None = None,
+        extra: ExtraUpdate | None = None,
     ) -> bool:
         current = self.tokens.get(token_id)
         if current is None or current.get("last_used_at", "") >= stale_before:
             return False
-        self.writes.append(LastUseRecorded(token_id, at, ip, user_agent))
+        if extra is not None and not _extra_holds(current, extra):
+            return False
+        _apply_extra(current, extra)
+        self.writes.append(LastUseRecorded(token_id, at, ip, user_agent, dict(wake or {})))
         current["last_used_at"] = at
         for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
             if value:
                 current[attribute] = value[:512]
             else:
                 current.pop(attribute, None)
+        for attribute, value in (wake or {}).items():
+            if value is None:
+                current.pop(attribute, None)
+            else:
+                current[attribute] = copy.deepcopy(value)
+        return True
+
+    def record_network(self, change: TokenChange, event: dict[str, Any] | None) -> bool:
+        """``tokens.networks``' conditional write: False (nothing written) when a condition fails."""
+        self.writes.append(NetworkRecorded(change, copy.deepcopy(event)))
+        current = self.tokens.get(change.token_id)
+        if current is None or (change.expected_version is not None and current["version"] != change.expected_version):
+            return False
+        if change.extra is not None and not _extra_holds(current, change.extra):
+            return False
+        current.update(_stored(change.set_values))
+        for attribute in change.remove:
+            current.pop(attribute, None)
+        if change.increment_version:
+            current["version"] += 1
+        _apply_extra(current, change.extra)
+        if event is not None:
+            self.events.append(_stored(event))
         return True
 
     def _check_claim(self, claim: NameClaim) -> None:

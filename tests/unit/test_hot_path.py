@@ -3,6 +3,7 @@ DynamoDB calls one verification makes, through the authorizer and through ``POST
 (bench/ measures the timings: docs/performance.md)."""
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -47,8 +48,11 @@ class CountingClient:
 
     def update_item(self, **kwargs):
         self.calls.append(("UpdateItem", kwargs))
-        if self.item and ":at" in kwargs.get("ExpressionAttributeValues", {}):  # the last-use stamp lands
-            self.item = {**self.item, "last_used_at": kwargs["ExpressionAttributeValues"][":at"]}
+        values = kwargs.get("ExpressionAttributeValues", {})
+        if self.item and ":at" in values:  # the last-use stamp lands (with the token's first network)
+            self.item = {**self.item, "last_used_at": values[":at"]}
+            if ":first_networks" in values:
+                self.item["networks"] = values[":first_networks"]
         return {}
 
     def __getattr__(self, name):
@@ -71,6 +75,8 @@ def token():
         "scopes": ["tokens:read"],
         "secret_digest": token_format.digest(secret),
         "version": 1,
+        # used before from the authorizer's test source IP, 1.2.3.4 (tokens/networks.py)
+        "networks": {"1.2.3.0/24": {"first_seen_at": "2026-01-01T00:00:00Z", "last_seen_at": "2026-01-01T00:00:00Z"}},
     }
     return secret, item, to_item
 
@@ -136,6 +142,58 @@ def test_a_stale_last_use_adds_one_conditional_update(token, monkeypatch):
     assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
     assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
     assert "last_used_at < :stale" in client.calls[1][1]["ConditionExpression"]
+
+
+def test_a_use_from_a_known_network_refreshes_it_in_the_last_use_write(token, monkeypatch):
+    secret, item, to_item = token
+    client = CountingClient(to_item(item))
+
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    assert [name for name, _ in client.calls] == ["GetItem", "UpdateItem"]
+    update = client.calls[1][1]
+    assert "networks.#seen_network.last_seen_at = :seen_at" in update["UpdateExpression"]
+    assert update["ExpressionAttributeNames"] == {"#seen_network": "1.2.3.0/24"}
+
+
+def test_a_tokens_first_network_rides_on_its_first_last_use_write(token, monkeypatch):
+    # Given a token never used, verified many times within the minute from 1.2.3.4
+    secret, item, to_item = token
+    client = CountingClient(to_item({key: value for key, value in item.items() if key != "networks"}))
+    for _ in range(50):
+        assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    # Then one write in all, which stamped the last use and recorded the network
+    assert [name for name, _ in client.calls].count("UpdateItem") == 1
+    (update,) = [call for name, call in client.calls if name == "UpdateItem"]
+    assert "networks = if_not_exists(networks, :first_networks)" in update["UpdateExpression"]
+    assert "1.2.3.0/24" in update["ExpressionAttributeValues"][":first_networks"]["M"]
+
+
+class NewNetworkClient(CountingClient):
+    """Also answers the new-network write (a transaction of the token's update and its event)."""
+
+    def transact_write_items(self, **kwargs):
+        self.calls.append(("TransactWriteItems", kwargs))
+        return {}
+
+
+def test_a_use_from_a_new_network_adds_one_transaction_and_no_read(token, monkeypatch):
+    # Given a token used before from 1.2.3.0/24 only, its last use fresh
+    secret, item, to_item = token
+    from tokensmith import clock
+
+    seen = {"203.0.113.0/24": item["networks"]["1.2.3.0/24"]}
+    client = NewNetworkClient(to_item({**item, "networks": seen, "last_used_at": clock.to_iso(clock.now())}))
+
+    # When the authorizer sees it from 1.2.3.4
+    assert authorize(client, secret, monkeypatch)["isAuthorized"] is True
+
+    # Then one read and one transaction: the network and its token.new_location event
+    assert [name for name, _ in client.calls] == ["GetItem", "TransactWriteItems"]
+    update, put = (action for action in client.calls[1][1]["TransactItems"])
+    assert "networks.#new_network = :new_network" in update["Update"]["UpdateExpression"]
+    assert put["Put"]["Item"]["type"] == {"S": "token.new_location"}
 
 
 def test_a_wrong_checksum_costs_no_call_at_all(token, monkeypatch):
@@ -418,3 +476,96 @@ def test_with_a_verify_cache_the_authorizer_still_counts_every_verification(toke
     assert all(answer["isAuthorized"] and answer["context"]["code"] == "VALID" for answer in answers)
     assert [name for name, _ in client.calls] == ["GetItem"] + ["UpdateItem"] * 3
     assert all(call["Key"]["pk"]["S"].startswith("RATE#") for _, call in client.calls[1:])
+
+
+# --- retire on first use (tokens/rotation.py) -----------------------------------------------------------
+
+
+class TransactingClient(CountingClient):
+    """Also takes ``TransactWriteItems``: records it, and throttles it when told."""
+
+    def __init__(self, item, throttle: bool = False):
+        super().__init__(item)
+        self.throttle = throttle
+
+    def transact_write_items(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        self.calls.append(("TransactWriteItems", kwargs))
+        if self.throttle:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+        return {}
+
+
+def rotated_item(token, retire_on_first_use: bool):
+    """The token rotated a moment ago with an hour of grace (its last use fresh): (old, new, item)."""
+    from tokensmith import clock
+
+    old, item, to_item = token
+    new = token_format.generate("tks", item["id"])
+    grace_until = clock.now() + timedelta(hours=1)
+    rotated = {
+        **item,
+        "secret_digest": token_format.digest(new),
+        "previous_secret_digest": item["secret_digest"],
+        "previous_valid_until": clock.to_iso(grace_until),
+        "previous_valid_epoch": clock.epoch(grace_until),
+        "last_used_at": clock.to_iso(clock.now()),
+        "rotated_at": clock.to_iso(clock.now()),
+        "audit": {},
+        "retire_on_first_use": True if retire_on_first_use else None,
+    }
+    return old, new, to_item({k: v for k, v in rotated.items() if v is not None})
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+@pytest.mark.parametrize("retire", [False, True], ids=["grace only", "retire on first use"])
+def test_a_rotated_tokens_old_secret_and_a_plain_grace_cost_one_read(token, monkeypatch, path, retire):
+    # Given a token in its rotation grace (retiring on first use or not)
+    old, new, stored = rotated_item(token, retire)
+
+    # When the old secret is verified (either way), or the new one of a plain grace
+    client = TransactingClient(stored)
+    assert accepted(path, client, old, monkeypatch)
+    if not retire:
+        assert accepted(path, client, new, monkeypatch)
+
+    # Then only reads: nothing more than any verification
+    assert {name for name, _ in client.calls} == {"GetItem"}
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_the_new_secrets_first_use_adds_one_transaction_conditioned_on_what_was_read(token, monkeypatch, path):
+    # Given a token in a rotation grace that retires on first use
+    old, new, stored = rotated_item(token, True)
+    client = TransactingClient(stored)
+
+    # When the new secret is verified
+    assert accepted(path, client, new, monkeypatch)
+
+    # Then one read and one transaction: the token's grace removed under the condition of the digests,
+    # the grace and the flag it read, and the token.rotation_completed event
+    assert [name for name, _ in client.calls] == ["GetItem", "TransactWriteItems"]
+    update, put = client.calls[1][1]["TransactItems"]
+    condition = update["Update"]["ConditionExpression"]
+    values = update["Update"]["ExpressionAttributeValues"]
+    names = update["Update"]["ExpressionAttributeNames"]
+    conditioned = {names[placeholder] for placeholder in re.findall(r"(#c\d+) =", condition)}
+    assert conditioned == {"version", "previous_valid_epoch", "retire_on_first_use"}
+    assert values[":expected"] == {"N": "1"}  # the version read
+    assert {"BOOL": True} in values.values()
+    # no digest named anywhere in the write (the verifying functions may write none: template.yaml)
+    named = set(update["Update"]["ExpressionAttributeNames"].values())
+    assert not named & {"secret_digest", "previous_secret_digest"} and token_format.digest(old) not in str(update)
+    assert put["Put"]["Item"]["type"] == {"S": "token.rotation_completed"}
+
+
+@pytest.mark.parametrize("path", ["authorizer", "verify route"])
+def test_a_throttled_first_use_write_does_not_change_the_answer(token, monkeypatch, path):
+    # Given a token in a rotation grace that retires on first use, and a DynamoDB that throttles writes
+    _, new, stored = rotated_item(token, True)
+    client = TransactingClient(stored, throttle=True)
+
+    # When the new secret is verified, Then it is accepted all the same
+    assert accepted(path, client, new, monkeypatch)
+    assert "TransactWriteItems" in [name for name, _ in client.calls]

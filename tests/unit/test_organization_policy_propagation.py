@@ -45,7 +45,7 @@ def test_the_put_writes_the_policy_and_queues_its_copy_without_reading_a_token(
     make_tokens(given_token, 3)
     repository.pages_read.clear()
 
-    view = policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
+    view = policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
 
     assert view["propagated"] is False and view["version"] == 1
     assert queue.sent == [(PropagationStep("acme", 1), 0)]
@@ -57,7 +57,7 @@ def test_each_message_copies_at_most_one_page_and_queues_the_next_with_its_curso
     policies, propagator, repository, queue, given_token
 ):
     ids = make_tokens(given_token, 250)
-    policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
+    policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
 
     propagator.handle(queue.take())
 
@@ -72,7 +72,7 @@ def test_after_the_last_page_one_delayed_recheck_then_the_policy_is_propagated(
     policies, propagator, repository, queue, given_token
 ):
     ids = make_tokens(given_token, 250)
-    policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
+    policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
 
     handled = drain_policy_queue(propagator, queue)
 
@@ -86,7 +86,7 @@ def test_the_recheck_is_delayed_and_reaches_a_token_the_index_did_not_show_yet(
     policies, propagator, repository, queue, given_token
 ):
     [shown, late] = make_tokens(given_token, 2)
-    policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
+    policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
     repository.index_lag.add(late)
 
     propagator.handle(queue.take())
@@ -103,8 +103,8 @@ def test_the_recheck_is_delayed_and_reaches_a_token_the_index_did_not_show_yet(
 
 def test_a_newer_policy_stops_the_older_ones_copy(policies, propagator, repository, queue, given_token):
     [token_id] = make_tokens(given_token, 1)
-    policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
-    policies.put_policy(ACME, "acme", ["198.51.100.0/24"], META)
+    policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
+    policies.put_policy(ACME, "acme", {"allowed_cidrs": ["198.51.100.0/24"]}, META)
     repository.pages_read.clear()
 
     propagator.handle(queue.take())  # version 1's message, after version 2 was written
@@ -119,7 +119,7 @@ def test_a_copy_never_overwrites_a_newer_one_and_a_redelivered_message_writes_no
     policies, propagator, repository, queue, given_token
 ):
     [newer, older] = make_tokens(given_token, 2)
-    policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
+    policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
     repository.tokens[newer]["org_policy_version"] = 5  # as if a later policy already reached it
     message = queue.take()
 
@@ -140,6 +140,7 @@ def test_a_copy_never_overwrites_a_newer_one_and_a_redelivered_message_writes_no
         '{"organization_id": "a/b", "version": 1}',
         '{"organization_id": "acme", "version": 1, "cursor": 7}',
         '{"organization_id": "acme", "version": 1, "recheck": "yes"}',
+        '{"organization_id": "acme", "version": 1, "page": -1}',
     ],
 )
 def test_a_message_this_code_did_not_write_is_refused(body):
@@ -154,5 +155,5 @@ def test_a_policy_whose_copy_could_not_be_queued_answers_503_to_be_sent_again(po
     queue.send = unavailable
 
     with pytest.raises(ServiceUnavailable):
-        policies.put_policy(ACME, "acme", ["192.0.2.0/24"], META)
+        policies.put_policy(ACME, "acme", {"allowed_cidrs": ["192.0.2.0/24"]}, META)
     assert policies.get_policy(ACME, "acme")["propagated"] is False

@@ -33,6 +33,7 @@ URL = "https://hooks.example.com/scoped"
 # (service, operation) -> how to call it as ``principal``: every argument a valid one.
 CALLS: dict[tuple[type, str], Callable[[Any, Any], Any]] = {
     (TokenService, "get_token"): lambda s, p: s.get_token(p, ID),
+    (TokenService, "get_usage"): lambda s, p: s.get_usage(p, ID),
     (TokenService, "list_tokens"): lambda s, p: s.list_tokens(p),
     (TokenService, "list_events"): lambda s, p: s.list_events(p, ID),
     (TokenService, "verify"): lambda s, p: s.verify(p, "tks_x", [], META),

@@ -196,7 +196,8 @@ def test_the_rotated_event_tells_the_grace_and_no_secret(tokens, repository, tok
     # Then the token.rotated event has the grace, and no audited field changed (the start shows the
     # token id, which a rotation keeps), never a secret or a digest
     event = repository.only_change().event
-    assert event["type"] == "token.rotated" and event["details"] == {"grace_period_seconds": 60}
+    assert event["type"] == "token.rotated"
+    assert event["details"] == {"grace_period_seconds": 60, "retire_on_first_use": False}
     assert event["changes"] == {}
     assert token_format.start_of(new_secret) == token_format.start_of(token.secret)
     assert token_format.digest(new_secret) not in repr(event) and new_secret not in repr(event)

@@ -90,6 +90,10 @@ def test_cidrs_are_kept_in_their_canonical_form():
         # window: a token could reset its own count by editing itself (found in review)
         ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "duration_seconds": 3601}]}, ["ratelimits"]),
         ({"ratelimits": [LIMIT]}, {"ratelimits": [{**LIMIT, "shared": "owner"}]}, ["ratelimits"]),
+        # a lower limit counted in fewer shards forgets the dropped shards' counts for the window
+        ({"ratelimits": [{**LIMIT, "limit": 10_000}]}, {"ratelimits": [{**LIMIT, "limit": 9_999}]}, ["ratelimits"]),
+        ({"ratelimits": [{**LIMIT, "limit": 2_000}]}, {"ratelimits": [{**LIMIT, "limit": 1_999}]}, ["ratelimits"]),
+        ({"ratelimits": [{**LIMIT, "limit": 9_999}]}, {"ratelimits": [{**LIMIT, "limit": 9_000}]}, []),
         ({}, {"credits": {"remaining": 10}}, []),
         ({"credits": {"remaining": 10}}, {"credits": {"remaining": 5}}, []),
         ({"credits": {"remaining": 10}}, {"credits": {"remaining": 11}}, ["credits"]),
@@ -145,7 +149,14 @@ def test_an_owner_may_tighten_its_own_tokens_policies(tokens, given_token, repos
 
 @pytest.mark.parametrize(
     "loosening",
-    [{"credits": {"remaining": 11}}, {"allowed_cidrs": []}, {"ratelimits": []}],
+    [
+        {"credits": {"remaining": 11}},
+        {"allowed_cidrs": []},
+        {"ratelimits": []},
+        {"credits": None},
+        {"ratelimits": None},
+        {"allowed_cidrs": None},
+    ],
 )
 def test_an_owner_without_tokens_manage_cannot_loosen_or_grant(tokens, given_token, repository, loosening):
     issued = given_token(OWNER, credits={"remaining": 10}, allowed_cidrs=["10.0.0.0/8"], ratelimits=[LIMIT])
@@ -191,6 +202,41 @@ def test_an_edit_that_is_no_grant_never_gives_back_credits_spent_since_it_read_t
     # again, and 8 over the 5 now left is a grant the owner may not make; the 5 stay
     assert reads == [10, 5] and "tokens:manage" in refused.value.detail
     assert repository.credit_counters[issued.id]["remaining"] == 5
+
+
+def test_a_manager_removes_credits_with_null_and_their_counter_goes_in_the_same_change(tokens, given_token, repository):
+    # Given a token with credits and a rate limit
+    issued = given_token(credits={"remaining": 10}, ratelimits=[LIMIT])
+
+    # When a manager PATCHes credits: null and ratelimits: null
+    patch(tokens, ACME, issued.id, credits=None, ratelimits=None)
+
+    # Then the token is unlimited, and the one change deleted the credits counter with it
+    stored = repository.tokens[issued.id]
+    assert "credits" not in stored and "ratelimits" not in stored
+    change = repository.only_change()
+    assert change.change.credits_lifetime.delete and issued.id not in repository.credit_counters
+    assert change.event["changes"]["credits"]["to"] is None
+    assert tokens.verify(ACME, issued.secret, [], META).usage is None  # no policy left to apply
+
+
+def test_an_omitted_policy_is_left_as_it_is(tokens, given_token, repository):
+    issued = given_token(credits={"remaining": 10}, ratelimits=[LIMIT])
+
+    patch(tokens, ACME, issued.id, name="renamed", meta=None)
+
+    stored = repository.tokens[issued.id]
+    assert (stored["credits"]["remaining"], stored["ratelimits"]) == (10, [LIMIT | {"shared": "token"}])
+    assert repository.credit_counters[issued.id]["remaining"] == 10
+
+
+def test_a_token_never_removes_its_own_credits(tokens, given_token, repository):
+    issued = given_token(credits={"remaining": 10})
+
+    with pytest.raises(Forbidden) as refused:
+        patch(tokens, as_itself(issued.id), issued.id, credits=None)
+
+    assert "own" in refused.value.detail and repository.credit_counters[issued.id]["remaining"] == 10
 
 
 def test_a_token_never_loosens_its_own_policies_even_with_tokens_manage(tokens, given_token):

@@ -16,7 +16,6 @@ from tests.unit.test_token_reads_and_verify import report, tampered
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.leaks import LeakedTokenRevoker
-from tokensmith.tokens.service import TokenService
 from tokensmith.tokens.verification_cache import REFUSALS_REMEMBERED, BoundedLru, VerificationCache
 
 
@@ -27,24 +26,6 @@ def forged_for(token_id: str) -> str:
 
 def unknown_id() -> str:
     return str(uuid.uuid4())
-
-
-def seconds_of(clock):
-    """The instance's monotonic clock, driven by the test's clock."""
-    return lambda: clock().timestamp()
-
-
-@pytest.fixture
-def cached_tokens(repository, settings, clock) -> TokenService:
-    """The service with the opt-in copy of valid secrets' tokens on, for 5 seconds, on the test's clock."""
-    return TokenService(
-        repository,
-        settings,
-        now=clock,
-        counters=repository,
-        policies=repository,
-        verification_cache=VerificationCache(5, monotonic=seconds_of(clock)),
-    )
 
 
 # --- refusals: one read per forged secret --------------------------------------------------------------

@@ -509,7 +509,8 @@ function secretPage(title, token, secret, back = { href: `#/tokens/${token.id}`,
       h("div", { class: "value" }, value, copy),
       status,
     ),
-    h("div", { class: "actions" }, h("a", { class: "button", href: back.href, id: "done" }, back.label)),
+    // navigate(): after a rotation the page's hash already is back.href, where a plain link does nothing
+    h("div", { class: "actions" }, h("a", { class: "button", href: back.href, id: "done", onclick: (event) => { event.preventDefault(); navigate(back.href); } }, back.label)),
   );
   value.select();
 }
@@ -528,12 +529,15 @@ export function field(label, value) {
 
 async function tokenPage(id) {
   const read = await readFor("Token", async () => {
-    const [answer, trail] = await Promise.all([request("GET", `/v1/tokens/${encodeURIComponent(id)}`), api("GET", `/v1/tokens/${encodeURIComponent(id)}/events?limit=50`)]);
+    const path = `/v1/tokens/${encodeURIComponent(id)}`;
+    // The usage state (policies.js) is a panel of the page: the page stands without it.
+    const usage = api("GET", `${path}/usage`).catch(() => null);
+    const [answer, trail, now] = await Promise.all([request("GET", path), api("GET", `${path}/events?limit=50`), usage]);
     await learnNames([...trail.items.map((event) => event.actor?.token_id), answer.data.disabled_by?.token_id]);
-    return [answer, trail];
+    return [answer, trail, now];
   });
   if (!read) return;
-  const [{ data: token, etag }, events] = read;
+  const [{ data: token, etag }, events, usage] = read;
   const details = h(
     "dl",
     { class: "fields", id: "token-fields" },
@@ -580,10 +584,22 @@ async function tokenPage(id) {
     if (token.status === "active") {
       actions.append(act("Rotate", async () => {
         const grace = h("input", { type: "number", id: "grace", min: "0", max: "604800", value: "3600" });
-        const fields = [h("label", { for: "grace" }, "Grace period (seconds) for the old secret"), grace];
-        if (!(await confirmAction("Rotate the secret?", "A new secret is shown once; the old one keeps working for the grace period.", fields, "Rotate"))) return;
+        // retire_on_first_use caps a grace period: without one (0) the API refuses it, so the box goes grey.
+        const retire = h("input", { type: "checkbox", id: "retire-on-first-use", name: "retire-on-first-use" });
+        grace.addEventListener("input", () => {
+          retire.disabled = !(Number(grace.value || 0) > 0);
+          if (retire.disabled) retire.checked = false;
+        });
+        const fields = [
+          h("label", { for: "grace" }, "Grace period (seconds) for the old secret"),
+          grace,
+          h("label", { for: "retire-on-first-use", class: "option" }, retire, h("span", {}, "End the grace period at the new secret's first use")),
+        ];
+        if (!(await confirmAction("Rotate the secret?", "A new secret is shown once; the old one keeps working for the grace period, or until the new one is first used if you tick the box.", fields, "Rotate"))) return;
         try {
-          const rotated = await api("POST", `${path}/rotate`, { grace_period_seconds: Number(grace.value || 0) });
+          const body = { grace_period_seconds: Number(grace.value || 0) };
+          if (retire.checked) body.retire_on_first_use = true;
+          const rotated = await api("POST", `${path}/rotate`, body);
           secretPage("Secret rotated", rotated.token, rotated.secret);
         } catch (error) {
           await refusedOrFailed(error);
@@ -612,7 +628,7 @@ async function tokenPage(id) {
     }
   }
   const note = why.length ? h("p", { class: "hint", id: "token-actions-why" }, why.join(" ")) : null;
-  const sections = [details, actions, note, usagePanel(token), policyPanel(token)];
+  const sections = [details, actions, note, usagePanel(token), policyPanel(token, usage)];
   if (isAdmin()) sections.push(adminPanel(token, path, own));
   sections.push(h("h2", { id: "events-heading" }, "Audit events"), eventsTable(events.items));
   render(token.name, ...sections.filter(Boolean));
@@ -723,7 +739,33 @@ function usagePanel(token) {
         field("User agent", token.last_used_user_agent),
       )
     : h("p", { class: "muted" }, "Never used.");
-  return h("section", { class: "panel", id: "usage", "aria-labelledby": "usage-heading" }, h("h2", { id: "usage-heading" }, "Usage"), body);
+  const heading = h("h2", { id: "usage-heading" }, "Usage");
+  return h("section", { class: "panel", id: "usage", "aria-labelledby": "usage-heading" }, heading, body, networksTable(token.networks || []));
+}
+
+// The networks the token was used from (IPv4 /24, IPv6 /48), the most recently seen first: a use
+// from one not listed is a token.new_location event (README, "Networks seen").
+function networksTable(networks) {
+  if (!networks.length) return null;
+  return h(
+    "table",
+    { class: "cards", id: "networks", "aria-label": "Networks it was used from" },
+    h("thead", {}, h("tr", {}, ["Network", "First seen", "Last seen", "User agent"].map((c) => h("th", { scope: "col" }, c)))),
+    h(
+      "tbody",
+      {},
+      networks.map((seen) =>
+        h(
+          "tr",
+          {},
+          h("td", { "data-label": "Network", class: "mono" }, seen.network),
+          h("td", { "data-label": "First seen", class: "when" }, when(seen.first_seen_at)),
+          h("td", { "data-label": "Last seen", class: "when" }, when(seen.last_seen_at)),
+          h("td", { "data-label": "User agent" }, seen.user_agent || "—"),
+        ),
+      ),
+    ),
+  );
 }
 
 function adminPanel(token, path, own) {
@@ -816,6 +858,18 @@ function eventDetails(event) {
   if (event.type === "token.expiring") {
     const ahead = details.days_before ? ` (notice ${details.days_before} day${details.days_before === 1 ? "" : "s"} ahead)` : "";
     lines.push(h("li", {}, `expires ${when(details.expires_at)}${ahead}`));
+  } else if (event.type === "token.new_location") {
+    lines.push(h("li", {}, `used from a new network: ${details.network}`));
+    if (details.user_agent) lines.push(h("li", {}, `user agent: ${details.user_agent}`));
+    lines.push(h("li", {}, `seen before from: ${shown(details.previous_networks)}`));
+    if (details.disabled) lines.push(h("li", {}, "the token was disabled (the organization's policy: on_new_location disable)"));
+  } else if (event.type === "token.inactive_soon") {
+    const left = `${details.days_left} day${details.days_left === 1 ? "" : "s"} left`;
+    lines.push(h("li", {}, "unused: revoked ", shown(details.revoke_at), ` unless used before (${left})`));
+    lines.push(h("li", {}, "last used: ", details.last_used_at ? shown(details.last_used_at) : "never"));
+  } else if (event.type === "token.rotation_completed") {
+    lines.push(h("li", {}, "the new secret was used: the old one stopped working"));
+    if (details.grace_was_until) lines.push(h("li", {}, "its grace period would have ended ", shown(details.grace_was_until)));
   } else {
     for (const [name, value] of Object.entries(details)) lines.push(h("li", {}, `${name}: ${shown(value)}`));
   }

@@ -32,9 +32,22 @@ function list(id, items, empty) {
   return h("ul", { class: "plain", id }, items.map((item) => h("li", {}, item)));
 }
 
-// The panel: the token's policies, read-only.
-export function policyPanel(token) {
+// "2030-01-15T12:01:00Z" → "2030-01-15 12:01:00 UTC": a window's end, to the second.
+function instant(iso) {
+  return iso.replace("T", " ").replace("Z", " UTC");
+}
+
+// "minute: 98 of 100 left until 2030-01-15 12:01:00 UTC": one window as GET /v1/tokens/{id}/usage answers it.
+function windowText(window) {
+  return `${window.name}: ${window.remaining} of ${window.limit} left until ${instant(window.reset_at)}`;
+}
+
+// The panel: the token's policies, read-only, and where they stand now (usage: GET /v1/tokens/{id}/usage,
+// null when it could not be read). The credits left come with the token itself.
+export function policyPanel(token, usage) {
   const credits = token.credits;
+  const windows = usage && usage.ratelimits.length ? list("policy-windows", usage.ratelimits.map(windowText)) : null;
+  const periodEnds = usage?.credits?.period_ends_at;
   const meta = token.meta && Object.keys(token.meta).length ? JSON.stringify(token.meta, null, 2) : null;
   return h(
     "section",
@@ -44,8 +57,10 @@ export function policyPanel(token) {
       "dl",
       { class: "fields" },
       field("Rate limits", list("policy-ratelimits", (token.ratelimits || []).map(rateLimitText), "none")),
+      windows ? field("Windows now", windows) : null,
       field("Credits left", h("span", { id: "policy-credits" }, credits ? String(credits.remaining) : "unlimited")),
       credits ? field("Refill", h("span", { id: "policy-refill" }, refillText(credits.refill))) : null,
+      periodEnds ? field("Next refill", h("span", { id: "policy-next-refill" }, instant(periodEnds))) : null,
       credits ? field("Low at", credits.low_threshold ?? null) : null,
       field("Allowed from", list("policy-cidrs", token.allowed_cidrs || [], "anywhere")),
       field("Meta", meta ? h("pre", { class: "mono", id: "policy-meta" }, meta) : null),
@@ -148,7 +163,11 @@ export function policyFields(token, mayLoosen) {
     const creditInputs = [remaining.value, refillAmount.value, interval.value, lowThreshold.value];
     const creditsBefore = [credits?.remaining ?? "", refill?.amount ?? "", refill?.interval ?? "", credits?.low_threshold ?? ""].map(String);
     if (creditInputs.join("|") !== creditsBefore.join("|")) {
-      if (remaining.value === "") throw new Error("Credits need a number left (removing credits takes a replace, PUT).");
+      // No number left: unlimited (credits: null), a loosening the API refuses without tokens:manage.
+      if (remaining.value === "") {
+        changed.credits = null;
+        return changed;
+      }
       const next = { remaining: Number(remaining.value) };
       if (interval.value) {
         next.refill = { interval: interval.value, amount: Number(refillAmount.value || 0) };

@@ -18,6 +18,10 @@ def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def nanos_within(moment: datetime) -> int:
     """The nanoseconds that order things happening within the second ``moment`` names (ISO times here
     stop at the second): the moment's own microseconds when it has them, else the present's

@@ -8,7 +8,7 @@
 | console session| ``SESSION#<digest of its secret>``  | ``SESSION``                               |
 | webhook        | ``WEBHOOK#<id>``                    | ``WEBHOOK``                               |
 | delivery entry | ``WEBHOOK#<id>``                    | ``DELIVERY#<iso time>#<message id>#<n>``  |
-| rate window    | ``RATE#T#<token>#<limit>``, shared: ``RATE#O#<org>#<owner>#<limit>`` | ``<window start, epoch s>`` |
+| rate window    | ``RATE#T#<token>#<limit>#<s>[#<shard>]``, shared: ``RATE#O#<org>#<owner>#…`` | ``<window start>`` |
 | credits        | ``CREDITS#<token id>``              | ``CREDITS``                               |
 | org policy     | ``ORGPOLICY#<org>``                 | ``POLICY``                                |
 | endpoint register | ``ENDPOINTS#<org>``              | ``ENDPOINTS``                             |
@@ -223,12 +223,17 @@ def delivery_id(item: dict[str, object]) -> str:
 # --- usage counters and organization policies (issue 15) ----------------------------------------------
 
 
-def rate_window_key(subject: str, limit_name: str, duration_seconds: int, window_start: int) -> dict[str, str]:
+def rate_window_key(
+    subject: str, limit_name: str, duration_seconds: int, window_start: int, shard: int = 0
+) -> dict[str, str]:
     """One fixed window of one rate limit: a small item of its own (1 write unit per count), so a
     counted token's own item is never the hot one. ``subject`` comes from :func:`rate_subject`. The
     duration is part of the key: two tokens of one owner sharing a limit name with other durations
-    never count in (or expire) each other's window."""
-    return {"pk": f"{_RATE}{subject}#{limit_name}#{duration_seconds}", "sk": str(window_start)}
+    never count in (or expire) each other's window. A large window is counted in shards
+    (``tokens.window_shards``): shard 0 is the unsharded window's item, the others are partitions of
+    their own (``#<shard>``), so that each takes its own 1,000 writes a second."""
+    suffix = f"#{shard}" if shard else ""
+    return {"pk": f"{_RATE}{subject}#{limit_name}#{duration_seconds}{suffix}", "sk": str(window_start)}
 
 
 def rate_subject(token_id: str, organization_id: str, owner: str | None, shared: str) -> str:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 # DynamoDB's "too busy now" error codes, as a request error or as a transaction's cancellation reason:
@@ -56,6 +57,28 @@ class GuardReleaseFailed(RepositoryError):
 
 
 # --- attribute values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraUpdate:
+    """More of one ``UpdateItem``, built by a feature's own helper (``tokens.networks``) and merged
+    into a repository's write: assignments, removals, conditions, and the names and (typed) values
+    they use, each placeholder the helper's own."""
+
+    assignments: tuple[str, ...] = ()
+    removals: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add_to(
+        self, assignments: list[str], removals: list[str], conditions: list[str], names: dict, values: dict
+    ) -> None:
+        assignments.extend(self.assignments)
+        removals.extend(self.removals)
+        conditions.extend(self.conditions)
+        names.update(self.names)
+        values.update(self.values)
 
 
 def to_attribute(value: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class AdminTokenService(TokenChanges):
     def admin_update_token(
         self, principal: Principal, token_id: str, request: AdminUpdateTokenRequest, meta: RequestMeta
     ) -> dict[str, Any]:
-        fields = request.model_dump(exclude_none=True)
+        fields = {**request.model_dump(exclude_none=True), **request.removed_policies()}
         if not fields:
             raise ValidationFailed("the body changes nothing: give at least one field")
         revoking = request.revoked is True or request.status == "revoked"
@@ -49,6 +49,7 @@ class AdminTokenService(TokenChanges):
                 return self.revoke_plan(now, request.revoked_reason or "revoked by an administrator")
             editable = {k: v for k, v in fields.items() if k in ("expires_at", "owner", *POLICY_FIELDS)}
             values = rules.editable_values(self.settings, editable, now)
+            self.check_expiry_change(item, values, now)  # the organization's lifetime rules bind admins too
             rules.require_no_self_extension(principal, item, values)
             rules.require_may_loosen(principal, item, rules.loosened_policies(item, values, self.live_credits(item)))
             target = request.status or item["status"]

@@ -23,15 +23,18 @@ from tokensmith import audit, clock, table
 from tokensmith.auth import Principal, RequestMeta, authority, may_see_token, outranks
 from tokensmith.aws.dynamodb import NameTaken, VersionConflict
 from tokensmith.errors import Conflict, NotFound, PreconditionFailed
-from tokensmith.expiry.schedule import wake_attributes
+from tokensmith.expiry.schedule import WAKE_ATTRIBUTES, wake_attributes
 from tokensmith.observability import count
+from tokensmith.organizations.repository import token_copy
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
-from tokensmith.tokens import lifecycle
+from tokensmith.tokens import lifecycle, rules
+from tokensmith.tokens.counters import credits_grant, credits_lifetime
 from tokensmith.tokens.list_keys import list_attributes
-from tokensmith.tokens.repository import CreditsGrant, NameClaim, PolicyCheck, TokenChange, TokenRepository
+from tokensmith.tokens.repository import NameClaim, PolicyCheck, TokenChange, TokenRepository
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES
 from tokensmith.tokens.rules import name_conflict
-from tokensmith.tokens.usage import credits_left, credits_period
+from tokensmith.tokens.usage import credits_left
 from tokensmith.tokens.verification_cache import VerificationCache
 
 AUDITED_FIELDS = (
@@ -50,7 +53,6 @@ AUDITED_FIELDS = (
     "meta",
 )
 MAX_ATTEMPTS = 3
-GRACE_ATTRIBUTES = ("previous_secret_digest", "previous_valid_until", "previous_valid_epoch")  # rotation grace
 
 
 @dataclass(slots=True)
@@ -107,6 +109,11 @@ class TokenChanges:
             self._policies = OrganizationPolicies(self.repository.table_name, client=self.repository.client)
         return self._policies
 
+    def organization_policy(self, organization_id: str) -> dict[str, Any] | None:
+        """The organization's policy item (one ``GetItem``), None when it never had one."""
+        policy: dict[str, Any] | None = self.policies.get_policy(organization_id)
+        return policy
+
     def live_credits(self, item: dict[str, Any]) -> int | None:
         """The credits the token has left now (None: no credits): its counter, or the refill its
         next verification makes when the counter is of an older period (one ``GetItem``)."""
@@ -131,18 +138,23 @@ class TokenChanges:
     # --- create --------------------------------------------------------------------------------------
 
     def create(
-        self, principal: Principal, request_meta: RequestMeta, now: datetime, **fields: Any
+        self,
+        principal: Principal,
+        request_meta: RequestMeta,
+        now: datetime,
+        policy: dict[str, Any] | None,
+        **fields: Any,
     ) -> tuple[dict[str, Any], str]:
         """A new token of ``fields`` (organization_id, owner, name, description, icon, scopes,
         expires_at, status, and the usage policies) with its secret, its ``token.created`` event, its
-        name guard and its credits counter; it copies its organization's CIDR policy, and the write
+        name guard and its credits counter; it copies its organization's ``policy`` (as read by the
+        caller, which checked ``expires_at`` against it: :meth:`organization_policy`), and the write
         checks that policy is still the one copied."""
         item, secret = self.new_token_item(principal, request_meta, now, **fields)
-        policy = self.policies.get_policy(item["organization_id"])
-        if policy and policy.get("allowed_cidrs"):
-            item["org_allowed_cidrs"] = policy["allowed_cidrs"]
+        item.update({attribute: value for attribute, value in token_copy(policy).items() if value is not None})
         if policy:
             item["org_policy_version"] = policy["version"]
+            item.update(wake_attributes(item, self.settings.expiry_notice_days))  # with its inactivity_days
         check = PolicyCheck(item["organization_id"], policy["version"] if policy else None)
         changes = {key: {"from": None, "to": item[key]} for key in AUDITED_FIELDS if item.get(key) is not None}
         event = self._event(item, "token.created", principal, request_meta, now, changes)
@@ -258,16 +270,19 @@ class TokenChanges:
             if item.get(key) != updated.get(key)
         }
         event = self._event(updated, plan.event_type, principal, meta, now, changes, plan.reason, plan.details)
+        # A wake-up computed from a policy copy replaced since (no version bump) must not land
+        wake_moved = any(k in set_values or k in removed for k in WAKE_ATTRIBUTES)
+        grant = credits_grant(updated, now, ceiling=not plan.credits_may_rise) if "credits" in plan.set_values else None
         change = TokenChange(
             token_id=item["id"],
             expected_version=item["version"],
             set_values=set_values,
             remove=removed,
+            expect={"org_policy_version": item.get("org_policy_version")} if wake_moved else {},
             claim_name=self._claim(updated, now) if claim else None,
             release_name=old_guard if release else None,
-            grant_credits=(
-                credits_grant(updated, now, ceiling=not plan.credits_may_rise) if "credits" in plan.set_values else None
-            ),
+            grant_credits=grant,
+            credits_lifetime=None if grant else credits_lifetime(item, updated),
         )
         self.repository.update_token(change, event)
         count(plan.event_type)
@@ -293,6 +308,15 @@ class TokenChanges:
             "purge_at": audit.purge_after(self.settings, clock.epoch(now)),
         }
         return TokenChangePlan("token.revoked", values, GRACE_ATTRIBUTES, release_name=True, reason=reason)
+
+    def check_expiry_change(self, item: dict[str, Any], values: dict[str, Any], now: datetime) -> None:
+        """An edit that moves ``expires_at`` meets the organization's lifetime rules: one ``GetItem`` of
+        the policy, only then (an edit that leaves the expiry alone reads nothing more)."""
+        if "expires_epoch" not in values or values["expires_epoch"] == item.get("expires_epoch"):
+            return
+        expires = values["expires_epoch"]
+        policy = self.organization_policy(item["organization_id"])
+        rules.check_policy_expiry(policy, None if expires is None else clock.from_epoch(expires), now)
 
     # --- derived -------------------------------------------------------------------------------------
 
@@ -342,11 +366,3 @@ def disable_plan(principal: Principal, item: dict[str, Any], now: datetime) -> T
         return TokenChangePlan("token.updated", {"disabled_by": disabled_by})
     values = {"status": "disabled", "disabled_at": clock.to_iso(now), "disabled_by": disabled_by}
     return TokenChangePlan("token.disabled", values, GRACE_ATTRIBUTES)
-
-
-def credits_grant(item: dict[str, Any], now: datetime, ceiling: bool = False) -> CreditsGrant | None:
-    """The credits counter a token's ``credits`` setting starts: its ``remaining``, this period."""
-    credits = item.get("credits")
-    if not credits:
-        return None
-    return CreditsGrant(int(credits["remaining"]), credits_period(credits, clock.epoch(now)), ceiling)

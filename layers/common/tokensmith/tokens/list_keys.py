@@ -28,10 +28,10 @@ def list_attributes(item: dict[str, Any]) -> dict[str, Any]:
     return {**partitions, table.TOKEN_LIST_SORT: sort_key, table.EXPIRY_PARTITION: expiry}
 
 
-def expired_stamp_keys(seen: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
-    """What the sweep's ``expired`` stamp sets and removes of the list keys, from what the ``due``
-    index shows (organization and owner, not the sort key): the status partitions move to
-    ``expired`` and the token leaves ``by-expiry``."""
-    partitions = table.token_list_partitions(seen["organization_id"], seen.get("owner"), "expired")
+def stamp_keys(seen: dict[str, Any], status: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What a sweep stamp (``expired``, or ``revoked`` for inactivity) sets and removes of the list
+    keys, from what the ``due`` index shows (organization and owner, not the sort key): the status
+    partitions move to ``status`` and the token leaves ``by-expiry``."""
+    partitions = table.token_list_partitions(seen["organization_id"], seen.get("owner"), status)
     moved = {"status_pk": partitions["status_pk"], "owner_status_pk": partitions["owner_status_pk"]}
     return moved, (table.EXPIRY_PARTITION,)

@@ -23,6 +23,7 @@ from tokensmith.models import (
 )
 from tokensmith.tokens.policies import (
     MAX_COST,
+    POLICY_FIELDS,
     AllowedCidrs,
     Credits,
     CreditsState,
@@ -40,6 +41,11 @@ class PolicyFields(RequestBody):
     allowed_cidrs: AllowedCidrs | None = None
     meta: Meta | None = None
 
+    def removed_policies(self) -> dict[str, None]:
+        """The policies given as ``null``: removed by a ``PATCH`` (``credits: null`` = unlimited),
+        where an omitted one is left as it is."""
+        return {name: None for name in POLICY_FIELDS if name in self.model_fields_set and getattr(self, name) is None}
+
 
 class CreateTokenRequest(PolicyFields):
     name: Name
@@ -53,8 +59,9 @@ class CreateTokenRequest(PolicyFields):
 
 
 class UpdateTokenRequest(PolicyFields):
-    """PATCH: an omitted or ``null`` field is left unchanged; a list replaces the list (``[]`` clears
-    ``ratelimits``/``allowed_cidrs``, ``{}`` clears ``meta``; ``credits`` is removed by PUT only)."""
+    """PATCH: an omitted field is left unchanged, and so is a ``null`` one except a usage policy, which
+    ``null`` removes (``credits: null``: unlimited); a list replaces the list (``[]`` clears
+    ``ratelimits``/``allowed_cidrs``, ``{}`` clears ``meta``)."""
 
     name: Name | None = None
     description: Description | None = Field(default=None, validation_alias=AliasChoices("description", "comment"))
@@ -79,7 +86,16 @@ class RevokeTokenRequest(RequestBody):
 
 
 class RotateTokenRequest(RequestBody):
-    grace_period_seconds: Seconds = Field(default=0, ge=0, le=7 * 24 * 3600)
+    grace_period_seconds: Seconds = Field(
+        default=0, ge=0, le=7 * 24 * 3600, description="How long the old secret keeps working (0: it dies now)."
+    )
+    retire_on_first_use: StrictBool = Field(
+        default=False,
+        description=(
+            "End the grace period at the new secret's first successful verification, if that comes before its end "
+            "(a `token.rotation_completed` event). Needs `grace_period_seconds` above 0 (else 422)."
+        ),
+    )
 
 
 # The bodies that carry raw secrets keep them out of repr(): Powertools' debug logging prints the
@@ -92,6 +108,10 @@ class VerifyTokenRequest(RequestBody):
     )
     cost: Seconds = Field(
         default=1, ge=0, le=MAX_COST, description="What this verification spends of each rate limit and of the credits."
+    )
+    user_agent: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(
+        default=None,
+        description="The user agent of the client that presented the token (kept with a network it is new from).",
     )
 
 
@@ -127,6 +147,15 @@ class DisabledBy(ResponseBody):
     )
 
 
+class NetworkSeen(ResponseBody):
+    network: str = Field(description="The IPv4 /24 or IPv6 /48 of the client's address.")
+    first_seen_at: DateTimeText
+    last_seen_at: DateTimeText = Field(
+        description="Refreshed with last_used_at (at most once a minute per token, by a use from this network)."
+    )
+    user_agent: str | None = Field(description="The user agent of the first use from this network (128 characters).")
+
+
 class Token(ResponseBody):
     etag_subject: ClassVar[str] = "token"  # its answers carry the item's ETag
     id: UuidText
@@ -148,7 +177,13 @@ class Token(ResponseBody):
     created_ip: str | None
     user_agent: str | None
     revoked_at: DateTimeText | None
-    revoked_reason: str | None
+    revoked_reason: str | None = Field(
+        description=(
+            "The reason given when it was revoked, or the service's own: `leaked` (a reported leak), "
+            "`policy` (its organization's policy enforced), `inactive` (unused for its organization's "
+            "`inactivity_days`)."
+        )
+    )
     disabled_by: DisabledBy | None = Field(description="Who disabled the token, while it is disabled.")
     ratelimits: list[dict[str, object]] | None = Field(
         description="Rate limits: name, limit, duration_seconds, shared."
@@ -163,6 +198,13 @@ class Token(ResponseBody):
     meta: dict[str, object] | None
     audit: Audit
     version: int
+    networks: list[NetworkSeen] = Field(
+        description=(
+            "Read-only: the networks the token was used from (the authorizer's source IP, the `ip` of "
+            "POST /v1/tokens/verify), the 20 most recently seen, newest first. A use from a network not "
+            "in the list is a `token.new_location` event (not the first network: that one is recorded silently)."
+        )
+    )
 
 
 class TokenWithSecret(ResponseBody):
@@ -213,6 +255,19 @@ class VerifyResult(ResponseBody):
     ratelimits: list[RateLimitState] = Field(description="Each rate limit's window after this verification.")
     credits: CreditsState | None = Field(description="The credits left; null: unlimited.")
     meta: dict[str, object] | None
+
+
+class CreditsUsage(ResponseBody):
+    remaining: int = Field(description="Left now (a refill due at the next verification counted as made).")
+    refill: dict[str, object] | None = Field(description="The credits' refill: interval, amount, day_of_month.")
+    period_ends_at: DateTimeText | None = Field(description="When the next refill is due; null without refill.")
+
+
+class TokenUsage(ResponseBody):
+    ratelimits: list[RateLimitState] = Field(
+        description="The current window of each rate limit: what is left of it and when it ends."
+    )
+    credits: CreditsUsage | None = Field(description="The credits; null: unlimited.")
 
 
 class RevokeLeakedResult(ResponseBody):

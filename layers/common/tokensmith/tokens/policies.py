@@ -11,7 +11,7 @@ import ipaddress
 import json
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, StringConstraints
 
 from tokensmith.models import PATTERN_MESSAGES, RequestBody, ResponseBody, integral
 
@@ -140,8 +140,65 @@ class Credits(RequestBody):
     low_threshold: CreditCount | None = None
 
 
+MAX_INACTIVITY_DAYS = 3650
+MAX_NOTICES = 5
+InactivityDays = Annotated[StrictInt, Field(ge=1, le=MAX_INACTIVITY_DAYS), BeforeValidator(integral)]
+LifetimeDays = Annotated[StrictInt, Field(ge=1, le=36_500), BeforeValidator(integral)]
+
+
+def _notice_days(days: list[int]) -> list[int]:
+    if len(set(days)) != len(days):
+        raise ValueError("must not repeat a day")
+    return sorted(days, reverse=True)
+
+
 class OrganizationPolicyRequest(RequestBody):
-    allowed_cidrs: AllowedCidrs = Field(default_factory=list)
+    """The whole policy (a PUT replaces it: an omitted field takes its default)."""
+
+    allowed_cidrs: AllowedCidrs = Field(
+        default_factory=list,
+        description="Every token of the organization must be presented from one of these (`[]`: anywhere).",
+    )
+    max_lifetime_days: LifetimeDays | None = Field(
+        default=None,
+        description="New tokens may expire at most this many days ahead (at most the deployment's own limit).",
+    )
+    require_expiry: StrictBool = Field(default=False, description="New tokens must have an `expires_at`.")
+    on_new_location: Literal["notify", "disable"] = Field(
+        default="notify",
+        description=(
+            "The first use of a token from a network it was never used from writes `token.new_location`; "
+            "`disable` also disables the token in the same write."
+        ),
+    )
+    inactivity_days: InactivityDays | None = Field(
+        default=None,
+        description="Tokens unused for this many days are revoked with reason `inactive` (`null`: never).",
+    )
+    inactivity_notice_days: Annotated[
+        list[InactivityDays],
+        Field(max_length=MAX_NOTICES, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_notice_days),
+    ] = Field(
+        default_factory=list,
+        description=(
+            "`token.inactive_soon` notices this many days before an inactive token is revoked, e.g. `[14, 3]`; "
+            "each less than `inactivity_days`."
+        ),
+    )
+
+
+class PutOrganizationPolicyRequest(OrganizationPolicyRequest):
+    """The PUT body: the whole policy, and what to do now to the live tokens it finds non-compliant."""
+
+    enforce: Literal["none", "disable", "revoke"] = Field(
+        default="none",
+        description=(
+            "`disable` or `revoke` (reason `policy`) the live tokens this policy finds non-compliant (see "
+            "`POST .../policy/preview`), by the worker that copies the policy, page by page, each with its own "
+            "audit event; progress in `enforcement`. Not part of the policy: the next PUT starts afresh."
+        ),
+    )
 
 
 # --- responses -----------------------------------------------------------------------------------------
@@ -158,13 +215,54 @@ class CreditsState(ResponseBody):
     remaining: int
 
 
+class PolicyEnforcement(ResponseBody):
+    """The progress of the latest PUT's ``enforce``, counted page by page by the worker."""
+
+    action: Literal["disable", "revoke"]
+    examined: int = Field(description="Tokens of the organization read so far.")
+    disabled: int
+    revoked: int
+    skipped: int = Field(
+        default=0,
+        description="Non-compliant tokens left as they are: they hold scopes the caller that sent the PUT lacks.",
+    )
+    done: bool = Field(description="Every page was examined.")
+    started_at: str
+    by: dict[str, object] = Field(description="Who asked: the token that sent the PUT.")
+
+
+class NoncompliantToken(ResponseBody):
+    token_id: str
+    name: str
+    owner: str | None
+    status: Literal["active", "disabled"]
+    reasons: list[Literal["lifetime", "allowlist", "inactivity"]]
+
+
+class PolicyPreview(ResponseBody):
+    """One page of the organization's live tokens that the candidate policy finds non-compliant."""
+
+    organization_id: str
+    tokens: list[NoncompliantToken]
+    examined: int = Field(description="Tokens this page read (at most `limit`): a page may list none and go on.")
+    next_cursor: str | None
+
+
 class OrganizationPolicy(ResponseBody):
     etag_subject: ClassVar[str] = "policy"  # its answers carry the item's ETag
     organization_id: str
     allowed_cidrs: list[str]
+    max_lifetime_days: int | None
+    require_expiry: bool
+    on_new_location: Literal["notify", "disable"]
+    inactivity_days: int | None
+    inactivity_notice_days: list[int]
     version: int
     modified_at: str | None
     propagated: bool  # every token of the organization carries this version (false while the worker copies it)
+    enforcement: PolicyEnforcement | None = Field(
+        default=None, description="The latest PUT's `enforce` (null: none asked), and how far it got."
+    )
 
 
 def stored_policy_fields(fields: dict[str, Any]) -> dict[str, Any]:

@@ -17,13 +17,16 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.aws.dynamodb import (
+    ExtraUpdate,
     GuardReleaseFailed,
+    VersionConflict,
     decode_cursor,
     encode_cursor,
     from_item,
     to_attribute,
     to_item,
 )
+from tokensmith.tokens.counters import CreditsGrant, CreditsLifetime, credits_counter_actions
 from tokensmith.tokens.listing import TokenListing
 
 
@@ -77,18 +80,8 @@ class TokenChange:
     due_by: int | None = None
     increment_version: bool = False
     grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
-
-
-@dataclass(frozen=True, slots=True)
-class CreditsGrant:
-    """Set a token's credits counter (``tokens.counters``) to ``remaining`` in ``period``. With
-    ``ceiling`` (an edit that is no grant), only while the counter of this period still holds at least
-    ``remaining``: credits spent between the edit's read and its write are never given back (the
-    change is then read and planned again, when it has become a grant)."""
-
-    remaining: int
-    period: int
-    ceiling: bool = False
+    credits_lifetime: CreditsLifetime | None = None  # else: the counter deleted, or its purge_at moved
+    extra: ExtraUpdate | None = None  # more of the same update (tokens.networks: a new network)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +179,12 @@ class TokenRepository(TokenListing):
         actions.extend(self._policy_actions(item["id"], grant_credits, policy_check))
         self._transact(actions, name_claim_index=2 if claim_name else None)
 
-    def update_token(self, change: TokenChange, event: dict[str, Any]) -> None:
-        """Apply ``change`` if the token still has ``expected_version``, with its audit event; take and
-        release name guards in the same transaction. A release of a guard that another token has
-        since taken over is dropped rather than failing the change."""
-        actions = [self._update_action(change), self._put_action(event)]
+    def update_token(self, change: TokenChange, event: dict[str, Any] | None) -> None:
+        """Apply ``change`` if the token still has ``expected_version``, with its audit event (None: a
+        change that is no event, the sweep moving a wake-up); take and release name guards in the same
+        transaction. A release of a guard that another token has since taken over is dropped rather
+        than failing the change."""
+        actions = [self._update_action(change), *([self._put_action(event)] if event is not None else [])]
         claim_index = release_index = None
         if change.claim_name:
             claim_index = len(actions)
@@ -207,7 +201,7 @@ class TokenRepository(TokenListing):
                     }
                 }
             )
-        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None))
+        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None, change.credits_lifetime))
         try:
             self._transact(actions, name_claim_index=claim_index, release_index=release_index)
         except GuardReleaseFailed:
@@ -215,11 +209,21 @@ class TokenRepository(TokenListing):
             self._transact(actions, name_claim_index=claim_index)
 
     def record_last_use(
-        self, token_id: str, at: str, stale_before: str, ip: str | None, user_agent: str | None
+        self,
+        token_id: str,
+        at: str,
+        stale_before: str,
+        ip: str | None,
+        user_agent: str | None,
+        wake: dict[str, Any] | None = None,
+        extra: ExtraUpdate | None = None,
     ) -> bool:
         """Stamp ``last_used_*`` unless another call did within the interval. Not an audit event and
-        no ``version`` bump (that would break every client's ``If-Match``). True when written."""
-        values = {":at": {"S": at}, ":stale": {"S": stale_before}}
+        no ``version`` bump (that would break every client's ``If-Match``). ``wake``: the inactivity
+        wake-up this use moves (``expiry.schedule.wake_after_use``; None values removed), on the same
+        write. ``extra`` rides on it too (``tokens.networks``: the client network's ``last_seen_at``, or
+        the token's first network). True when written."""
+        values: dict[str, Any] = {":at": {"S": at}, ":stale": {"S": stale_before}}
         assignments = ["last_used_at = :at"]
         removals = []
         for attribute, value in (("last_used_ip", ip), ("last_used_user_agent", user_agent)):
@@ -228,34 +232,65 @@ class TokenRepository(TokenListing):
                 values[f":{attribute}"] = {"S": value[:512]}
             else:
                 removals.append(attribute)
+        # --- inactivity: the wake-up moved by this use (empty for a token without inactivity_days) ---
+        for attribute, value in (wake or {}).items():
+            if value is None:
+                removals.append(attribute)
+            else:
+                assignments.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = to_attribute(value)
+        # --- end inactivity ---
+        conditions = ["attribute_exists(pk)", "(attribute_not_exists(last_used_at) OR last_used_at < :stale)"]
+        names: dict[str, str] = {}
+        # --- networks seen: the client network's last_seen_at, or the token's first network ---
+        if extra is not None:
+            extra.add_to(assignments, removals, conditions, names, values)
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return self._conditional(
             "update_item",
             Key=to_item(table.token_key(token_id)),
             UpdateExpression=expression,
-            ConditionExpression=(
-                "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :stale)"
-            ),
+            ConditionExpression=" AND ".join(conditions),
             ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
+
+    def move_credits_purge(self, token_id: str, purge_at: int) -> bool:
+        """Give the token's credits counter, if it has one, the token's new ``purge_at``: for a writer
+        that ended the token's life without knowing whether it has credits (the expiry sweep reads the
+        ``due`` index, which does not project them). Conditional, so no counter is made; True when moved."""
+        return self._conditional(
+            "update_item",
+            Key=to_item(table.credits_key(token_id)),
+            UpdateExpression="SET purge_at = :purge",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":purge": {"N": str(purge_at)}},
+        )
+
+    def record_network(self, change: TokenChange, event: dict[str, Any] | None) -> bool:
+        """``tokens.networks``' write of a network the token was not known to be used from: the
+        conditional update ``change`` (its ``extra``), with its audit event when there is one, in one
+        transaction. False when a condition failed (another verification recorded it first, or the
+        token changed): the caller reads the token again."""
+        update = self._update_action(change)["Update"]
+        if event is None:
+            return self._conditional("update_item", **{k: v for k, v in update.items() if k != "TableName"})
+        try:
+            self._transact([{"Update": update}, self._put_action(event)])
+        except VersionConflict:
+            return False
+        return True
 
     # --- internals -----------------------------------------------------------------------------------
 
     def _policy_actions(
-        self, token_id: str, grant: CreditsGrant | None, check: PolicyCheck | None
+        self,
+        token_id: str,
+        grant: CreditsGrant | None,
+        check: PolicyCheck | None,
+        lifetime: CreditsLifetime | None = None,
     ) -> list[dict[str, Any]]:
-        actions: list[dict[str, Any]] = []
-        if grant is not None:
-            counter = {**table.credits_key(token_id), "remaining": grant.remaining, "period": grant.period}
-            put = self._put_action(counter)
-            if grant.ceiling:
-                put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR #p <> :p OR #r >= :r"
-                put["Put"]["ExpressionAttributeNames"] = {"#p": "period", "#r": "remaining"}
-                put["Put"]["ExpressionAttributeValues"] = {
-                    ":p": {"N": str(grant.period)},
-                    ":r": {"N": str(grant.remaining)},
-                }
-            actions.append(put)
+        actions = credits_counter_actions(self.table_name, token_id, grant, lifetime)
         if check is not None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
             if check.version is not None:
@@ -286,10 +321,13 @@ class TokenRepository(TokenListing):
         if change.increment_version:
             values[":one"] = {"N": "1"}
             assignments.append(f"{placeholder('version', 'v')} = {placeholder('version', 'v')} + :one")
-        expression = "SET " + ", ".join(assignments)
-        if change.remove:
-            expression += " REMOVE " + ", ".join(placeholder(attribute, "r") for attribute in change.remove)
+        removals = [placeholder(attribute, "r") for attribute in change.remove]
         conditions = ["attribute_exists(pk)"]
+        if change.extra is not None:
+            change.extra.add_to(assignments, removals, conditions, names, values)
+        expression = "SET " + ", ".join(assignments)
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
         if change.expected_version is not None:
             values[":expected"] = {"N": str(change.expected_version)}
             conditions.append(f"{placeholder('version', 'c')} = :expected")
@@ -308,7 +346,7 @@ class TokenRepository(TokenListing):
                 "Key": to_item(table.token_key(change.token_id)),
                 "UpdateExpression": expression,
                 "ConditionExpression": " AND ".join(conditions),
-                "ExpressionAttributeNames": names,
+                **({"ExpressionAttributeNames": names} if names else {}),
                 "ExpressionAttributeValues": values,
             }
         }

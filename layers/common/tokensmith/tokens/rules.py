@@ -10,9 +10,11 @@ from typing import Any
 from tokensmith import clock
 from tokensmith.auth import TOKENS_MANAGE, Principal, grants, manages_organization
 from tokensmith.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from tokensmith.organizations.compliance import lifetime_ceiling, lifetime_problem
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
 from tokensmith.tokens.policies import POLICY_FIELDS, stored_policy_fields
+from tokensmith.tokens.window_shards import shard_count
 
 
 def check_catalog(settings: Settings, scopes: list[str], field_name: str) -> None:
@@ -57,6 +59,34 @@ def check_expiry(
             [FieldError("expires_at", f"must be at most {max_days} days ahead")],
         )
     return expires_at
+
+
+def policy_default_expiry(policy: dict[str, Any] | None, default: datetime | None, now: datetime) -> datetime | None:
+    """A new token's ``expires_at`` when the request gives none: the earlier of the deployment's
+    ceiling (``default``) and the organization's (``max_lifetime_days``)."""
+    ceiling = lifetime_ceiling(policy, now)
+    if ceiling is None or (default is not None and default <= ceiling):
+        return default
+    return ceiling
+
+
+def check_policy_expiry(policy: dict[str, Any] | None, expires_at: datetime | None, now: datetime) -> None:
+    """The organization's ``require_expiry`` and ``max_lifetime_days`` on an ``expires_at`` being
+    written (None: the token has none): a 422 naming ``expires_at``."""
+    problem = lifetime_problem(policy, clock.epoch(expires_at) if expires_at else None, now)
+    if problem is not None:
+        raise ValidationFailed(f"expires_at is {problem}", [FieldError("expires_at", problem)])
+
+
+def check_retire_on_first_use(grace_period_seconds: int, retire_on_first_use: bool) -> None:
+    """``retire_on_first_use`` caps a grace period by the new secret's first use: without a grace
+    (0, the old secret dies at once) there is nothing to cap, and accepting it would promise an
+    overlap that does not exist (422 naming the field)."""
+    if retire_on_first_use and grace_period_seconds <= 0:
+        raise ValidationFailed(
+            "retire_on_first_use needs a grace_period_seconds above 0: without one the old secret dies at once",
+            [FieldError("retire_on_first_use", "requires grace_period_seconds > 0")],
+        )
 
 
 def require_live(item: dict[str, Any], now: datetime, verb: str) -> None:
@@ -153,7 +183,9 @@ def require_may_create_under_policy(principal: Principal, caller: dict[str, Any]
 def _limits_kept(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
     """Each limit kept, with no higher ``limit``. A changed duration or ``shared`` counts as loosening
     even when it looks stricter: the window counter's key moves with them, so the change would start
-    a new, empty window (a token could reset its own count by editing itself)."""
+    a new, empty window (a token could reset its own count by editing itself). So does a lower limit
+    counted in fewer shards (``window_shards``): the dropped shards' counts would be forgotten for
+    the rest of the window, and the kept shards' shares grow."""
     by_name = {limit["name"]: limit for limit in new}
     for limit in old:
         kept = by_name.get(limit["name"])
@@ -162,6 +194,7 @@ def _limits_kept(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
             or kept["limit"] > limit["limit"]
             or kept["duration_seconds"] != limit["duration_seconds"]
             or kept.get("shared", "token") != limit.get("shared", "token")
+            or shard_count(kept["limit"]) != shard_count(limit["limit"])
         ):
             return False
     return True

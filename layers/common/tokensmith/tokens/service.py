@@ -33,7 +33,7 @@ from tokensmith.organizations.repository import default_policies
 from tokensmith.settings import get_settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens import rules
-from tokensmith.tokens.changes import GRACE_ATTRIBUTES, Planner, TokenChangePlan, TokenChanges, disable_plan
+from tokensmith.tokens.changes import Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.listing import OWNERLESS
 from tokensmith.tokens.models import (
@@ -41,9 +41,12 @@ from tokensmith.tokens.models import (
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
+from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
-from tokensmith.tokens.verification import DELETED, Verification, apply_policies, record_use, verify_secret
+from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
+from tokensmith.tokens.usage_state import current_usage
+from tokensmith.tokens.verification import DELETED, DISABLED, Verification, apply_policies, record_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
@@ -53,6 +56,11 @@ class TokenService(TokenChanges):
     @requires(TOKENS_READ)
     def get_token(self, principal: Principal, token_id: str) -> dict[str, Any]:
         return self.with_live_credits(self.load_visible(principal, token_id))
+
+    @requires(TOKENS_READ)
+    def get_usage(self, principal: Principal, token_id: str) -> dict[str, Any]:
+        """Where the token's rate limits and credits stand now (``tokens.usage_state``), spending nothing."""
+        return current_usage(self.counters, self.load_visible(principal, token_id), clock.epoch(self._now()))
 
     def get_self(self, principal: Principal) -> dict[str, Any]:
         return self.with_live_credits(self.load_visible(principal, principal.token_id))
@@ -94,9 +102,13 @@ class TokenService(TokenChanges):
         meta: RequestMeta,
         ip: str | None = None,
         cost: int = 1,
+        user_agent: str | None = None,
     ) -> Verification:
         """``POST /v1/tokens/verify``: a token of another organization is NOT_FOUND to non-admins.
-        Then the token's usage policies, for the client at ``ip``, at ``cost``."""
+        Then the token's usage policies, for the client at ``ip``, at ``cost``, and the client's network
+        (with its ``user_agent``)
+        (``tokens.networks``: a new one is ``token.new_location``, and DISABLED where the
+        organization's policy disables on a new location)."""
         rules.check_catalog(self.settings, scopes, "scopes")
         now = self._now()
         result = verify_secret(
@@ -108,11 +120,20 @@ class TokenService(TokenChanges):
             return Verification(DELETED)  # gone from every read: the code says it all, never the token
         # Counted on every verification, the positive cache's included: limits and credits are never cached.
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
-        if result.valid and not result.cached:  # a copy was stamped when it was read
-            try:
-                record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent)  # type: ignore[arg-type]
+        if not result.valid or result.item is None:
+            return result
+        stamped = False
+        if not result.cached:  # a copy was stamped when it was read
+            try:  # the client's network (ip, as the caller says: never the caller's own address) rides on it
+                extra = last_use_piece(result.item, ip, user_agent, now)
+                stamped = record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, extra)
             except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
                 count("last_use.not_recorded")
+        try:
+            if record_network(self.repository, self.settings, result.item, now, ip, user_agent, stamped):
+                return Verification(DISABLED, result.item)  # its organization disables on a new location
+        except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
+            count("network.not_recorded")
         return result
 
     # --- create --------------------------------------------------------------------------------------
@@ -131,10 +152,12 @@ class TokenService(TokenChanges):
         policies = rules.editable_values(
             self.settings, request.model_dump(include=set(POLICY_FIELDS), exclude_none=True), now
         )
+        org_policy = self.organization_policy(organization)
         return self.create(
             principal,
             meta,
             now,
+            org_policy,
             **policies,
             organization_id=organization,
             owner=owner,
@@ -142,26 +165,39 @@ class TokenService(TokenChanges):
             description=request.description or None,
             icon=request.icon or None,
             scopes=sorted(request.scopes),
-            expires_at=rules.check_expiry(self.settings, request.expires_at, now, default_to_max=True),
+            expires_at=self._new_expiry(org_policy, request.expires_at, now),
             status="disabled" if request.revoked else "active",
         )
+
+    def _new_expiry(
+        self, org_policy: dict[str, Any] | None, requested: datetime | None, now: datetime
+    ) -> datetime | None:
+        """A new token's ``expires_at``: the one requested, within the deployment's and the
+        organization's limits; none requested: the earlier of their ceilings."""
+        expires_at = rules.check_expiry(self.settings, requested, now, default_to_max=True)
+        if requested is None:
+            expires_at = rules.policy_default_expiry(org_policy, expires_at, now)
+        rules.check_policy_expiry(org_policy, expires_at, now)
+        return expires_at
 
     def bootstrap_admin(
         self, organization_id: str, name: str, scopes: tuple[str, ...] = SERVICE_SCOPES
     ) -> tuple[dict[str, Any], str]:
         """The first admin token, written straight to the table (IAM is the root of trust)."""
         now = self._now()
+        org_policy = self.organization_policy(organization_id)
         return self.create(
             SYSTEM,
             RequestMeta(user_agent="tokensmith-bootstrap"),
             now,
+            org_policy,
             organization_id=organization_id,
             owner=None,
             name=name,
             description="Created by the bootstrap command",
             icon=None,
             scopes=sorted(scopes),
-            expires_at=rules.check_expiry(self.settings, None, now, default_to_max=True),
+            expires_at=self._new_expiry(org_policy, None, now),
             status="active",
         )
 
@@ -171,7 +207,7 @@ class TokenService(TokenChanges):
     def update_token(
         self, principal: Principal, token_id: str, request: UpdateTokenRequest, meta: RequestMeta
     ) -> dict[str, Any]:
-        fields = request.model_dump(exclude_none=True)
+        fields = {**request.model_dump(exclude_none=True), **request.removed_policies()}
         if "scopes" in fields:
             rules.check_grantable(self.settings, principal, request.scopes or [], "scopes")
 
@@ -212,8 +248,17 @@ class TokenService(TokenChanges):
 
     @requires(TOKENS_WRITE)
     def rotate_token(
-        self, principal: Principal, token_id: str, grace_period_seconds: int, meta: RequestMeta
+        self,
+        principal: Principal,
+        token_id: str,
+        grace_period_seconds: int,
+        meta: RequestMeta,
+        retire_on_first_use: bool = False,
     ) -> tuple[dict[str, Any], str]:
+        """A new secret; the old one works for ``grace_period_seconds`` or, with
+        ``retire_on_first_use``, until the new one first verifies if that comes sooner
+        (``tokens/rotation.py``). A re-rotation replaces both: the grace and the flag are this one's."""
+        rules.check_retire_on_first_use(grace_period_seconds, retire_on_first_use)
         if not table.is_uuid(token_id):  # the secret carries the id: only a token's id can have one
             raise NotFound(f"token {token_id} not found")
         new_secret = token_format.generate(self.settings.token_prefix, token_id)
@@ -235,9 +280,10 @@ class TokenService(TokenChanges):
                     previous_valid_until=clock.to_iso(until),
                     previous_valid_epoch=clock.epoch(until),
                 )
+                values[RETIRE_ON_FIRST_USE] = True if retire_on_first_use else None  # None: removed
             else:
                 remove = GRACE_ATTRIBUTES
-            grace = {"grace_period_seconds": grace_period_seconds}
+            grace = {"grace_period_seconds": grace_period_seconds, "retire_on_first_use": retire_on_first_use}
             return TokenChangePlan("token.rotated", values, remove, details=grace)
 
         item = self._change(principal, token_id, meta, plan)
@@ -265,6 +311,7 @@ class TokenService(TokenChanges):
         def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             rules.require_live(item, now, verb)
             values = rules.editable_values(self.settings, fields, now)
+            self.check_expiry_change(item, values, now)
             rules.require_no_self_extension(principal, item, values)
             loosened = rules.loosened_policies(item, values, self.live_credits(item))
             rules.require_may_loosen(principal, item, loosened)

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from tokensmith import table
+from tokensmith.tokens.window_shards import shard_count, take_sharded
 
 VALID = "VALID"
 IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
@@ -46,7 +47,8 @@ class WindowState:
 
     def as_answer(self) -> dict[str, Any]:
         """``ratelimits[]`` of the verify answer."""
-        return {"name": self.name, "limit": self.limit, "remaining": self.remaining, "reset_at": _iso(self.reset_at)}
+        reset_at = epoch_text(self.reset_at)
+        return {"name": self.name, "limit": self.limit, "remaining": self.remaining, "reset_at": reset_at}
 
 
 @dataclass(slots=True)
@@ -154,7 +156,7 @@ def credits_left(credits: dict[str, Any], counter: dict[str, Any] | None, now_ep
     """What a token's credits counter holds for this period: a counter of an older period stands for
     the refill its next verification will make."""
     refill = credits.get("refill")
-    if counter is None:
+    if counter is None or "remaining" not in counter:  # none yet (or only its purge_at: as none)
         return int(credits["remaining"])
     if refill and int(counter.get("period", 0)) < period_bounds(refill, now_epoch)[0]:
         return int(refill["amount"])
@@ -203,14 +205,30 @@ def _refill_day(year: int, month: int, day: int) -> int:
     return min(day, calendar.monthrange(year, month)[1])
 
 
-def _take(counters: Any, item: dict[str, Any], limit: dict[str, Any], cost: int, now_epoch: int) -> tuple:
-    duration, most = int(limit["duration_seconds"]), int(limit["limit"])
+def window_keys(item: dict[str, Any], limit: dict[str, Any], now_epoch: int) -> tuple[list[dict[str, str]], int]:
+    """The keys of the window of ``limit`` that holds ``now`` (the token's own, or its owner's when
+    shared): one, or one per shard of a large window (``window_shards``); and the window's start."""
+    duration = int(limit["duration_seconds"])
     start = window_start(now_epoch, duration)
     subject = table.rate_subject(item["id"], item["organization_id"], item.get("owner"), limit.get("shared", "token"))
-    key = table.rate_window_key(subject, limit["name"], duration, start)
-    count = counters.take_window(key, most, cost, start + 2 * duration)
-    remaining = most - (count.value or 0)
-    return key, WindowState(limit["name"], most, max(0, remaining), start + duration, duration), count
+    shards = range(shard_count(int(limit["limit"])))
+    return [table.rate_window_key(subject, limit["name"], duration, start, shard) for shard in shards], start
+
+
+def window_state(limit: dict[str, Any], start: int, used: int) -> WindowState:
+    """The state of the window of ``limit`` starting at ``start`` once ``used`` of it is spent."""
+    duration, most = int(limit["duration_seconds"]), int(limit["limit"])
+    return WindowState(limit["name"], most, max(0, most - used), start + duration, duration)
+
+
+def _take(counters: Any, item: dict[str, Any], limit: dict[str, Any], cost: int, now_epoch: int) -> tuple:
+    keys, start = window_keys(item, limit, now_epoch)
+    purge_at = start + 2 * int(limit["duration_seconds"])
+    if len(keys) > 1:
+        key, count = take_sharded(counters, keys, int(limit["limit"]), cost, purge_at, item["id"])
+    else:
+        key, count = keys[0], counters.take_window(keys[0], int(limit["limit"]), cost, purge_at)
+    return key, window_state(limit, start, count.value or 0), count
 
 
 def _give_back(counters: Any, taken: list[tuple[dict[str, str], int]], cost: int) -> None:
@@ -250,5 +268,6 @@ def _credit_events(credits: dict[str, Any], remaining: int, cost: int) -> list[t
     return events
 
 
-def _iso(epoch: int) -> str:
+def epoch_text(epoch: int) -> str:
+    """Epoch seconds as the API writes times: ISO 8601, UTC, to the second."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

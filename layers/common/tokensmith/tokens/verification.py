@@ -5,7 +5,9 @@ current digest, else the previous one while its rotation grace lasts) → lifecy
 :func:`apply_policies` (``tokens.usage``): addresses, rate limits, credits, for tokens that have them.
 With a :class:`VerificationCache`, a secret refused once is refused again without a read, and (when
 the deployment opts in) a valid secret's token is reused for a few seconds (``verification_cache.py``);
-the policies are applied to every verification all the same, cached or not.
+the policies are applied to every verification all the same, cached or not. The first VALID
+verification of a new secret whose rotation retires the old one on first use ends the old one's grace
+(``tokens/rotation.py``; nothing more for any other token).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from typing import Any
 
 from tokensmith import audit, clock
 from tokensmith.auth import grants
+from tokensmith.aws.dynamodb import ExtraUpdate
+from tokensmith.expiry.schedule import wake_after_use
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.lifecycle import effective_status
 from tokensmith.tokens.repository import TokenRepository
+from tokensmith.tokens.rotation import complete_rotation_on_first_use
 from tokensmith.tokens.usage import UsageOutcome, evaluate, has_policy
 from tokensmith.tokens.verification_cache import VerificationCache
 
@@ -72,6 +77,8 @@ def verify_secret(
     scopes = item.get("scopes") or []
     if not all(grants(scopes, scope) for scope in required_scopes):
         return Verification(INSUFFICIENT_SCOPES, item, cached)
+    if not cached:  # a cached copy was read by a verification that already made the attempt
+        complete_rotation_on_first_use(repository, settings, item, presented, now_epoch)  # tokens/rotation.py
     return Verification(VALID, item, cached)
 
 
@@ -121,15 +128,21 @@ def record_use(
     now: datetime,
     ip: str | None,
     user_agent: str | None,
+    extra: ExtraUpdate | None = None,
 ) -> bool:
     """Stamp ``last_used_*`` at most once per interval. The item just read already tells whether the
     stamp is stale, so a token verified a thousand times a minute costs one write; the conditional
-    update settles the race between processes. True when written."""
+    update settles the race between processes. A token whose organization revokes unused tokens
+    gets its inactivity wake-up moved on that same write, and ``extra`` rides on it too
+    (``tokens.networks.last_use_piece``: the client network's ``last_seen_at``, or the token's first
+    network). True when written."""
     stale_before = clock.to_iso(now - timedelta(seconds=settings.last_use_interval_seconds))
     last = item.get("last_used_at")
     if last is not None and last >= stale_before:
         return False
-    return repository.record_last_use(item["id"], clock.to_iso(now), stale_before, ip, user_agent)
+    at = clock.to_iso(now)
+    wake = wake_after_use(item, at, settings.expiry_notice_days)  # {} unless its organization has inactivity_days
+    return repository.record_last_use(item["id"], at, stale_before, ip, user_agent, wake, extra)
 
 
 def apply_policies(

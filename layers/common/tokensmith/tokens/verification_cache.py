@@ -18,8 +18,10 @@ Why neither can become wrong later, so that remembering them forever is as safe 
    could make the secret valid, and saw it.
 3. A rotation makes exactly one new secret valid: a fresh one, 256 random bits from ``secrets``,
    whose digest no one can have presented before. The rotated-out secret stays valid for its grace
-   and never again; no operation makes an old or arbitrary digest valid. Deletion, revocation and
-   TTL purges only take validity away.
+   and never again; no operation makes an old or arbitrary digest valid (a rotation moves the digest
+   that is current into ``previous_secret_digest``, never an older one). Deletion, revocation, TTL
+   purges and the end of a grace, at its time or at the new secret's first use
+   (``retire_on_first_use``, ``tokens/rotation.py``), only take validity away.
 
 So a flood of one forged secret costs one read per instance; the remembered answers are the ones a
 read would give. A flood of *different* forgeries for a known id still costs one read each (their

@@ -9,6 +9,7 @@ from typing import Any
 
 from tokensmith import table
 from tokensmith.tokens.lifecycle import effective_status
+from tokensmith.tokens.networks import networks_view
 
 TOKEN_FIELDS = (
     "id",
@@ -38,6 +39,7 @@ TOKEN_FIELDS = (
     "meta",
     "audit",
     "version",
+    "networks",
 )
 EVENT_FIELDS = (
     "id",
@@ -61,6 +63,7 @@ def token_view(item: dict[str, Any], now_epoch: int) -> dict[str, Any]:
     view["active"] = status == "active"
     view["scopes"] = list(item.get("scopes") or [])
     view["meta"] = stored_meta(item)
+    view["networks"] = networks_view(item)
     return view
 
 
