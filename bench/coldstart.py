@@ -1,7 +1,8 @@
 """Cold start and peak memory of every function behind the HTTP API, against a bare boto3 function.
 
-``python -m bench.coldstart [--runs 7] [--python 3.13] [--bytecode cached,none]``
-(``make bench BENCH=coldstart``). Method and figures: docs/performance.md.
+``python -m bench.coldstart [--runs 7] [--python 3.13] [--bytecode cached,none] [--against DIR]``
+(``make bench BENCH=coldstart``). Method and figures: docs/performance.md. ``--against`` measures another
+checkout's functions and layer in the same runs (before/after a change, under the same load).
 
 The functions are the authorizer and every function with an ``HttpApi`` event in template.yaml
 (read from the template, so a new route is measured without touching this file). For each, a fresh
@@ -48,7 +49,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,10 +124,23 @@ class Subject:
     name: str  # the function's logical id, or "baseline"
     code_uri: str | None
     route: Any = None  # the HttpRoute, None for the authorizer and the baseline
+    layer_dir: str | None = None  # another tree's layer (--against), else the layout's
 
     @property
     def event_name(self) -> str:
         return Path(self.code_uri or "").name
+
+
+BEFORE = "before:"
+
+
+def against(tree: Path, subjects: list[Subject]) -> list[Subject]:
+    """The same functions in another checkout (``--against``), with its layer: a before/after comparison
+    within one run, each against the same baseline processes (the machine's load falls on both)."""
+    return [
+        replace(s, name=BEFORE + s.name, code_uri=str(tree / (s.code_uri or "")), layer_dir=str(tree / "layers/common"))
+        for s in subjects
+    ]
 
 
 def subjects_from_template(template: dict[str, Any]) -> list[Subject]:
@@ -144,11 +158,13 @@ def subjects_from_template(template: dict[str, Any]) -> list[Subject]:
 
 
 class Callers:
-    """The tokens the runs act as: an acme token with every tokens: scope, a platform admin, an acme
-    token with the webhook scopes, and an acme console token (whose sessions the session routes use)."""
+    """The tokens the runs act as: an acme token with every tokens: scope (the organization policy
+    routes need tokens:manage), a platform admin, an acme token with the webhook scopes, and an acme
+    console token (whose sessions the session routes use)."""
 
-    def __init__(self) -> None:
-        self.member, _ = mint_token(["tokens:read", "tokens:write", "tokens:verify"])
+    def __init__(self, github: Any = None) -> None:
+        self.github = github  # the signer of GitHub's reports (``github_keys``)
+        self.member, _ = mint_token(["tokens:read", "tokens:write", "tokens:manage", "tokens:verify"])
         self.admin, _ = mint_token(["admin"], organization_id="platform")
         self.hooks, _ = mint_token(["webhooks:read", "webhooks:write"])
         self.console, self.console_secret = mint_token(["tokens:read", "tokens:write", "console"])
@@ -255,11 +271,43 @@ def first_event(subject: Subject, callers: Callers, run: str) -> dict[str, Any]:
         if "url" in body:  # an organization has each endpoint once: one of its own per run, on loopback
             body["url"] = f"http://127.0.0.1:9/bench/{uuid.uuid4().hex}"
         event["body"] = json.dumps(body)
+    headers = event.get("headers") or {}
+    if headers.get("github-public-key-signature") and callers.github is not None:  # GitHub's signed report
+        headers["github-public-key-identifier"] = callers.github.identifier
+        headers["github-public-key-signature"] = callers.github.sign(event["body"].encode("utf-8"))
     context = event.setdefault("requestContext", {})
     if subject.route is not None and subject.route.authorized:
         claims = ((context.get("authorizer") or {}).get("lambda")) or {}
         context["authorizer"] = {"lambda": callers.claims_for(claims)}
     return event
+
+
+@contextlib.contextmanager
+def github_keys() -> Iterator[Any]:
+    """A stand-in for GitHub's secret scanning keys endpoint on loopback (the tests' own), and the
+    functions' environment pointing at it: the secret scanning route's first call fetches the keys and
+    checks a real signature, as on AWS it fetches GitHub's. Yields the signer of the sample reports."""
+    from tests.github_keys_server import github_keys_server
+    from tests.github_signing import GitHubSigner
+
+    signer = GitHubSigner()
+    with github_keys_server(signer) as keys:
+        with _environ(GITHUB_SECRET_SCANNING_KEYS_URL=keys.url, WEBHOOK_ALLOW_LOOPBACK="true"):
+            yield signer
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -328,8 +376,10 @@ def run_probe(layout: Layout, spec: dict[str, Any], workdir: Path) -> dict[str, 
     return result
 
 
-def measure(table: Any, layout: Layout, subjects: list[Subject], runs: int, seed: int, workdir: Path) -> dict:
-    callers = Callers()
+def measure(
+    table: Any, layout: Layout, subjects: list[Subject], runs: int, seed: int, workdir: Path, github: Any = None
+) -> dict:
+    callers = Callers(github)
     baseline_item, _ = mint_token(["tokens:read"])
     baseline_spec = {
         "mode": "baseline",
@@ -342,7 +392,7 @@ def measure(table: Any, layout: Layout, subjects: list[Subject], runs: int, seed
         return {
             "mode": "function",
             "code_dir": str(layout.code_root / subject.code_uri),
-            "layer_dir": str(layout.layer_dir),
+            "layer_dir": subject.layer_dir or str(layout.layer_dir),
             "event": first_event(subject, callers, run),
         }
 
@@ -378,7 +428,7 @@ def summarize(samples: dict[str, list[dict[str, Any]]], subjects: list[Subject])
         return statistics.median(s[key] for s in samples[name])
 
     rows: dict[str, Any] = {}
-    kinds = {s.name: ("authorizer" if i == 0 else "api") for i, s in enumerate(subjects)}
+    kinds = {s.name: ("api" if s.route is not None else "authorizer") for s in subjects}  # --only may omit it
     for name in ["baseline", *[s.name for s in subjects]]:
         row = {
             "runs": len(samples[name]),
@@ -473,12 +523,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", help="interpreter path, or a version (3.13) for a venv of the layer's requirements")
     parser.add_argument("--bytecode", default="cached,none", help="cached, none, or both (default cached,none)")
     parser.add_argument("--only", help="function logical ids to measure, comma-separated (default: all)")
+    parser.add_argument(
+        "--against",
+        help="another checkout (e.g. main's): its functions and layer measured too, in the same runs, as "
+        "'before:<function>' (bytecode cached only; they do not count for the exit status)",
+    )
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--output", default=str(RESULTS / f"{NAME}.json"), help="the JSON results ('' = none)")
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.bytecode.split(",") if m.strip()]
     if not set(modes) <= {"cached", "none"}:
         parser.error("--bytecode: cached, none or both")
+    if args.against and modes != ["cached"]:
+        parser.error("--against needs --bytecode cached")
 
     started = time.perf_counter()
     python = resolve_python(args.python)
@@ -488,23 +545,34 @@ def main(argv: list[str] | None = None) -> int:
     with (
         local_table() as table,
         aws_services(table),
+        github_keys() as github,
+        # revoke-leaked answers no sooner than a floor (250 ms, so that its time says nothing about what
+        # was reported): a deliberate wait, not cold start; the run measures the work under it
+        _environ(LEAK_REPORT_ANSWER_MS="0"),
         tempfile.TemporaryDirectory(prefix="tokensmith-coldstart-") as tmp,
     ):
         subjects = subjects_from_template(table.template)
         if args.only:
             wanted = {name.strip() for name in args.only.split(",")}
             subjects = [s for s in subjects if s.name in wanted]
+        if args.against:
+            subjects += against(Path(args.against).resolve(), subjects)
         results["functions"] = [s.name for s in subjects]
         for bytecode in modes:
             workdir = Path(tmp) / bytecode
             workdir.mkdir()
             layout = build_layout(python, bytecode, workdir)
             log(NAME, f"bytecode {bytecode}: {len(subjects)} functions x {args.runs} runs, Python {python}")
-            samples = measure(table, layout, subjects, args.runs, args.seed, workdir)
+            samples = measure(table, layout, subjects, args.runs, args.seed, workdir, github)
             results["modes"][bytecode] = summarize(samples, subjects)
     write_results(NAME, results, args.output, started)
     print_table(results)
-    rows = [row for mode in results["modes"].values() for name, row in mode.items() if name != "baseline"]
+    rows = [
+        row
+        for mode in results["modes"].values()
+        for name, row in mode.items()
+        if name != "baseline" and not name.startswith(BEFORE)
+    ]
     ok = all(r["within_target"] and r["within_memory"] and r["answered"] for r in rows)
     return 0 if ok else 1
 

@@ -1,10 +1,11 @@
 """The OpenAPI 3.1 document of the token API, generated from the code.
 
-Every API function declares its route on a Powertools router (``functions/<op>/app.py: router``),
-with its body and query parameters in its signature and its answers in ``tokensmith.http.app.operation``.
-This module includes every router of template.yaml's HttpApi routes into one resolver and asks
-Powertools for the document. ``docs/openapi.json`` is the committed copy; a test fails when the code
-and the file drift.
+Every API function declares its route on a router (``functions/<op>/app.py: router``,
+``tokensmith.http.router``), with its body and query parameters in its signature and its answers in
+``tokensmith.http.app.operation``. This module turns every router of template.yaml's HttpApi routes
+into a Powertools router (the functions answer without Powertools' event handler; its OpenAPI
+generator describes them), includes them into one resolver and asks Powertools for the document.
+``docs/openapi.json`` is the committed copy; a test fails when the code and the file drift.
 
     python -m devtools.openapi            # print the document
     python -m devtools.openapi --write    # update docs/openapi.json
@@ -14,12 +15,15 @@ and the file drift.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
+import inspect
 import json
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from devtools.template import PROJECT_ROOT, http_routes, load_template
 
@@ -50,7 +54,7 @@ conditional (`412` when stale; without `If-Match` the change is unconditional, n
 
 def documented_routes() -> list[Any]:
     """template.yaml's HttpApi routes that are API operations: those whose function declares a
-    Powertools ``router``. The console's page (``functions/console``) is HTML, not an operation."""
+    ``router``. The console's page (``functions/console``) is HTML, not an operation."""
     return [route for route in http_routes(load_template()) if _router_of(route.code_uri) is not None]
 
 
@@ -64,6 +68,41 @@ def _router_of(code_uri: str) -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     return getattr(module, "router", None)
+
+
+def powertools_router(router: Any) -> Any:
+    """The same routes on a Powertools router, for its OpenAPI generator: each with the options it was
+    declared with, and its function's ``Body()``/``Query()`` markers as Powertools' own."""
+    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+    documented = APIGatewayHttpRouter()
+    for route in router.routes:
+        documented.route(route.path, route.method, **route.options)(_with_powertools_markers(route.func))
+    return documented
+
+
+def _with_powertools_markers(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` with a signature whose ``Annotated[..., Body()]`` and ``Annotated[..., Query()]`` carry
+    Powertools' markers (the same options) instead of ``tokensmith.http.params``'."""
+    from tokensmith.http.params import Body, Query
+
+    hints = get_type_hints(func, include_extras=True)
+    signature = inspect.signature(func)
+    parameters = []
+    for name, parameter in signature.parameters.items():
+        hint = hints.get(name)
+        if get_origin(hint) is Annotated and any(isinstance(m, (Body, Query)) for m in get_args(hint)[1:]):
+            annotation, *markers = get_args(hint)
+            converted = [m.powertools() if isinstance(m, (Body, Query)) else m for m in markers]
+            parameter = parameter.replace(annotation=Annotated[(annotation, *converted)])
+        parameters.append(parameter)
+
+    @functools.wraps(func)
+    def documented(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    documented.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return documented
 
 
 def build_document() -> dict[str, Any]:
@@ -83,7 +122,7 @@ def build_document() -> dict[str, Any]:
     for route in routes:
         if route.code_uri not in seen:
             seen.add(route.code_uri)
-            resolver.include_router(_router_of(route.code_uri))
+            resolver.include_router(powertools_router(_router_of(route.code_uri)))
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
     license_id = project["license"]["text"]  # an SPDX identifier
     text = resolver.get_openapi_json_schema(

@@ -287,50 +287,16 @@ class _GatewayOfOneInstance(Gateway):
             return super().invoke_route(function, event)
 
 
-_per_thread = threading.local()
-_events_per_thread_lock = threading.Lock()
-_events_per_thread = False
-
-
-def keep_current_events_per_thread() -> None:
-    """Powertools keeps the event being resolved on a class attribute (``BaseRouter.current_event``):
-    one per process, which is right in Lambda (one event at a time per process) but lets threads
-    that play concurrent Lambda instances read each other's events. For those tests, the HTTP API
-    resolver reads it per thread instead: ``_to_proxy_event`` (called once per ``resolve``) records
-    it, and a property on the resolver class, found before ``BaseRouter``'s attribute, returns it."""
-    global _events_per_thread
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
-    with _events_per_thread_lock:
-        if _events_per_thread:
-            return
-        to_proxy_event = APIGatewayHttpResolver._to_proxy_event
-
-        def recording(self, event):
-            _per_thread.event = to_proxy_event(self, event)
-            return _per_thread.event
-
-        def current(self):
-            return getattr(_per_thread, "event", None)
-
-        def assign(self, value):
-            _per_thread.event = value
-
-        APIGatewayHttpResolver._to_proxy_event = recording
-        APIGatewayHttpResolver.current_event = property(current, assign)
-        _events_per_thread = True
-
-
 class IsolatedApi(InProcessApi):
     """``tests.support.InProcessApi`` over a gateway of its own, with its own copies of the function
-    modules (a cold start each). A Powertools resolver keeps the current event on module globals; one
-    Lambda instance serves one request at a time, so give each thread an IsolatedApi of its own.
+    modules (a cold start each). A function's router keeps the request being answered
+    (``tokensmith.http.router``); one Lambda instance serves one request at a time, so give each
+    thread an IsolatedApi of its own.
 
     ``around_handler``: a context manager factory entered around the function only (not the
     authorizer), e.g. to inject DynamoDB faults past the authorizer."""
 
     def __init__(self, around_handler: Callable[[], Any] | None = None) -> None:
-        keep_current_events_per_thread()
         super().__init__(_GatewayOfOneInstance(around_handler))
 
     def warm(self, *route_keys: str) -> IsolatedApi:

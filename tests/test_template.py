@@ -19,8 +19,7 @@ def function_routes(code_uri: str) -> set[tuple[str, str]]:
     module = load_function(code_uri)
     if not hasattr(module, "app"):  # a plain handler (the console's pages) lists its routes
         return set(module.ROUTES)
-    app = module.app
-    routes = getattr(app, "_static_routes", []) + getattr(app, "_dynamic_routes", [])
+    routes = module.app.all_routes
     return {(route.method.upper(), re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes}
 
 

@@ -1,9 +1,8 @@
 """DELETE /v1/sessions/current — sign out of the console: the session is gone, the cookie expired."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of, request_meta, session_cookie_of
+from tokensmith.http.router import Response
 from tokensmith.observability import api_entrypoint, count
 from tokensmith.sessions.cookies import expired_cookie
 from tokensmith.sessions.service import SessionService, session_service

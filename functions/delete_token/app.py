@@ -1,9 +1,8 @@
 """DELETE /v1/tokens/{token_id} — soft delete: unusable at once, gone from lists, purged later."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.router import Response
 from tokensmith.observability import api_entrypoint
 from tokensmith.tokens.service import TokenService, token_service
 

@@ -1,9 +1,8 @@
 """DELETE /v1/webhooks/{webhook_id} — remove a webhook endpoint; pending retries are dropped."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of, request_meta
+from tokensmith.http.router import Response
 from tokensmith.observability import api_entrypoint
 from tokensmith.webhooks.service import WebhookService, webhook_service
 

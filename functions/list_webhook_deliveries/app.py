@@ -2,9 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import delivery_list_response
 from tokensmith.observability import api_entrypoint

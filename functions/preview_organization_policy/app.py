@@ -3,9 +3,8 @@ find non-compliant, and why, a page at a time."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-
 from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.params import Body, Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint

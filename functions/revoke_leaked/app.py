@@ -4,10 +4,9 @@ The secrets' (id, digest) pairs are queued for functions/revoke_leaked_worker; n
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.binding import MAX_BODY_EXTENSION
+from tokensmith.http.params import Body
 from tokensmith.http.request import request_meta
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint

@@ -11,12 +11,11 @@ resolver, which checks and answers it like every other route.
 import re
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from tokensmith import clock
 from tokensmith.auth import Principal, grants
 from tokensmith.errors import TokensmithError
 from tokensmith.http.app import create_app, create_router, operation
+from tokensmith.http.params import Body
 from tokensmith.http.request import principal_from_event, principal_of, request_meta, request_meta_from_event
 from tokensmith.http.responses import json_response
 from tokensmith.http.verify_fast_path import error_answer, json_answer, plain_json_object

@@ -10,10 +10,10 @@ import json
 from typing import Annotated, Any, Literal
 
 import pytest
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from tokensmith.http.app import create_app, create_router
 from tokensmith.http.binding import MAX_BODY_EXTENSION
+from tokensmith.http.params import Body, Query
 from tokensmith.tokens.models import AdminUpdateTokenRequest, CreateTokenRequest, RotateTokenRequest
 
 router = create_router()

@@ -1,24 +1,19 @@
 """The resolver of every API function: its factory (each error answers problem+json, each route's
-body and query parameters are bound from its signature) and :func:`operation`, the route's OpenAPI
-description (its answers, problems and the scope it needs, read from the service operation)."""
+body and query parameters are bound from its signature: ``tokensmith.http.router``) and
+:func:`operation`, the route's OpenAPI description (its answers, problems and the scope it needs, read
+from the service operation)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from tokensmith.auth import ADMIN, required_scope
-from tokensmith.errors import NotFound, TokensmithError
-from tokensmith.http.binding import bind_request
-from tokensmith.http.problems import as_problem, problem_response
+from tokensmith.http.router import Resolver, Router
 from tokensmith.models import GatewayError, Problem
-from tokensmith.tokens.models import Token, TokenWithSecret
-from tokensmith.tokens.policies import OrganizationPolicy
-from tokensmith.webhooks.models import Webhook, WebhookWithSecret
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _PROBLEMS = {
     400: "Malformed request: invalid JSON, invalid UTF-8 or base64",
@@ -62,10 +57,10 @@ REFUSAL = "Refusal"  # Problem | GatewayError: devtools/openapi.py declares it
 CALLER_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": [], "sessionAuth": []}]
 
 
-def create_router() -> APIGatewayHttpRouter:
-    """Each function declares its route on a router; ``devtools.openapi`` includes every function's
-    router into one resolver to build the one OpenAPI document."""
-    return APIGatewayHttpRouter()
+def create_router() -> Router:
+    """Each function declares its route on a router; ``devtools.openapi`` turns every function's router
+    into a Powertools one, all included into one resolver, to build the one OpenAPI document."""
+    return Router()
 
 
 def operation(
@@ -87,8 +82,8 @@ def operation(
     success_response: dict[str, Any] = {"description": summary}
     # No model: no body (204); an empty content map, else Powertools documents a JSON body.
     success_response["content"] = {"application/json": {"model": model}} if model is not None else {}
-    if model in (Token, TokenWithSecret, Webhook, WebhookWithSecret, OrganizationPolicy):
-        subject = {Webhook: "webhook", WebhookWithSecret: "webhook", OrganizationPolicy: "policy"}.get(model, "token")
+    subject = getattr(model, "etag_subject", None)  # a versioned item: a token, a webhook, a policy
+    if subject is not None:
         success_response["headers"] = {
             "ETag": {"description": f"The {subject}'s version", "schema": {"type": "string"}}
         }
@@ -139,24 +134,7 @@ TAGS = {
 }
 
 
-def create_app(router: APIGatewayHttpRouter | None = None) -> APIGatewayHttpResolver:
-    """A resolver whose every error, ours or the framework's, answers problem+json, and whose
-    routes get their JSON body and query parameters bound (and checked) from their signature."""
-    app = APIGatewayHttpResolver()
-    app.use([bind_request])
-    if router is not None:
-        app.include_router(router)
-
-    @app.exception_handler(TokensmithError)
-    def handle_domain_error(error: TokensmithError) -> Response:
-        return problem_response(error, app)
-
-    @app.exception_handler(Exception)
-    def handle_unexpected(error: Exception) -> Response:
-        return problem_response(as_problem(error), app)
-
-    @app.not_found
-    def handle_not_found(_: Exception) -> Response:
-        return problem_response(NotFound("no such route"), app)
-
-    return app
+def create_app(router: Router | None = None) -> Resolver:
+    """A resolver whose every error, ours or unexpected, answers problem+json, and whose routes get
+    their JSON body and query parameters bound (and checked) from their signature."""
+    return Resolver(router) if router is not None else Resolver()

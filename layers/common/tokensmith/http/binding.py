@@ -8,15 +8,15 @@ import base64
 import binascii
 import inspect
 import json
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from tokensmith.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from tokensmith.http.params import Body, Query
 from tokensmith.http.request import Routing, header
 from tokensmith.models import PATTERN_MESSAGES, READ_ONLY_FIELDS
 from tokensmith.settings import get_settings
@@ -26,21 +26,19 @@ ALIASES = (("description", "comment"), ("owner", "owner_email"))
 MAX_BODY_EXTENSION = "x-max-body-bytes"
 
 
-def bind_request(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
-    """Middleware: give the route its ``Body()`` parameter (parsed by :func:`parse_body`) and its
-    ``Query()`` parameters (unknown ones refused), declared in its signature as in Powertools'
-    own validation, but with our 4xx rules: size, content type, encoding, read-only fields."""
-    route = app.context.get("_route")
-    if route is not None:
-        binding = _binding_of(route.func)
-        arguments = dict(app.context.get("_route_args") or {})
-        if binding.body_name:
-            max_bytes = (route.openapi_extensions or {}).get(MAX_BODY_EXTENSION)
-            arguments[binding.body_name] = parse_body(app, binding.body_model, binding.body_required, max_bytes)
-        if binding.query_model is not None:
-            arguments.update(_parse_query(app, binding.query_model))
-        app.append_context(_route_args=arguments)
-    return next_middleware(app)
+def bound_arguments(app: Routing, route: Any, path_arguments: dict[str, str]) -> dict[str, Any]:
+    """The route's keyword arguments: its path parameters, its ``Body()`` parameter (parsed by
+    :func:`parse_body`) and its ``Query()`` parameters (unknown ones refused), declared in its signature
+    as in Powertools' own validation, but checked with our 4xx rules: size, content type, encoding,
+    read-only fields."""
+    binding = _binding_of(route.func)
+    arguments: dict[str, Any] = dict(path_arguments)
+    if binding.body_name:
+        max_bytes = route.openapi_extensions.get(MAX_BODY_EXTENSION)
+        arguments[binding.body_name] = parse_body(app, binding.body_model, binding.body_required, max_bytes)
+    if binding.query_model is not None:
+        arguments.update(_parse_query(app, binding.query_model))
+    return arguments
 
 
 class _Binding:
@@ -64,10 +62,11 @@ def _binding_of(func: Callable[..., Any]) -> _Binding:
             continue
         annotation, *markers = get_args(hint)
         for marker in markers:
-            if isinstance(marker, Body):
+            kind = marker_kind(marker)
+            if kind == "body":
                 body_name, body_model = name, annotation
                 body_required = parameter.default is inspect.Parameter.empty
-            elif isinstance(marker, Query):
+            elif kind == "query":
                 default = ... if parameter.default is inspect.Parameter.empty else parameter.default
                 # Annotated[(a, *m)], not Annotated.__class_getitem__: Python 3.13 (Lambda's) has no such method
                 constrained = Annotated[(annotation, *marker.metadata)] if marker.metadata else annotation
@@ -79,7 +78,23 @@ def _binding_of(func: Callable[..., Any]) -> _Binding:
     return _Binding(body_name, body_model, body_required, query_model)
 
 
-def _parse_query(app: APIGatewayHttpResolver, model: type[BaseModel]) -> dict[str, Any]:
+def marker_kind(marker: Any) -> str | None:
+    """What ``marker`` declares, "body" (``Body()``) or "query" (``Query()``): ours
+    (``tokensmith.http.params``) or Powertools' (a function that still imports those works, only
+    slower to start)."""
+    if isinstance(marker, Body):
+        return "body"
+    if isinstance(marker, Query):
+        return "query"
+    powertools = sys.modules.get("aws_lambda_powertools.event_handler.openapi.params")
+    if powertools is not None and isinstance(marker, powertools.Body):
+        return "body"
+    if powertools is not None and isinstance(marker, powertools.Query):
+        return "query"
+    return None
+
+
+def _parse_query(app: Routing, model: type[BaseModel]) -> dict[str, Any]:
     params = dict(app.current_event.query_string_parameters or {})
     try:
         return model.model_validate(params).model_dump()
@@ -88,9 +103,7 @@ def _parse_query(app: APIGatewayHttpResolver, model: type[BaseModel]) -> dict[st
         raise ValidationFailed(failed.detail.replace("invalid request", "invalid query"), failed.errors) from None
 
 
-def parse_body(
-    app: APIGatewayHttpResolver, model: type[Model], required: bool = True, max_bytes: int | None = None
-) -> Model:
+def parse_body(app: Routing, model: type[Model], required: bool = True, max_bytes: int | None = None) -> Model:
     """The JSON body as ``model``, or a 4xx naming what is wrong: size, type, encoding, syntax,
     unknown or read-only fields, field values."""
     data = raw_body(app, max_bytes)

@@ -5,13 +5,15 @@ cursor → 422), anything else a logged 500."""
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from typing import TYPE_CHECKING, Any
 
 from tokensmith.aws.dynamodb import InvalidCursor, is_throttling
 from tokensmith.errors import FieldError, ServiceUnavailable, TokensmithError, ValidationFailed
+from tokensmith.http.router import Response
 from tokensmith.observability import logger
+
+if TYPE_CHECKING:
+    from tokensmith.http.request import Routing
 
 PROBLEM_BASE = "https://tokensmith.dev/problems/"
 COMMON_HEADERS = {"Cache-Control": "no-store"}
@@ -31,7 +33,7 @@ def as_problem(error: Exception) -> TokensmithError:
     return TokensmithError("an unexpected error occurred; it has been logged")
 
 
-def problem_response(error: TokensmithError, app: APIGatewayHttpResolver | None = None) -> Response:
+def problem_response(error: TokensmithError, app: Routing | None = None) -> Response:
     raw_event = app.current_event.raw_event if app is not None and app.current_event is not None else None
     return Response(
         status_code=error.status,

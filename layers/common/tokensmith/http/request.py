@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tokensmith.auth import Principal, RequestMeta
 from tokensmith.errors import BadRequest, RateLimited, Unauthorized, UsageExceeded
-from tokensmith.sessions.cookies import SessionCookie, cookie_from_event
 from tokensmith.tokens.usage import RATE_LIMITED, USAGE_EXCEEDED, limit_headers
 
-# What a route reads its request from: its function's resolver, or the router it was declared on
-# (which holds the resolver's current event once the route runs).
-Routing = APIGatewayHttpResolver | APIGatewayHttpRouter
+if TYPE_CHECKING:
+    from tokensmith.sessions.cookies import SessionCookie
+
+
+class Routing(Protocol):
+    """What a route reads its request from: its function's resolver, or the router it was declared on
+    (which holds the resolver's current event once the route runs)."""
+
+    @property
+    def current_event(self) -> Any: ...
 
 
 def principal_of(app: Routing) -> Principal:
@@ -67,6 +70,8 @@ def request_meta_from_event(event: dict[str, Any]) -> RequestMeta:
 
 def session_cookie_of(app: Routing) -> SessionCookie | None:
     """The console session cookie of this request, if it carries one."""
+    from tokensmith.sessions.cookies import cookie_from_event  # the session routes' (cold start of the others)
+
     return cookie_from_event(app.current_event.raw_event.get("cookies"))
 
 

@@ -3,17 +3,18 @@ where they carry a token or a webhook, and ``Cache-Control: no-store`` on every 
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
+from typing import TYPE_CHECKING, Any
 
 from tokensmith import clock
 from tokensmith.http.problems import COMMON_HEADERS, json_text
-from tokensmith.sessions.service import SignedIn
+from tokensmith.http.router import Response
 from tokensmith.settings import get_settings
 from tokensmith.tokens.views import event_view, token_view
 from tokensmith.webhooks.event_types import EVENT_TYPES
 from tokensmith.webhooks.views import delivery_view, webhook_view
+
+if TYPE_CHECKING:  # the session routes' own import; the token routes need none of the sessions package
+    from tokensmith.sessions.service import SignedIn
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -64,8 +65,7 @@ def session_response(signed_in: SignedIn, status: int = 200, cookies: list[str] 
         "webhook_event_types": list(EVENT_TYPES),
     }
     response = json_response(body, status)
-    # Powertools puts them into the payload 2.0 `cookies` with str(): ours are Set-Cookie values already
-    response.cookies = list(cookies or [])  # type: ignore[arg-type]
+    response.cookies = list(cookies or [])  # Set-Cookie values: the payload 2.0 `cookies` as they are
     return response
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, StrictBool, StringConstraints
 
@@ -157,6 +157,7 @@ class NetworkSeen(ResponseBody):
 
 
 class Token(ResponseBody):
+    etag_subject: ClassVar[str] = "token"  # its answers carry the item's ETag
     id: UuidText
     organization_id: str
     owner: str | None
@@ -207,6 +208,7 @@ class Token(ResponseBody):
 
 
 class TokenWithSecret(ResponseBody):
+    etag_subject: ClassVar[str] = "token"  # its answers carry the item's ETag
     token: Token
     secret: str = Field(description="The token's secret. Shown this once: store it now.")
 

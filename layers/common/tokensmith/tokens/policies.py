@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, StringConstraints
 
@@ -249,6 +249,7 @@ class PolicyPreview(ResponseBody):
 
 
 class OrganizationPolicy(ResponseBody):
+    etag_subject: ClassVar[str] = "policy"  # its answers carry the item's ETag
     organization_id: str
     allowed_cidrs: list[str]
     max_lifetime_days: int | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
@@ -60,6 +60,7 @@ class RotateWebhookSecretRequest(RequestBody):
 
 
 class Webhook(ResponseBody):
+    etag_subject: ClassVar[str] = "webhook"  # its answers carry the item's ETag
     id: UuidText
     organization_id: str
     url: str
@@ -73,6 +74,7 @@ class Webhook(ResponseBody):
 
 
 class WebhookWithSecret(ResponseBody):
+    etag_subject: ClassVar[str] = "webhook"  # its answers carry the item's ETag
     webhook: Webhook
     secret: str = Field(description="The whsec_ signing secret. Shown this once: store it now.")
 
