@@ -8,6 +8,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.client import BaseClient
@@ -135,3 +136,34 @@ def test_the_sweep_revoking_an_inactive_token_with_credits_stays_within_its_role
     assert api.post("/v1/tokens/verify", secret=admin.secret, body={"token": secret}).body["code"] == "REVOKED"
     assert any(pk.startswith("CREDITS#") for pk in touched)  # the counter's purge moved with the token's
     assert denied("ExpireTokensFunction", touched) == []
+
+
+@pytest.mark.parametrize(
+    "function_id, method, path",
+    [
+        ("UpdateTokenFunction", "PATCH", "/v1/tokens/{id}"),
+        ("AdminUpdateTokenFunction", "PATCH", "/v1/admin/tokens/{id}"),
+    ],
+)
+def test_an_expiry_edit_checked_against_the_organizations_policy_stays_within_its_role(
+    api, acme, admin, organization_policy_queue, monkeypatch, function_id, method, path
+):
+    policy = api.put(
+        f"/v1/organizations/{acme.organization_id}/policy", secret=admin.secret, body={"max_lifetime_days": 90}
+    )
+    assert policy.status == 200, policy.body
+    token = api.post("/v1/tokens", secret=acme.secret, body={"name": "bounded"}).body["token"]
+    expires_at = (datetime.now(UTC) + timedelta(days=30)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    caller = claims(acme) if function_id == "UpdateTokenFunction" else None
+
+    with partitions_touched(monkeypatch) as touched:
+        response = api.request(
+            method,
+            path.format(id=token["id"]),
+            body={"expires_at": expires_at},
+            **({"claims": caller} if caller else {"secret": admin.secret}),
+        )
+
+    assert response.status == 200, response.body
+    assert any(pk.startswith("ORGPOLICY#") for pk in touched)  # read, then checked in the write's transaction
+    assert denied(function_id, touched) == []

@@ -287,6 +287,7 @@ class RecordingRepository(UsageStore):
             self._check_claim(change.claim_name)
         if self.grant_refused(change.token_id, change.grant_credits):
             raise VersionConflict()
+        self.check_policy(change.policy_check)
         # all conditions hold: the transaction is applied as a whole
         current.update(_stored(change.set_values))
         for attribute in change.remove:

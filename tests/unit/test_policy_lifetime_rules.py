@@ -139,3 +139,59 @@ def test_the_admin_override_is_bound_by_the_organizations_lifetime_too(admin_tok
     admin_tokens.admin_update_token(OPERATOR, token.id, AdminUpdateTokenRequest(expires_at=in_days(20)), META)
 
     assert repository.tokens[token.id]["expires_epoch"] == epoch(in_days(20))
+
+
+def policy_tightened_after_first_read(repository, **fields) -> None:
+    """A policy ``PUT`` that lands between an edit's read of the policy and its write."""
+    read = repository.get_policy
+    calls = []
+
+    def get_policy(organization_id: str):
+        policy = read(organization_id)
+        if not calls:
+            calls.append(organization_id)
+            current = repository.org_policies[organization_id]
+            repository.org_policies[organization_id] = {**current, **fields, "version": current["version"] + 1}
+        return policy
+
+    repository.get_policy = get_policy
+
+
+def test_an_update_checked_against_a_policy_replaced_before_its_write_is_checked_again(tokens, repository, given_token):
+    token = given_token(expires_at=iso(in_days(10)))
+    with_policy(repository, max_lifetime_days=60)
+    policy_tightened_after_first_read(repository, max_lifetime_days=30)
+
+    message = refused_field(
+        lambda: tokens.update_token(ACME, token.id, UpdateTokenRequest(expires_at=in_days(45)), META)
+    )
+
+    assert "max_lifetime_days (30 days" in message
+    assert repository.tokens[token.id]["expires_epoch"] == epoch(in_days(10))
+    [lost] = repository.changes()  # the write under the old policy, refused by its check
+    assert lost.change.policy_check is not None and lost.change.policy_check.version == 1
+
+
+def test_the_admin_override_checked_against_a_replaced_policy_is_checked_again(admin_tokens, repository, given_token):
+    token = given_token(expires_at=iso(in_days(10)))
+    with_policy(repository, max_lifetime_days=60)
+    policy_tightened_after_first_read(repository, max_lifetime_days=30)
+
+    message = refused_field(
+        lambda: admin_tokens.admin_update_token(
+            OPERATOR, token.id, AdminUpdateTokenRequest(expires_at=in_days(45)), META
+        )
+    )
+
+    assert "max_lifetime_days (30 days" in message
+    assert repository.tokens[token.id]["expires_epoch"] == epoch(in_days(10))
+
+
+def test_an_edit_that_leaves_the_expiry_alone_carries_no_policy_check(tokens, repository, given_token):
+    token = given_token(expires_at=iso(in_days(10)))
+    with_policy(repository, max_lifetime_days=60)
+
+    tokens.update_token(ACME, token.id, UpdateTokenRequest(description="renamed"), META)
+
+    [written] = repository.changes()
+    assert written.change.policy_check is None

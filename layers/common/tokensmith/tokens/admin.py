@@ -49,12 +49,17 @@ class AdminTokenService(TokenChanges):
                 return self.revoke_plan(now, request.revoked_reason or "revoked by an administrator")
             editable = {k: v for k, v in fields.items() if k in ("expires_at", "owner", *POLICY_FIELDS)}
             values = rules.editable_values(self.settings, editable, now)
-            self.check_expiry_change(item, values, now)  # the organization's lifetime rules bind admins too
+            policy_check = self.check_expiry_change(
+                item, values, now
+            )  # the organization's lifetime rules bind admins too
             rules.require_no_self_extension(principal, item, values)
             rules.require_may_loosen(principal, item, rules.loosened_policies(item, values, self.live_credits(item)))
             target = request.status or item["status"]
             if target == "expired":
-                return self._admin_expire_plan(item, values, now)
+                expire = self._admin_expire_plan(item, values, now)
+                if expire:
+                    expire.policy_check = policy_check
+                return expire
             expires = values["expires_epoch"] if "expires_at" in values else item.get("expires_epoch")
             if expires is not None and expires <= clock.epoch(now):
                 # Only an admin brings an expired token back, and only with a future expiry.
@@ -80,6 +85,8 @@ class AdminTokenService(TokenChanges):
             if edit and item["status"] == "expired":
                 edit.claim_name = True
                 edit.remove = ("expired_at",)
+            if edit:
+                edit.policy_check = policy_check
             return edit
 
         return self.change_with_retries(principal, token_id, meta, plan)

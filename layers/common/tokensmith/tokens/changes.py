@@ -68,6 +68,8 @@ class TokenChangePlan:
     details: dict[str, Any] = field(default_factory=dict)
     # False: a credits edit that is no grant (rules.loosened_policies), written only if it lowers the counter
     credits_may_rise: bool = True
+    # The organization's policy the new expiry was checked against: the write holds only while it is current
+    policy_check: PolicyCheck | None = None
 
 
 Planner = Callable[[dict[str, Any], datetime], TokenChangePlan | None]
@@ -283,6 +285,7 @@ class TokenChanges:
             release_name=old_guard if release else None,
             grant_credits=grant,
             credits_lifetime=None if grant else credits_lifetime(item, updated),
+            policy_check=plan.policy_check,
         )
         self.repository.update_token(change, event)
         count(plan.event_type)
@@ -309,14 +312,17 @@ class TokenChanges:
         }
         return TokenChangePlan("token.revoked", values, GRACE_ATTRIBUTES, release_name=True, reason=reason)
 
-    def check_expiry_change(self, item: dict[str, Any], values: dict[str, Any], now: datetime) -> None:
+    def check_expiry_change(self, item: dict[str, Any], values: dict[str, Any], now: datetime) -> PolicyCheck | None:
         """An edit that moves ``expires_at`` meets the organization's lifetime rules: one ``GetItem`` of
-        the policy, only then (an edit that leaves the expiry alone reads nothing more)."""
+        the policy, only then (an edit that leaves the expiry alone reads nothing more). Returns the
+        check its write must carry (as a creation does): a policy ``PUT`` between this read and the
+        write fails the write, and the retry reads the new policy. None: nothing was checked."""
         if "expires_epoch" not in values or values["expires_epoch"] == item.get("expires_epoch"):
-            return
+            return None
         expires = values["expires_epoch"]
         policy = self.organization_policy(item["organization_id"])
         rules.check_policy_expiry(policy, None if expires is None else clock.from_epoch(expires), now)
+        return PolicyCheck(item["organization_id"], policy["version"] if policy else None)
 
     # --- derived -------------------------------------------------------------------------------------
 

@@ -81,6 +81,7 @@ class TokenChange:
     increment_version: bool = False
     grant_credits: CreditsGrant | None = None  # the credits counter, set in the same transaction
     credits_lifetime: CreditsLifetime | None = None  # else: the counter deleted, or its purge_at moved
+    policy_check: PolicyCheck | None = None  # the organization's policy an expiry was checked against
     extra: ExtraUpdate | None = None  # more of the same update (tokens.networks: a new network)
 
 
@@ -201,7 +202,9 @@ class TokenRepository(TokenListing):
                     }
                 }
             )
-        actions.extend(self._policy_actions(change.token_id, change.grant_credits, None, change.credits_lifetime))
+        actions.extend(
+            self._policy_actions(change.token_id, change.grant_credits, change.policy_check, change.credits_lifetime)
+        )
         try:
             self._transact(actions, name_claim_index=claim_index, release_index=release_index)
         except GuardReleaseFailed:

@@ -311,13 +311,14 @@ class TokenService(TokenChanges):
         def plan(item: dict[str, Any], now: datetime) -> TokenChangePlan | None:
             rules.require_live(item, now, verb)
             values = rules.editable_values(self.settings, fields, now)
-            self.check_expiry_change(item, values, now)
+            policy_check = self.check_expiry_change(item, values, now)
             rules.require_no_self_extension(principal, item, values)
             loosened = rules.loosened_policies(item, values, self.live_credits(item))
             rules.require_may_loosen(principal, item, loosened)
             edit = self.edit_plan(item, values)
             if edit is not None:
                 edit.credits_may_rise = "credits" in loosened  # else a concurrent spend is never undone
+                edit.policy_check = policy_check
             return edit
 
         return self._change(principal, token_id, meta, plan)
