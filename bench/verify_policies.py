@@ -2,7 +2,7 @@
 a bare boto3 client doing the same DynamoDB work, and the write units each verification costs.
 
 Subjects, each called in-process (handlers imported and warmed up), interleaved call by call in an
-order that rotates every cycle, as in ``bench/verify.py``. Each twin reads the item of the token its
+order shuffled anew every cycle, as in ``bench/verify.py``. Each twin reads the item of the token its
 subject verifies: the items differ in size (an allowlist of ten CIDRs is ten more list elements for
 DynamoDB to send and botocore to parse, about 230 bytes), and a twin reading a smaller item than its
 subject would charge that difference to the code under test, which makes no read of its own for it.
@@ -101,7 +101,7 @@ def measure_policies(
         return call
 
     subjects: dict[str, Callable[[], bool]] = {}
-    for name, (_, secret) in tokens.items():  # each twin just before its subject
+    for name, (_, secret) in tokens.items():
         subjects[TWINS[name]] = bare_get_update(name) if name in COUNTED else bare_get(name)
         subjects[name] = authorize(secret)
     with quiet():
