@@ -184,8 +184,8 @@ def interleaved_samples(subjects: dict[str, Any], cycles: int, warm_up: int = 20
     each per cycle in an order shuffled anew each cycle (seeded: the same orders every run), so that
     the machine's load falls on all alike and each subject follows every other about as often. (A
     rotation of one fixed order kept each subject's predecessor the same: a bare GetItem always
-    called after the verification of a token with credits measured 40-80 µs slower than the same
-    read after a lighter call.) Each call's seconds (timed alone), per subject, and how many
+    called right after the verification of a token with credits measured 35-80 µs slower than with
+    shuffled orders: docs/performance.md.) Each call's seconds (timed alone), per subject, and how many
     answered False."""
     for subject in subjects.values():
         for _ in range(warm_up):
