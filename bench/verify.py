@@ -18,10 +18,10 @@ Method and figures: docs/performance.md.
      a verification cache of ``VerifyCacheSeconds=5`` (``tokens/verification_cache.py``): the token is
      read once per 5 seconds, every other call answers from the instance's copy.
 
-   ``--rounds`` x ``--calls`` cycles; each cycle calls every subject once, in an order that rotates
-   from one cycle to the next, so that load from the other users of the machine falls on all three
-   alike. Each call is timed alone (``perf_counter_ns``); printed: median and p99 per call, and each
-   ratio to the baseline's.
+   ``--rounds`` x ``--calls`` cycles; each cycle calls every subject once, in an order shuffled anew
+   each cycle (``bench.support.interleaved_samples``), so that load from the other users of the
+   machine falls on all alike and no subject always follows the same one. Each call is timed alone
+   (``perf_counter_ns``); printed: median and p99 per call, and each ratio to the baseline's.
 2. Writes per verification. A fresh token (never used), verified ``--verifications`` times in a row
    by the authorizer, then another by ``POST /v1/tokens/verify``. Every DynamoDB call of the
    functions' own client is counted by a botocore event hook, and every one is asked for its consumed

@@ -19,6 +19,7 @@ import zlib
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _INDEX = {char: value for value, char in enumerate(ALPHABET)}
+_BASE62 = frozenset(ALPHABET)
 PAYLOAD_BYTES = 16 + 32
 PAYLOAD_CHARS = 65  # 62**65 > 2**384
 CHECKSUM_CHARS = 6  # 62**6 > 2**32
@@ -83,7 +84,7 @@ def parse(secret: str, prefix: str) -> str:
         raise InvalidSecret("wrong prefix or length")
     body, checksum = secret[:-CHECKSUM_CHARS], secret[-CHECKSUM_CHARS:]
     payload = body[len(prefix) + 1 :]
-    if any(char not in _INDEX for char in payload + checksum):
+    if not _BASE62.issuperset(payload + checksum):
         raise InvalidSecret("not base62")
     if not hmac.compare_digest(_checksum(body), checksum):
         raise InvalidSecret("checksum mismatch")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from tokensmith import audit, clock
@@ -45,9 +46,11 @@ NEW_LOCATION = "token.new_location"
 DISABLED_BY_POLICY = {"token_id": "system", "authority": TOKENS_MANAGE}  # re-enabled by an organization manager
 
 
+@lru_cache(maxsize=1024)
 def network_of(ip: str | None) -> str | None:
     """The network an address belongs to: ``a.b.c.0/24`` or the IPv6 /48 (an IPv4-mapped IPv6
-    address is its IPv4 /24); None for no address or one that is not an address."""
+    address is its IPv4 /24); None for no address or one that is not an address. Remembered per
+    instance and address (each verification asks twice: the last-use write, then the networks)."""
     if not ip:
         return None
     parts = ip.split(".")
