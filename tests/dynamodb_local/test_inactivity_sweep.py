@@ -18,7 +18,7 @@ from tokensmith.organizations.propagation import PolicyPropagator
 from tokensmith.organizations.repository import OrganizationPolicies
 from tokensmith.organizations.service import OrganizationPolicyService
 from tokensmith.settings import Settings
-from tokensmith.tokens.models import CreateTokenRequest
+from tokensmith.tokens.models import CreateTokenRequest, UpdateTokenRequest
 from tokensmith.tokens.service import TokenService
 from tokensmith.tokens.verification import record_use
 
@@ -154,6 +154,36 @@ def test_the_copy_of_a_policy_races_a_use_and_reads_the_token_again(repository, 
     stored = repository.get_token(token["id"])
     assert raced and stored["org_policy_version"] == 1
     assert stored["wake_at"] == clock.epoch(now + 16 * DAY)
+
+
+def test_the_copy_of_a_policy_races_an_expiry_edit_that_leaves_the_wake_up_alone(
+    repository, settings, store, monkeypatch
+):
+    # Given a token expiring in 200 days under a 30-day inactivity policy (its wake-up: the first notice)
+    service = TokenService(repository, settings, now=lambda: T0)
+    request = CreateTokenRequest(name="edited", expires_at=T0 + 200 * DAY)
+    [token] = [service.create_token(MANAGER, request, RequestMeta())[0]]
+    apply_policy(store, POLICY, T0)
+    wake_before = repository.get_token(token["id"])["wake_at"]
+    original = store.copy_to_token
+    raced: list[bool] = []
+
+    def edited_meanwhile(read, policy, now_epoch, notice_days):
+        if not raced:  # the worker read the page; the expiry moves to 100 days before its write
+            raced.append(True)
+            service.update_token(MANAGER, token["id"], UpdateTokenRequest(expires_at=T0 + 100 * DAY), RequestMeta())
+            assert repository.get_token(token["id"])["wake_at"] == wake_before  # the edit left it alone
+        return original(read, policy, now_epoch, notice_days)
+
+    monkeypatch.setattr(store, "copy_to_token", edited_meanwhile)
+
+    # When a policy of 300 days without notices is copied onto it
+    apply_policy(store, {"inactivity_days": 300}, T0)
+
+    # Then the copy read it again: its wake-up is the new expiry's first notice, not the old one's
+    stored = repository.get_token(token["id"])
+    assert raced and stored["org_policy_version"] == 2
+    assert stored["wake_at"] == clock.epoch(T0 + 100 * DAY - 7 * DAY)
 
 
 def test_the_sweep_reads_only_due_tokens(repository, settings, store):

@@ -74,7 +74,9 @@ COPY_INPUTS = (
     *TOKEN_COPY.values(),
     *INACTIVITY_ATTRIBUTES,
 )
-COPY_CONDITIONS = ("status", "last_used_at", "wake_at")  # equal to what was read (absent: still absent)
+# Equal to what was read (absent: still absent): a token used, swept, or edited (its expiry moved
+# without its wake-up moving) since is read again, so its wake-up is never computed from an old expiry.
+COPY_CONDITIONS = ("status", "last_used_at", "wake_at", "expires_epoch")
 
 
 def copied_attributes(
