@@ -31,10 +31,9 @@ from tokensmith import clock
 from tokensmith.log_line import log
 from tokensmith.settings import get_settings
 from tokensmith.tokens.counters import default_counters
-from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.usage import IP_NOT_ALLOWED, OVER_LIMIT_CODES, context_fields, ip_allowed
-from tokensmith.tokens.verification import apply_policies, record_use, verify_secret
+from tokensmith.tokens.verification import apply_policies, record_use, record_verified_use, verify_secret
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 DENY = {"isAuthorized": False}
@@ -76,20 +75,22 @@ def handler(event, context):
         )
         return DENY
     item = result.item
-    ip, user_agent = http.get("sourceIp"), http.get("userAgent")
-    stamped = False
-    try:
-        if not result.cached:  # a cached copy was stamped when it was read, a few seconds ago at most
-            extra = last_use_piece(item, ip, user_agent, now)  # the client's network (tokens/networks.py)
-            stamped = record_use(repository, settings, item, now, ip, user_agent, extra)
-    except Exception as error:  # bookkeeping only: a verified token is not refused for it
-        log("WARNING", "last use not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
-    try:  # a network the token was not used from: token.new_location, and the disable its policy may ask
-        if record_network(repository, settings, item, now, ip, user_agent, stamped):
-            log("INFO", "token refused", settings.log_level, code="DISABLED", request_id=request_id)
-            return DENY
-    except Exception as error:  # bookkeeping only: a verified token is not refused for it
-        log("WARNING", "network not recorded", settings.log_level, error=type(error).__name__, request_id=request_id)
+    client = (http.get("sourceIp"), http.get("userAgent"))
+
+    def not_recorded(kind: str, error: Exception) -> None:  # bookkeeping only: a verified token is not refused for it
+        log(
+            "WARNING",
+            f"{kind.replace('_', ' ')} not recorded",
+            settings.log_level,
+            error=type(error).__name__,
+            request_id=request_id,
+        )
+
+    # the last use, and a network the token was not used from: token.new_location, and the disable its
+    # organization's policy may ask (tokens/networks.py)
+    if record_verified_use(repository, settings, result, now, client, client, not_recorded):
+        log("INFO", "token refused", settings.log_level, code="DISABLED", request_id=request_id)
+        return DENY
     if not result.valid:
         log("INFO", "token over its limit", settings.log_level, code=result.code, request_id=request_id)
     return allow(item, result.usage, clock.epoch(now))

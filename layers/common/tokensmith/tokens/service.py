@@ -41,12 +41,18 @@ from tokensmith.tokens.models import (
     ReplaceTokenRequest,
     UpdateTokenRequest,
 )
-from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.policies import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
 from tokensmith.tokens.usage_state import current_usage
-from tokensmith.tokens.verification import DELETED, DISABLED, Verification, apply_policies, record_use, verify_secret
+from tokensmith.tokens.verification import (
+    DELETED,
+    DISABLED,
+    Verification,
+    apply_policies,
+    record_verified_use,
+    verify_secret,
+)
 from tokensmith.tokens.verification_cache import instance_verification_cache
 
 
@@ -122,18 +128,10 @@ class TokenService(TokenChanges):
         result = apply_policies(self.counters, self.settings, result, ip, cost, now)
         if not result.valid or result.item is None:
             return result
-        stamped = False
-        if not result.cached:  # a copy was stamped when it was read
-            try:  # the client's network (ip, as the caller says: never the caller's own address) rides on it
-                extra = last_use_piece(result.item, ip, user_agent, now)
-                stamped = record_use(self.repository, self.settings, result.item, now, meta.ip, meta.user_agent, extra)
-            except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
-                count("last_use.not_recorded")
-        try:
-            if record_network(self.repository, self.settings, result.item, now, ip, user_agent, stamped):
-                return Verification(DISABLED, result.item)  # its organization disables on a new location
-        except Exception:  # bookkeeping only, as in the authorizer: the answer stands without it
-            count("network.not_recorded")
+        # the last use (as the caller, never the client), and the client's network (ip, as the caller says)
+        stamp, client = (meta.ip, meta.user_agent), (ip, user_agent)
+        if record_verified_use(self.repository, self.settings, result, now, stamp, client, _not_recorded):
+            return Verification(DISABLED, result.item)  # its organization disables on a new location
         return result
 
     # --- create --------------------------------------------------------------------------------------
@@ -349,6 +347,11 @@ class TokenService(TokenChanges):
             )
 
         return self._change(principal, token_id, meta, plan)
+
+
+def _not_recorded(kind: str, error: Exception) -> None:
+    """A verification's bookkeeping that failed (``last_use``, ``network``): counted, the answer stands."""
+    count(f"{kind}.not_recorded")
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ verification of a new secret whose rotation retires the old one on first use end
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from tokensmith.expiry.schedule import wake_after_use
 from tokensmith.settings import Settings
 from tokensmith.tokens import format as token_format
 from tokensmith.tokens.lifecycle import effective_status
+from tokensmith.tokens.networks import last_use_piece, record_network
 from tokensmith.tokens.repository import TokenRepository
 from tokensmith.tokens.rotation import complete_rotation_on_first_use
 from tokensmith.tokens.usage import UsageOutcome, evaluate, has_policy
@@ -143,6 +145,39 @@ def record_use(
     at = clock.to_iso(now)
     wake = wake_after_use(item, at, settings.expiry_notice_days)  # {} unless its organization has inactivity_days
     return repository.record_last_use(item["id"], at, stale_before, ip, user_agent, wake, extra)
+
+
+def record_verified_use(
+    repository: TokenRepository,
+    settings: Settings,
+    result: Verification,
+    now: datetime,
+    stamp: tuple[str | None, str | None],
+    client: tuple[str | None, str | None],
+    report: Callable[[str, Exception], None],
+) -> bool:
+    """The bookkeeping of a verification that opened its token (``result.item``), shared by the
+    authorizer and ``POST /v1/tokens/verify``: the last-use stamp (``stamp``: ip and user agent; not
+    for a cached copy, stamped when it was read) carrying the client's network, then a network new to
+    the token (``client``: its ip and user agent; ``tokens/networks.py``). True when the token is now
+    disabled (its organization disables on a new location): the request is refused. A failure is
+    ``report``-ed as ``"last_use"`` or ``"network"`` and never changes the answer."""
+    item = result.item
+    if item is None:
+        return False
+    client_ip, client_agent = client
+    stamped = False
+    if not result.cached:
+        try:
+            extra = last_use_piece(item, client_ip, client_agent, now)
+            stamped = record_use(repository, settings, item, now, stamp[0], stamp[1], extra)
+        except Exception as error:
+            report("last_use", error)
+    try:
+        return record_network(repository, settings, item, now, client_ip, client_agent, stamped)
+    except Exception as error:
+        report("network", error)
+        return False
 
 
 def apply_policies(
