@@ -3,7 +3,9 @@
 Moto keeps its data in process-wide backends, so `moto.mock_aws` (or a moto reset) in the same process
 wipes this server's tables too. It never deletes TTL-expired items; `devtools.dynamodb_local` is closer
 to the real service where that matters. Unlike plain moto, it honours TransactWriteItems'
-ClientRequestToken (see `honour_client_request_tokens`).
+ClientRequestToken (`honour_client_request_tokens`), its memory does not grow with every write and every
+stream poll (`keep_memory_flat`), and a transaction costs what it touches, not the size of its tables
+(`devtools.embedded_dynamodb_costs`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from devtools.embedded_dynamodb_costs import roll_back_only_what_transactions_touch
 
 IDEMPOTENCY_WINDOW_SECONDS = 600  # DynamoDB's: a token is remembered for 10 minutes
 _patch_lock = threading.Lock()
@@ -26,9 +30,9 @@ def honour_client_request_tokens() -> None:
 
     botocore fills the token itself and keeps it across its retries, so that a retry of a
     transaction that went through (but whose answer came after the app's 1-second read timeout, as
-    happens on a loaded machine: moto copies every table for each transaction) succeeds without
-    writing twice. Plain moto runs the retry again: it fails its own conditions and a change that
-    landed answers 409 or 500, a fault of the stand-in, not of the app."""
+    happens on a loaded machine) succeeds without writing twice. Plain moto runs the retry again: it
+    fails its own conditions and a change that landed answers 409 or 500, a fault of the stand-in, not
+    of the app."""
     global _patched
     from moto.core.responses import ActionResult
     from moto.dynamodb.responses import DynamoHandler
@@ -68,19 +72,15 @@ def keep_memory_flat() -> None:
     `honour_client_request_tokens`).
 
     Plain moto grows without bound under `make run`: (1) it keeps every model object it ever made
-    (`BaseModel.instances_tracked`, for its web dashboard), and every TransactWriteItems deep-copies each
-    table it touches, for a rollback: each transaction left whole copies of the table behind, about 5 MB
-    a token creation once the table holds a few hundred tokens; (2) those copies carried the table's stream
-    shard, i.e. every stream record ever written; (3) a failed transaction puts its copy in the table's
-    place, so the stream reader's iterator kept the old table alive and read a shard that no longer grew,
-    which still held the cancelled transaction's records; (4) every GetRecords registers a new shard
-    iterator that is never forgotten (the stream reader polls five times a second). Here moto tracks no
-    instances (its dashboard shows none), a table's copy shares its stream shard, a rollback removes the
-    stream records of the cancelled transaction instead, and an iterator is forgotten once GetRecords has
-    used it (its answer carries the next one)."""
+    (`BaseModel.instances_tracked`, for its web dashboard); (2) every GetRecords registers a new shard
+    iterator that is never forgotten (the stream reader polls five times a second); (3) its
+    TransactWriteItems left whole copies of the table behind, stream shard included (see
+    `devtools.embedded_dynamodb_costs.roll_back_only_what_transactions_touch`, which no longer makes
+    them). Here moto tracks no instances (its dashboard shows none), a table's copy (still made by a
+    backup, say) shares its stream shard instead of copying every record ever written, and an iterator is
+    forgotten once GetRecords has used it (its answer carries the next one)."""
     global _streams_patched
     from moto.core.common_models import BaseModel
-    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
@@ -89,18 +89,6 @@ def keep_memory_flat() -> None:
             return
         BaseModel.__new__ = lambda cls, *args, **kwargs: object.__new__(cls)  # type: ignore[method-assign]
         StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
-        transact_write_items = DynamoDBBackend.transact_write_items
-
-        def transact_write_items_sharing_shards(self: Any, transact_items: list[dict[str, Any]]) -> None:
-            shards = [t.stream_shard for t in self.tables.values() if getattr(t, "stream_shard", None) is not None]
-            lengths = [len(shard.items) for shard in shards]
-            try:
-                transact_write_items(self, transact_items)
-            except Exception:
-                for shard, length in zip(shards, lengths, strict=True):
-                    del shard.items[length:]  # the cancelled transaction's records were never written
-                raise
-
         get_records = DynamoDBStreamsBackend.get_records
 
         def get_records_once(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
@@ -109,7 +97,6 @@ def keep_memory_flat() -> None:
             finally:
                 self.shard_iterators.pop(iterator_arn, None)
 
-        DynamoDBBackend.transact_write_items = transact_write_items_sharing_shards  # type: ignore[method-assign]
         DynamoDBStreamsBackend.get_records = get_records_once  # type: ignore[method-assign]
         _streams_patched = True
 
@@ -121,6 +108,7 @@ def embedded_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
 
     honour_client_request_tokens()
     keep_memory_flat()
+    roll_back_only_what_transactions_touch()
     werkzeug_logger = logging.getLogger("werkzeug")
     if werkzeug_logger.level == logging.NOTSET:
         werkzeug_logger.setLevel(logging.WARNING)  # no access-log line per DynamoDB call
