@@ -4,8 +4,8 @@ Moto keeps its data in process-wide backends, so `moto.mock_aws` (or a moto rese
 wipes this server's tables too. It never deletes TTL-expired items; `devtools.dynamodb_local` is closer
 to the real service where that matters. Unlike plain moto, it honours TransactWriteItems'
 ClientRequestToken (`honour_client_request_tokens`), its memory does not grow with every write and every
-stream poll (`keep_memory_flat`), and a transaction costs what it touches, not the size of its tables
-(`devtools.embedded_dynamodb_costs`).
+stream poll (`keep_memory_flat`), and a transaction or a query costs what it touches, not the size of
+its tables (`devtools.embedded_dynamodb_costs`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from devtools.embedded_dynamodb_costs import roll_back_only_what_transactions_touch
+from devtools.embedded_dynamodb_costs import make_queries_read_one_partition, roll_back_only_what_transactions_touch
 
 IDEMPOTENCY_WINDOW_SECONDS = 600  # DynamoDB's: a token is remembered for 10 minutes
 _patch_lock = threading.Lock()
@@ -109,6 +109,7 @@ def embedded_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     honour_client_request_tokens()
     keep_memory_flat()
     roll_back_only_what_transactions_touch()
+    make_queries_read_one_partition()
     werkzeug_logger = logging.getLogger("werkzeug")
     if werkzeug_logger.level == logging.NOTSET:
         werkzeug_logger.setLevel(logging.WARNING)  # no access-log line per DynamoDB call

@@ -354,6 +354,103 @@ def test_a_transaction_that_succeeds_writes_every_item(moto_endpoint: str, table
     assert table_copies and not any(table_copies)
 
 
+# --- queries: a query reads its partition, through an index of the items kept up to date ---------------------------
+
+
+def test_a_query_of_the_index_answers_as_the_items_are_after_every_kind_of_write(moto_endpoint: str) -> None:
+    # Given an indexed table whose index has been queried once (so its key index is built)
+    client = dynamodb_client(moto_endpoint)
+    table = "query-indexed"
+    indexed_streamed_table(client, aws_client("dynamodbstreams", moto_endpoint), table)
+    for pk, owner in [("a", "alice"), ("b", "alice"), ("c", "carol")]:
+        client.put_item(TableName=table, Item=item(pk, owner, "1"))
+
+    def owned_by(owner: str) -> list[str]:
+        answer = client.query(
+            TableName=table,
+            IndexName="by-owner",
+            KeyConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":o": {"S": owner}},
+        )
+        return [found["pk"]["S"] for found in answer["Items"]]
+
+    def truth(owner: str) -> list[str]:  # what every item of the table says
+        items = client.scan(TableName=table, ConsistentRead=True)["Items"]
+        return sorted(found["pk"]["S"] for found in items if found.get("owner", {}).get("S") == owner)
+
+    assert owned_by("alice") == ["a", "b"]
+
+    # When items are written every way moto changes them: an update that moves one, a put that replaces
+    # one, a delete, a batch, an update that creates one, a transaction, and a cancelled transaction
+    def set_owner(pk: str, owner: str) -> dict[str, Any]:
+        return {
+            "TableName": table,
+            "Key": key(pk),
+            "UpdateExpression": "SET #o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": {"S": owner}},
+        }
+
+    client.update_item(**set_owner("a", "bob"))
+    client.put_item(TableName=table, Item=item("b", "carol", "2"))
+    client.delete_item(TableName=table, Key=key("c"))
+    client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item("d", "alice", "1")}}]})
+    client.update_item(**set_owner("e", "alice"))
+    client.transact_write_items(
+        TransactItems=[
+            {"Update": set_owner("d", "bob")},
+            {"Put": {"TableName": table, "Item": item("f", "alice", "1")}},
+        ]
+    )
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Update": set_owner("e", "bob")},
+                {"Put": {"TableName": table, "Item": item("g", "alice", "1")}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": key("a"),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # Then the index answers, for every owner, what the items say
+    for owner in ("alice", "bob", "carol"):
+        assert owned_by(owner) == truth(owner)
+    assert owned_by("alice") == ["e", "f"]
+    assert owned_by("bob") == ["a", "d"]
+
+
+def test_a_query_hands_moto_only_the_items_of_its_partition(moto_endpoint: str) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from devtools.embedded_dynamodb_costs import partition_of
+
+    # Given a table with items under two hash keys and two owners
+    client = dynamodb_client(moto_endpoint)
+    table = "query-partition"
+    indexed_streamed_table(client, aws_client("dynamodbstreams", moto_endpoint), table)
+    for pk, sk, owner in [("a", "1", "alice"), ("a", "2", "bob"), ("b", "1", "alice"), ("c", "1", "carol")]:
+        client.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}, "owner": {"S": owner}})
+    model = moto_table(table)
+
+    def keys(items: list[Any] | None) -> list[tuple[str, str]]:
+        assert items is not None
+        return [(found.hash_key.value, found.range_key.value) for found in items]
+
+    # Then a query of the table reads the items of its hash key, a query of the index those of its value
+    assert keys(partition_of(model, {"hash_key": DynamoType({"S": "a"})})) == [("a", "1"), ("a", "2")]
+    owner_is = {"index_name": "by-owner", "hash_key_conditions": [("owner", DynamoType({"S": "alice"}))]}
+    assert keys(partition_of(model, owner_is)) == [("a", "1"), ("b", "1")]
+    assert keys(partition_of(model, {"hash_key": DynamoType({"S": "nobody"})})) == []
+    # And a query it cannot narrow is left to moto's reading of every item
+    assert partition_of(model, {"index_name": "by-owner", "hash_key_conditions": []}) is None
+
+
 # --- finding the installation and the prerequisites (no JVM) ---------------------------------------------------
 
 
