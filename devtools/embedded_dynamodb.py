@@ -17,7 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from devtools.embedded_dynamodb_costs import make_queries_read_one_partition, roll_back_only_what_transactions_touch
+from devtools.embedded_dynamodb_costs import (
+    make_queries_read_one_partition,
+    roll_back_only_what_transactions_touch,
+    stream_lock,
+)
 
 IDEMPOTENCY_WINDOW_SECONDS = 600  # DynamoDB's: a token is remembered for 10 minutes
 _patch_lock = threading.Lock()
@@ -42,7 +46,7 @@ def honour_client_request_tokens() -> None:
             return
         original = DynamoHandler.transact_write_items
         registry_lock = threading.Lock()
-        seen: dict[str, tuple[float, threading.Lock, list[bool]]] = {}
+        seen: dict[str, tuple[float, threading.Lock, list[bool]]] = {}  # oldest first (insertion order)
 
         def transact_write_items(self: Any) -> Any:
             token = self.body.get("ClientRequestToken")
@@ -50,8 +54,8 @@ def honour_client_request_tokens() -> None:
                 return original(self)
             now = time.monotonic()
             with registry_lock:
-                for old in [t for t, (at, _, _) in seen.items() if now - at > IDEMPOTENCY_WINDOW_SECONDS]:
-                    del seen[old]
+                while seen and now - seen[oldest := next(iter(seen))][0] > IDEMPOTENCY_WINDOW_SECONDS:
+                    del seen[oldest]  # forgotten in order: each call costs O(1), not O(tokens in the window)
                 _, lock, succeeded = seen.setdefault(token, (now, threading.Lock(), []))
             with lock:  # a retry waits for the attempt still running, then answers as it did
                 if succeeded:
@@ -65,6 +69,23 @@ def honour_client_request_tokens() -> None:
 
 
 _streams_patched = False
+STREAM_RECORDS_KEPT = 1000  # a shard always keeps its latest records, for a reader that starts late
+ITERATOR_LIFETIME_SECONDS = 15 * 60  # DynamoDB Streams': an unused shard iterator expires after 15 minutes
+
+
+def trim_records_read(streams_backend: Any, shard: Any) -> None:
+    """Drop the shard's records that every unexpired iterator of it has passed, but its latest
+    `STREAM_RECORDS_KEPT`; its trim horizon (`starting_sequence_number`) moves past them. Under
+    `stream_lock`."""
+    now = time.monotonic()
+    horizon = shard.starting_sequence_number + len(shard.items) - STREAM_RECORDS_KEPT
+    for iterator in list(streams_backend.shard_iterators.values()):
+        if iterator.stream_shard is shard and now - getattr(iterator, "issued_at", now) < ITERATOR_LIFETIME_SECONDS:
+            horizon = min(horizon, iterator.sequence_number)
+    read = horizon - shard.starting_sequence_number
+    if read > 0:
+        del shard.items[:read]
+        shard.starting_sequence_number += read
 
 
 def keep_memory_flat() -> None:
@@ -73,30 +94,55 @@ def keep_memory_flat() -> None:
 
     Plain moto grows without bound under `make run`: (1) it keeps every model object it ever made
     (`BaseModel.instances_tracked`, for its web dashboard); (2) every GetRecords registers a new shard
-    iterator that is never forgotten (the stream reader polls five times a second); (3) its
-    TransactWriteItems left whole copies of the table behind, stream shard included (see
+    iterator that is never forgotten (the stream reader polls five times a second); (3) a table's stream
+    shard keeps every record ever written, each with the item's images (7-15 kB in moto: three a token
+    creation, one a last-use write), where DynamoDB trims them after 24 hours; (4) its TransactWriteItems
+    left whole copies of the table behind, stream shard included (see
     `devtools.embedded_dynamodb_costs.roll_back_only_what_transactions_touch`, which no longer makes
-    them). Here moto tracks no instances (its dashboard shows none), a table's copy (still made by a
-    backup, say) shares its stream shard instead of copying every record ever written, and an iterator is
-    forgotten once GetRecords has used it (its answer carries the next one)."""
+    them). Here moto tracks no instances (its dashboard shows none); an iterator is forgotten once
+    GetRecords has used it (its answer carries the next one); after each GetRecords the shard drops the
+    records every iterator issued in the last 15 minutes has passed, but its latest
+    `STREAM_RECORDS_KEPT` (so a reader that starts late at TRIM_HORIZON sees those, not 24 hours, and an
+    iterator older than 15 minutes, expired in DynamoDB, reads on from the oldest record kept); and a
+    table's copy (still made by a backup, say) shares its stream shard instead of copying it."""
     global _streams_patched
     from moto.core.common_models import BaseModel
     from moto.dynamodb.models.table import StreamShard
-    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 
     with _patch_lock:
         if _streams_patched:
             return
         BaseModel.__new__ = lambda cls, *args, **kwargs: object.__new__(cls)  # type: ignore[method-assign]
         StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
-        get_records = DynamoDBStreamsBackend.get_records
+        add, get, get_records = StreamShard.add, StreamShard.get, DynamoDBStreamsBackend.get_records
+        iterator_init = ShardIterator.__init__
+
+        def add_under_lock(self: Any, old: Any, new: Any) -> None:
+            with stream_lock:  # its sequence number is the shard's length plus its trim horizon
+                add(self, old, new)
+
+        def get_from_the_trim_horizon(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+            with stream_lock:
+                return get(self, max(start, self.starting_sequence_number), quantity)
+
+        def iterator_with_its_issue_time(self: Any, *args: Any, **kwargs: Any) -> None:
+            iterator_init(self, *args, **kwargs)
+            self.issued_at = time.monotonic()
 
         def get_records_once(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+            shard = self.shard_iterators[iterator_arn].stream_shard if iterator_arn in self.shard_iterators else None
             try:
                 return get_records(self, iterator_arn, limit)
             finally:
                 self.shard_iterators.pop(iterator_arn, None)
+                if shard is not None:
+                    with stream_lock:
+                        trim_records_read(self, shard)
 
+        StreamShard.add = add_under_lock  # type: ignore[method-assign]
+        StreamShard.get = get_from_the_trim_horizon  # type: ignore[method-assign]
+        ShardIterator.__init__ = iterator_with_its_issue_time  # type: ignore[method-assign]
         DynamoDBStreamsBackend.get_records = get_records_once  # type: ignore[method-assign]
         _streams_patched = True
 

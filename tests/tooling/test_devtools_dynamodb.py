@@ -451,6 +451,51 @@ def test_a_query_hands_moto_only_the_items_of_its_partition(moto_endpoint: str) 
     assert partition_of(model, {"index_name": "by-owner", "hash_key_conditions": []}) is None
 
 
+# --- the stream: records every reader has read are dropped, the latest kept ---------------------------------------
+
+
+def test_the_stream_keeps_what_a_reader_has_not_read_and_its_latest_records(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import devtools.embedded_dynamodb as embedded
+
+    monkeypatch.setattr(embedded, "STREAM_RECORDS_KEPT", 2)
+    # Given a streamed table, a fast reader and a slow one, both at the start
+    client = dynamodb_client(moto_endpoint)
+    streams = aws_client("dynamodbstreams", moto_endpoint)
+    table = "stream-trimmed"
+    arn = hash_only_table(client, table, stream=True)
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+
+    def reader(kind: str = "TRIM_HORIZON") -> Callable[[], list[tuple[str, int]]]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType=kind)[
+            "ShardIterator"
+        ]
+
+        def read() -> list[tuple[str, int]]:
+            nonlocal iterator
+            answer = streams.get_records(ShardIterator=iterator)
+            iterator = answer["NextShardIterator"]
+            return [(r["dynamodb"]["Keys"]["pk"]["S"], int(r["dynamodb"]["SequenceNumber"])) for r in answer["Records"]]
+
+        return read
+
+    fast, slow = reader(), reader()
+    for pk in "abcde":
+        client.put_item(TableName=table, Item={"pk": {"S": pk}})
+
+    # When the fast reader reads everything, the slow one still reads all five
+    numbers = dict(fast())
+    assert list(numbers) == list("abcde")
+    assert [pk for pk, _ in slow()] == list("abcde")
+    # Then, both past them, the shard keeps only the latest two: a reader starting now sees d and e
+    assert len(moto_table(table).stream_shard.items) == 2
+    assert reader()() == [("d", numbers["d"]), ("e", numbers["e"])]
+    # And the next record's sequence number follows e's, for every reader
+    client.put_item(TableName=table, Item={"pk": {"S": "f"}})
+    assert fast() == slow() == [("f", numbers["e"] + 1)]
+
+
 # --- finding the installation and the prerequisites (no JVM) ---------------------------------------------------
 
 
