@@ -3,6 +3,7 @@
 No authorizer (template.yaml): the route checks the session cookie itself, because a reloaded page has
 the cookie but not yet the CSRF token every other route needs in ``Authorization: Session <csrf>``."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import request_meta, session_cookie_of
 from tokensmith.http.responses import session_response

@@ -1,5 +1,6 @@
 """GET /v1/tokens/{token_id}/usage — where the token's rate limits and credits stand now."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import json_response

@@ -1,5 +1,6 @@
 """GET /v1/webhooks/{webhook_id} — one webhook endpoint."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import webhook_response

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Literal
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of

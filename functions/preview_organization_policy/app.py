@@ -3,6 +3,7 @@ find non-compliant, and why, a page at a time."""
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body, Query
 from tokensmith.http.request import principal_of

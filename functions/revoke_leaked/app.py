@@ -4,6 +4,7 @@ The secrets' (id, digest) pairs are queued for functions/revoke_leaked_worker; n
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.binding import MAX_BODY_EXTENSION
 from tokensmith.http.params import Body

@@ -11,6 +11,7 @@ resolver, which checks and answers it like every other route.
 import re
 from typing import Annotated, Any
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith import clock
 from tokensmith.auth import Principal, grants
 from tokensmith.errors import TokensmithError
