@@ -69,6 +69,7 @@ def _reset_caches() -> None:
     settings.get_settings.cache_clear()
     repository.default_repository.cache_clear()
     clients.client.cache_clear()
+    clients.shared_session.cache_clear()
 
 
 def mint_token(
