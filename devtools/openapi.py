@@ -72,15 +72,17 @@ def _router_of(code_uri: str) -> Any:
 
 def powertools_router(router: Any) -> Any:
     """The same routes on a Powertools router, for its OpenAPI generator: each with the options it was
-    declared with (an ``openapi_extensions`` value given as a function is called for its value: what only
-    the document needs is not built on a cold start), and its function's ``Body()``/``Query()`` markers as
-    Powertools' own."""
+    declared with (an option, or an ``openapi_extensions`` value, given as a function is called for its
+    value: what only the document needs is not built on a cold start), and its function's
+    ``Body()``/``Query()`` markers as Powertools' own."""
     from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
     documented = APIGatewayHttpRouter()
     for route in router.routes:
-        options = dict(route.options)
-        if options.get("openapi_extensions"):  # a value may be a function building it: called only here
+        # an option (or an extension's value) given as a function is built here, for the document only:
+        # the answers' models (tokensmith.http.app.Responses), the GitHub route's request body
+        options = {name: value() if callable(value) else value for name, value in route.options.items()}
+        if options.get("openapi_extensions"):
             options["openapi_extensions"] = {
                 name: value() if callable(value) else value for name, value in options["openapi_extensions"].items()
             }

@@ -9,7 +9,7 @@ from tokensmith.http.request import bearer_of, request_meta
 from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint, count
 from tokensmith.sessions.cookies import set_cookie
-from tokensmith.sessions.models import CreateSessionRequest, Session
+from tokensmith.sessions.models import CreateSessionRequest
 from tokensmith.sessions.service import SessionService, refused, session_service
 
 router = create_router()
@@ -19,7 +19,7 @@ router = create_router()
     "/v1/sessions",
     **operation(
         201,
-        Session,
+        "tokensmith.sessions.models:Session",
         (400, 401, 413, 415, 422),
         SessionService.sign_in,
         """Sign in to the console: exchange a token that holds the `console` scope (or `admin`) for a

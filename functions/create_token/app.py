@@ -8,7 +8,7 @@ from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import CreateTokenRequest, TokenWithSecret
+from tokensmith.tokens.models import CreateTokenRequest
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -18,7 +18,7 @@ router = create_router()
     "/v1/tokens",
     **operation(
         201,
-        TokenWithSecret,
+        "tokensmith.tokens.models:TokenWithSecret",
         (400, 401, 403, 409, 413, 415, 422),
         TokenService.create_token,
         """Create a token; the answer carries its secret, the only time it is shown.

@@ -8,7 +8,7 @@ from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import webhook_secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import CreateWebhookRequest, WebhookWithSecret
+from tokensmith.webhooks.models import CreateWebhookRequest
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -18,7 +18,7 @@ router = create_router()
     "/v1/webhooks",
     **operation(
         201,
-        WebhookWithSecret,
+        "tokensmith.webhooks.models:WebhookWithSecret",
         (400, 401, 403, 409, 413, 415, 422),
         WebhookService.create_webhook,
         """Register a webhook endpoint; the answer carries its `whsec_` signing secret, the only time it is shown.

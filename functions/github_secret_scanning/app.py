@@ -12,7 +12,6 @@ from tokensmith.observability import api_entrypoint
 from tokensmith.secret_scanning.models import (
     MAX_BODY_BYTES,
     MAX_MATCHES,
-    SecretScanningLabels,
     SecretScanningMatch,
 )
 from tokensmith.secret_scanning.service import GitHubSecretScanning, github_secret_scanning
@@ -37,7 +36,7 @@ def request_body() -> dict:
 
 OPERATION = operation(
     200,
-    SecretScanningLabels,
+    "tokensmith.secret_scanning.models:SecretScanningLabels",
     (400, 401, 413, 422),
     GitHubSecretScanning.answer,
     """GitHub's secret scanning partner endpoint: revoke the tokens GitHub found in public.
@@ -55,15 +54,13 @@ where the token was found (`details: {reporter, url, source}`). The answer label
 GitHub's false-positive feedback: `token_hash` (hex SHA-256 of the match), `token_type` (its type) and
 `true_positive` when it is a secret this deployment issued, live or not, else `false_positive`.""",
     public=True,
+    # This route's 401 is its own: no token is involved, GitHub's signature is.
+    own_refusals={
+        401: "GitHub's signature is missing or malformed, names a key GitHub does not publish, or does not match "
+        "the raw body"
+    },
     openapi_extensions={MAX_BODY_EXTENSION: MAX_BODY_BYTES, "requestBody": request_body},
 )
-# This route's 401 is its own: no token is involved, GitHub's signature is.
-OPERATION["responses"][401]["description"] = (
-    "GitHub's signature is missing or malformed, names a key GitHub does not publish, or does not match the raw body"
-)
-OPERATION["responses"][401]["content"] = {
-    "application/problem+json": OPERATION["responses"][401]["content"]["application/problem+json"]
-}
 
 
 @router.post("/v1/secret-scanning/github", **OPERATION)

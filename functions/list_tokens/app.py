@@ -8,7 +8,6 @@ from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import token_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import TokenPage
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -18,7 +17,7 @@ router = create_router()
     "/v1/tokens",
     **operation(
         200,
-        TokenPage,
+        "tokensmith.tokens.models:TokenPage",
         (401, 403, 404, 422),
         TokenService.list_tokens,
         """List the organization's tokens, newest first, a page at a time.

@@ -8,7 +8,6 @@ from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import webhook_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import WebhookPage
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -18,7 +17,7 @@ router = create_router()
     "/v1/webhooks",
     **operation(
         200,
-        WebhookPage,
+        "tokensmith.webhooks.models:WebhookPage",
         (401, 403, 404, 422),
         WebhookService.list_webhooks,
         """List the organization's webhook endpoints, newest first, a page at a time.

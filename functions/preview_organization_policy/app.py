@@ -10,7 +10,7 @@ from tokensmith.http.request import principal_of
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.organizations.service import OrganizationPolicyService, organization_policy_service
-from tokensmith.tokens.policies import OrganizationPolicyRequest, PolicyPreview
+from tokensmith.tokens.policies import OrganizationPolicyRequest
 
 router = create_router()
 
@@ -19,7 +19,7 @@ router = create_router()
     "/v1/organizations/<organization_id>/policy/preview",
     **operation(
         200,
-        PolicyPreview,
+        "tokensmith.tokens.policies:PolicyPreview",
         (400, 401, 403, 404, 413, 415, 422),
         OrganizationPolicyService.preview_policy,
         """The organization's live tokens that the candidate policy (a PUT body) would find non-compliant, and why.

@@ -8,7 +8,7 @@ from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import webhook_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import UpdateWebhookRequest, Webhook
+from tokensmith.webhooks.models import UpdateWebhookRequest
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -18,7 +18,7 @@ router = create_router()
     "/v1/webhooks/<webhook_id>",
     **operation(
         200,
-        Webhook,
+        "tokensmith.webhooks.models:Webhook",
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
         WebhookService.update_webhook,
         """Change a webhook endpoint's `url`, `event_types`, `description` or `enabled`.
