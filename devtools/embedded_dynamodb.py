@@ -3,7 +3,9 @@
 Moto keeps its data in process-wide backends, so `moto.mock_aws` (or a moto reset) in the same process
 wipes this server's tables too. It never deletes TTL-expired items; `devtools.dynamodb_local` is closer
 to the real service where that matters. Unlike plain moto, it honours TransactWriteItems'
-ClientRequestToken (see `honour_client_request_tokens`).
+ClientRequestToken (`honour_client_request_tokens`), its memory does not grow with every write and every
+stream poll (`keep_memory_flat`), and a transaction or a query costs what it touches, not the size of
+its tables (`devtools.embedded_dynamodb_costs`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from devtools.embedded_dynamodb_costs import (
+    make_queries_read_one_partition,
+    roll_back_only_what_transactions_touch,
+    stream_lock,
+)
 
 IDEMPOTENCY_WINDOW_SECONDS = 600  # DynamoDB's: a token is remembered for 10 minutes
 _patch_lock = threading.Lock()
@@ -26,9 +34,9 @@ def honour_client_request_tokens() -> None:
 
     botocore fills the token itself and keeps it across its retries, so that a retry of a
     transaction that went through (but whose answer came after the app's 1-second read timeout, as
-    happens on a loaded machine: moto copies every table for each transaction) succeeds without
-    writing twice. Plain moto runs the retry again: it fails its own conditions and a change that
-    landed answers 409 or 500, a fault of the stand-in, not of the app."""
+    happens on a loaded machine) succeeds without writing twice. Plain moto runs the retry again: it
+    fails its own conditions and a change that landed answers 409 or 500, a fault of the stand-in, not
+    of the app."""
     global _patched
     from moto.core.responses import ActionResult
     from moto.dynamodb.responses import DynamoHandler
@@ -38,7 +46,7 @@ def honour_client_request_tokens() -> None:
             return
         original = DynamoHandler.transact_write_items
         registry_lock = threading.Lock()
-        seen: dict[str, tuple[float, threading.Lock, list[bool]]] = {}
+        seen: dict[str, tuple[float, threading.Lock, list[bool]]] = {}  # oldest first (insertion order)
 
         def transact_write_items(self: Any) -> Any:
             token = self.body.get("ClientRequestToken")
@@ -46,8 +54,8 @@ def honour_client_request_tokens() -> None:
                 return original(self)
             now = time.monotonic()
             with registry_lock:
-                for old in [t for t, (at, _, _) in seen.items() if now - at > IDEMPOTENCY_WINDOW_SECONDS]:
-                    del seen[old]
+                while seen and now - seen[oldest := next(iter(seen))][0] > IDEMPOTENCY_WINDOW_SECONDS:
+                    del seen[oldest]  # forgotten in order: each call costs O(1), not O(tokens in the window)
                 _, lock, succeeded = seen.setdefault(token, (now, threading.Lock(), []))
             with lock:  # a retry waits for the attempt still running, then answers as it did
                 if succeeded:
@@ -61,6 +69,23 @@ def honour_client_request_tokens() -> None:
 
 
 _streams_patched = False
+STREAM_RECORDS_KEPT = 1000  # a shard always keeps its latest records, for a reader that starts late
+ITERATOR_LIFETIME_SECONDS = 15 * 60  # DynamoDB Streams': an unused shard iterator expires after 15 minutes
+
+
+def trim_records_read(streams_backend: Any, shard: Any) -> None:
+    """Drop the shard's records that every unexpired iterator of it has passed, but its latest
+    `STREAM_RECORDS_KEPT`; its trim horizon (`starting_sequence_number`) moves past them. Under
+    `stream_lock`."""
+    now = time.monotonic()
+    horizon = shard.starting_sequence_number + len(shard.items) - STREAM_RECORDS_KEPT
+    for iterator in list(streams_backend.shard_iterators.values()):
+        if iterator.stream_shard is shard and now - getattr(iterator, "issued_at", now) < ITERATOR_LIFETIME_SECONDS:
+            horizon = min(horizon, iterator.sequence_number)
+    read = horizon - shard.starting_sequence_number
+    if read > 0:
+        del shard.items[:read]
+        shard.starting_sequence_number += read
 
 
 def keep_memory_flat() -> None:
@@ -68,48 +93,56 @@ def keep_memory_flat() -> None:
     `honour_client_request_tokens`).
 
     Plain moto grows without bound under `make run`: (1) it keeps every model object it ever made
-    (`BaseModel.instances_tracked`, for its web dashboard), and every TransactWriteItems deep-copies each
-    table it touches, for a rollback: each transaction left whole copies of the table behind, about 5 MB
-    a token creation once the table holds a few hundred tokens; (2) those copies carried the table's stream
-    shard, i.e. every stream record ever written; (3) a failed transaction puts its copy in the table's
-    place, so the stream reader's iterator kept the old table alive and read a shard that no longer grew,
-    which still held the cancelled transaction's records; (4) every GetRecords registers a new shard
-    iterator that is never forgotten (the stream reader polls five times a second). Here moto tracks no
-    instances (its dashboard shows none), a table's copy shares its stream shard, a rollback removes the
-    stream records of the cancelled transaction instead, and an iterator is forgotten once GetRecords has
-    used it (its answer carries the next one)."""
+    (`BaseModel.instances_tracked`, for its web dashboard); (2) every GetRecords registers a new shard
+    iterator that is never forgotten (the stream reader polls five times a second); (3) a table's stream
+    shard keeps every record ever written, each with the item's images (7-15 kB in moto: three a token
+    creation, one a last-use write), where DynamoDB trims them after 24 hours; (4) its TransactWriteItems
+    left whole copies of the table behind, stream shard included (see
+    `devtools.embedded_dynamodb_costs.roll_back_only_what_transactions_touch`, which no longer makes
+    them). Here moto tracks no instances (its dashboard shows none); an iterator is forgotten once
+    GetRecords has used it (its answer carries the next one); after each GetRecords the shard drops the
+    records every iterator issued in the last 15 minutes has passed, but its latest
+    `STREAM_RECORDS_KEPT` (so a reader that starts late at TRIM_HORIZON sees those, not 24 hours, and an
+    iterator older than 15 minutes, expired in DynamoDB, reads on from the oldest record kept); and a
+    table's copy (still made by a backup, say) shares its stream shard instead of copying it."""
     global _streams_patched
     from moto.core.common_models import BaseModel
-    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard
-    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 
     with _patch_lock:
         if _streams_patched:
             return
         BaseModel.__new__ = lambda cls, *args, **kwargs: object.__new__(cls)  # type: ignore[method-assign]
         StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
-        transact_write_items = DynamoDBBackend.transact_write_items
+        add, get, get_records = StreamShard.add, StreamShard.get, DynamoDBStreamsBackend.get_records
+        iterator_init = ShardIterator.__init__
 
-        def transact_write_items_sharing_shards(self: Any, transact_items: list[dict[str, Any]]) -> None:
-            shards = [t.stream_shard for t in self.tables.values() if getattr(t, "stream_shard", None) is not None]
-            lengths = [len(shard.items) for shard in shards]
-            try:
-                transact_write_items(self, transact_items)
-            except Exception:
-                for shard, length in zip(shards, lengths, strict=True):
-                    del shard.items[length:]  # the cancelled transaction's records were never written
-                raise
+        def add_under_lock(self: Any, old: Any, new: Any) -> None:
+            with stream_lock:  # its sequence number is the shard's length plus its trim horizon
+                add(self, old, new)
 
-        get_records = DynamoDBStreamsBackend.get_records
+        def get_from_the_trim_horizon(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+            with stream_lock:
+                return get(self, max(start, self.starting_sequence_number), quantity)
+
+        def iterator_with_its_issue_time(self: Any, *args: Any, **kwargs: Any) -> None:
+            iterator_init(self, *args, **kwargs)
+            self.issued_at = time.monotonic()
 
         def get_records_once(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+            shard = self.shard_iterators[iterator_arn].stream_shard if iterator_arn in self.shard_iterators else None
             try:
                 return get_records(self, iterator_arn, limit)
             finally:
                 self.shard_iterators.pop(iterator_arn, None)
+                if shard is not None:
+                    with stream_lock:
+                        trim_records_read(self, shard)
 
-        DynamoDBBackend.transact_write_items = transact_write_items_sharing_shards  # type: ignore[method-assign]
+        StreamShard.add = add_under_lock  # type: ignore[method-assign]
+        StreamShard.get = get_from_the_trim_horizon  # type: ignore[method-assign]
+        ShardIterator.__init__ = iterator_with_its_issue_time  # type: ignore[method-assign]
         DynamoDBStreamsBackend.get_records = get_records_once  # type: ignore[method-assign]
         _streams_patched = True
 
@@ -121,6 +154,8 @@ def embedded_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
 
     honour_client_request_tokens()
     keep_memory_flat()
+    roll_back_only_what_transactions_touch()
+    make_queries_read_one_partition()
     werkzeug_logger = logging.getLogger("werkzeug")
     if werkzeug_logger.level == logging.NOTSET:
         werkzeug_logger.setLevel(logging.WARNING)  # no access-log line per DynamoDB call
