@@ -55,7 +55,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import ORGANIZATION, claims_of, environment, local_table, log, mint_token, write_results
+from bench.support import (
+    ORGANIZATION,
+    claims_of,
+    environ_set,
+    environment,
+    local_table,
+    log,
+    mint_token,
+    write_results,
+)
 from devtools.template import default_authorizer, http_routes
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import is_uuid, token_key
@@ -302,22 +311,8 @@ def github_keys() -> Iterator[Any]:
 
     signer = GitHubSigner()
     with github_keys_server(signer) as keys:
-        with _environ(GITHUB_SECRET_SCANNING_KEYS_URL=keys.url, WEBHOOK_ALLOW_LOOPBACK="true"):
+        with environ_set(GITHUB_SECRET_SCANNING_KEYS_URL=keys.url, WEBHOOK_ALLOW_LOOPBACK="true"):
             yield signer
-
-
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -634,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         github_keys() as github,
         # revoke-leaked answers no sooner than a floor (250 ms, so that its time says nothing about what
         # was reported): a deliberate wait, not cold start; the run measures the work under it
-        _environ(LEAK_REPORT_ANSWER_MS="0"),
+        environ_set(LEAK_REPORT_ANSWER_MS="0"),
         tempfile.TemporaryDirectory(prefix="tokensmith-coldstart-") as tmp,
     ):
         subjects = subjects_from_template(table.template)
