@@ -55,20 +55,32 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import ORGANIZATION, claims_of, environment, local_table, log, mint_token, write_results
+from bench.support import (
+    ORGANIZATION,
+    claims_of,
+    environ_set,
+    environment,
+    local_table,
+    log,
+    mint_token,
+    write_results,
+)
 from devtools.template import default_authorizer, http_routes
 from tokensmith.aws.dynamodb import to_item
 from tokensmith.table import is_uuid, token_key
 
 NAME = "coldstart"
-TARGET_AUTHORIZER = 1.15
-TARGET_API = 1.5
-TARGET_MEMORY_MB = 128
+TARGET_AUTHORIZER = 0.9
+TARGET_API = 1.4
+TARGET_MEMORY_MB = 64
 LAYER_SOURCE = ROOT / "layers" / "common"
 
+IMPORTED_MARK = "tokensmith-bench: imported"
 # Runs in the fresh process. Reading the request (and importing json for it) comes before the clock
 # starts, as the Lambda runtime has done both before it imports the handler.
-PROBE = r"""
+PROBE = (
+    f"IMPORTED_MARK = {IMPORTED_MARK!r}\n"
+    + r"""
 import json, sys
 spec = json.loads(sys.stdin.read())
 import time
@@ -90,6 +102,9 @@ if spec["mode"] == "baseline":
     import boto3
     client = boto3.client("dynamodb", endpoint_url=spec["endpoint_url"])
     imported = time.perf_counter()
+    if spec.get("importtime"):
+        import os
+        os.write(2, IMPORTED_MARK.encode() + b"\n")
     response = client.get_item(TableName=spec["table"], Key=spec["key"], ConsistentRead=True)
     answered = time.perf_counter()
     outcome = "200" if "Item" in response else "no item"
@@ -97,6 +112,9 @@ else:
     sys.path[:0] = [spec["code_dir"], spec["layer_dir"]]
     import app
     imported = time.perf_counter()
+    if spec.get("importtime"):  # -X importtime's lines after this one are the first call's imports
+        import os
+        os.write(2, IMPORTED_MARK.encode() + b"\n")
     answer = app.handler(spec["event"], Context())
     answered = time.perf_counter()
     if "isAuthorized" in answer:
@@ -117,6 +135,7 @@ with open(spec["result"], "w") as out:
         "outcome": outcome,
     }, out)
 """
+)
 
 
 @dataclass(frozen=True)
@@ -292,22 +311,8 @@ def github_keys() -> Iterator[Any]:
 
     signer = GitHubSigner()
     with github_keys_server(signer) as keys:
-        with _environ(GITHUB_SECRET_SCANNING_KEYS_URL=keys.url, WEBHOOK_ALLOW_LOOPBACK="true"):
+        with environ_set(GITHUB_SECRET_SCANNING_KEYS_URL=keys.url, WEBHOOK_ALLOW_LOOPBACK="true"):
             yield signer
-
-
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -359,6 +364,8 @@ def build_layout(python: str, bytecode: str, workdir: Path) -> Layout:
 def run_probe(layout: Layout, spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
     result_path = workdir / f"result-{uuid.uuid4().hex}.json"
     flags = () if spec["mode"] == "baseline" else layout.flags
+    if spec.get("importtime"):
+        flags = (*flags, "-X", "importtime")
     begin = time.perf_counter()
     completed = subprocess.run(
         [layout.python, "-I", *flags, "-c", PROBE],
@@ -373,11 +380,56 @@ def run_probe(layout: Layout, spec: dict[str, Any], workdir: Path) -> dict[str, 
     result = json.loads(result_path.read_text(encoding="utf-8"))
     result_path.unlink()
     result["wall_ms"] = wall_ms
+    if spec.get("importtime"):
+        result["imports"] = import_breakdown(completed.stderr)
     return result
 
 
+# --- where the time goes (--importtime) ---------------------------------------------------------------
+
+PACKAGE_GROUPS = {
+    "pydantic": ("pydantic", "pydantic_core", "annotated_types", "typing_inspection", "typing_extensions"),
+    "powertools": ("aws_lambda_powertools",),
+    "botocore": ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six"),
+    "tokensmith": ("tokensmith", "app"),
+    "cryptography": ("cryptography", "cffi", "_cffi_backend"),
+}
+GROUPS = (*PACKAGE_GROUPS, "stdlib", "other")
+
+
+def group_of(module: str) -> str:
+    top = module.split(".")[0]
+    for group, packages in PACKAGE_GROUPS.items():
+        if top in packages:
+            return group
+    return "stdlib" if top.lstrip("_") in sys.stdlib_module_names or top in sys.stdlib_module_names else "other"
+
+
+def import_breakdown(stderr: str) -> dict[str, dict[str, float]]:
+    """``-X importtime``'s self times (ms) summed by package group, for the import of ``app`` and for the
+    imports its first call made (after the probe's mark)."""
+    phases: dict[str, dict[str, float]] = {phase: dict.fromkeys(GROUPS, 0.0) for phase in ("import", "first_call")}
+    phase = "import"
+    for line in stderr.splitlines():
+        if line == IMPORTED_MARK:
+            phase = "first_call"
+            continue
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, module = line.removeprefix("import time:").split("|")
+        phases[phase][group_of(module.strip())] += int(self_us) / 1000
+    return {name: {group: round(ms, 1) for group, ms in groups.items()} for name, groups in phases.items()}
+
+
 def measure(
-    table: Any, layout: Layout, subjects: list[Subject], runs: int, seed: int, workdir: Path, github: Any = None
+    table: Any,
+    layout: Layout,
+    subjects: list[Subject],
+    runs: int,
+    seed: int,
+    workdir: Path,
+    github: Any = None,
+    importtime: bool = False,
 ) -> dict:
     callers = Callers(github)
     baseline_item, _ = mint_token(["tokens:read"])
@@ -420,6 +472,11 @@ def measure(
             samples[subject.name].append(result)
             before = after
         log(NAME, f"run {number + 1}/{runs} done")
+    if importtime:  # one more process each, under -X importtime (slower: not counted in the figures)
+        samples["importtime:baseline"] = [run_probe(layout, {**baseline_spec, "importtime": True}, workdir)]
+        for subject in subjects:
+            spec = {**subject_spec(subject, f"importtime {uuid.uuid4().hex[:6]}"), "importtime": True}
+            samples[f"importtime:{subject.name}"] = [run_probe(layout, spec, workdir)]
     return samples
 
 
@@ -444,6 +501,9 @@ def summarize(samples: dict[str, list[dict[str, Any]]], subjects: list[Subject])
         else:
             row["ratio"] = round(med(name, "ratio"), 3)
             row["ratio_wall"] = round(med(name, "ratio_wall"), 3)
+        traced = samples.get(f"importtime:{name}")
+        if traced:
+            row["imports"] = traced[0]["imports"]
         if name != "baseline":
             target = TARGET_AUTHORIZER if kinds[name] == "authorizer" else TARGET_API
             row["kind"], row["target"] = kinds[name], target
@@ -479,10 +539,26 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{row['ratio']:.2f}", verdict, f"{row['ratio_wall']:.2f}", memory, ",".join(row["outcomes"]),
             )  # fmt: skip
             print(fmt.format(*cells))
+    for bytecode, rows in results["modes"].items():
+        if any("imports" in row for row in rows.values()):
+            print_imports(bytecode, rows)
     print(
         f"targets: authorizer <= {TARGET_AUTHORIZER} x, API functions <= {TARGET_API} x the baseline's median "
         f"(import + first call, in-process); peak memory <= {TARGET_MEMORY_MB} MB"
     )
+
+
+def print_imports(bytecode: str, rows: dict[str, Any]) -> None:
+    """What each process imported, ms of ``-X importtime`` self time by package group (its own overhead
+    inflates them: compare them with each other, not with the table above): in ``import app`` | in the
+    first call."""
+    print(f"\nWhere the import time goes, bytecode {bytecode}: ms of -X importtime, import app | first call")
+    print(f"{'function':<26} " + " ".join(f"{group:>17}" for group in GROUPS))
+    for name, row in rows.items():
+        imports = row.get("imports")
+        if imports:
+            cells = (f"{imports['import'][g]:7.1f} | {imports['first_call'][g]:7.1f}" for g in GROUPS)
+            print(f"{name.removesuffix('Function'):<26} " + " ".join(f"{c:>17}" for c in cells))
 
 
 def find_interpreter(version: str) -> str:
@@ -528,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout (e.g. main's): its functions and layer measured too, in the same runs, as "
         "'before:<function>' (bytecode cached only; they do not count for the exit status)",
     )
+    parser.add_argument(
+        "--importtime",
+        action="store_true",
+        help="also run each function once under -X importtime and print its import time by package",
+    )
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--output", default=str(RESULTS / f"{NAME}.json"), help="the JSON results ('' = none)")
     args = parser.parse_args(argv)
@@ -548,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         github_keys() as github,
         # revoke-leaked answers no sooner than a floor (250 ms, so that its time says nothing about what
         # was reported): a deliberate wait, not cold start; the run measures the work under it
-        _environ(LEAK_REPORT_ANSWER_MS="0"),
+        environ_set(LEAK_REPORT_ANSWER_MS="0"),
         tempfile.TemporaryDirectory(prefix="tokensmith-coldstart-") as tmp,
     ):
         subjects = subjects_from_template(table.template)
@@ -563,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir.mkdir()
             layout = build_layout(python, bytecode, workdir)
             log(NAME, f"bytecode {bytecode}: {len(subjects)} functions x {args.runs} runs, Python {python}")
-            samples = measure(table, layout, subjects, args.runs, args.seed, workdir, github)
+            samples = measure(table, layout, subjects, args.runs, args.seed, workdir, github, args.importtime)
             results["modes"][bytecode] = summarize(samples, subjects)
     write_results(NAME, results, args.output, started)
     print_table(results)

@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import importlib.util
 import json
-import os
 import sys
 import time
 import uuid
@@ -43,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench import RESULTS, ROOT  # first: it puts layers/common on sys.path
-from bench.support import environment, local_table, log, mint_token, summary_ms, write_results
+from bench.support import environ_set, environment, local_table, log, mint_token, summary_ms, write_results
 from bench.verify import context, load_handler, quiet_stdout, sample_event
 from devtools.local_api.runtime import LambdaContext
 
@@ -69,18 +68,12 @@ def local_queue() -> Iterator[tuple[Any, str]]:
     with embedded_dynamodb() as endpoint:
         sqs = client("sqs", endpoint)
         queue_url = sqs.create_queue(QueueName="tokensmith-bench-LeakedTokensQueue")["QueueUrl"]
-        saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL_SQS", "LEAKED_TOKENS_QUEUE_URL")}
-        os.environ.update(AWS_ENDPOINT_URL_SQS=endpoint, LEAKED_TOKENS_QUEUE_URL=queue_url)
-        _reset_caches()
-        try:
-            yield sqs, queue_url
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        with environ_set(AWS_ENDPOINT_URL_SQS=endpoint, LEAKED_TOKENS_QUEUE_URL=queue_url):
             _reset_caches()
+            try:
+                yield sqs, queue_url
+            finally:
+                _reset_caches()
 
 
 def _reset_caches() -> None:

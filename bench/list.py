@@ -1,7 +1,7 @@
 """Token lists at two organization sizes on DynamoDB Local: one page of 50 of every filter combination
 of ``GET /v1/tokens`` costs the same in an organization of 1,000 tokens and one of 100,000.
 
-``python -m bench.list [--small 1000] [--large 100000] [--rounds 30]`` (``make bench BENCH=list``).
+``python -m bench.list [--small 1000] [--large 100000] [--rounds 60]`` (``make bench BENCH=list``).
 Method and figures: docs/performance.md.
 
 1. Load. One DynamoDB Local (in memory), the template's table. Two organizations, ``small`` and
@@ -14,18 +14,21 @@ Method and figures: docs/performance.md.
    They are written with ``BatchWriteItem`` in the shape ``create_token`` writes
    (``repository.token_put_request``), 25 a call, two threads: minutes, not hours. No audit events
    and no name guards (lists read neither).
-2. Measure. For each filter combination (none; owner alice; no owner, the implicit filter of a caller
-   without an owner or ``tokens:manage``; each status; alice and each status), ``--rounds`` rounds,
-   each reading the first page of 50 of the small organization then of the large one (the order
-   alternates by round), through ``TokenRepository.list_tokens``. Printed per combination and size:
-   the median time, the ``Query`` calls and the read units DynamoDB Local reports
-   (``ReturnConsumedCapacity``); and the ratios large / small. Target: ≤ 1.2 for time and ≤ 1.1 for
+2. Measure. ``--rounds`` rounds; in each, every filter combination (none; owner alice; no owner, the
+   implicit filter of a caller without an owner or ``tokens:manage``; each status; alice and each
+   status), in an order shuffled each round, reads the first page of 50 of the small organization and
+   of the large one back to back (which goes first alternates by round), through
+   ``TokenRepository.list_tokens``. Printed per combination and size: the median time, the ``Query``
+   calls and the read units DynamoDB Local reports (``ReturnConsumedCapacity``); the time ratio is the
+   median of the rounds' large / small ratios (each pair under the same load), the read units' the
+   ratio of the two. Target: ≤ 1.2 for time and ≤ 1.1 for
    read units, every combination; the exit status is 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -50,6 +53,7 @@ NAME = "list"
 PAGE = 50
 TARGET_TIME_RATIO = 1.2
 TARGET_UNITS_RATIO = 1.1
+SEED = 20261206  # the combinations' order in each round
 OWNERS = ("alice@example.com",) * 3 + ("bob@example.com", None)  # 60 %, 20 %, 20 %
 STATUSES = ("active", "active", "disabled", "revoked", "expired")  # 40 %, 20 %, 20 %, 20 %
 OVERDUE = 5  # live tokens past their expiry, not stamped yet
@@ -114,30 +118,43 @@ def load(repository: TokenRepository, items: list[dict[str, Any]]) -> float:
 
 
 def measure(repository: TokenRepository, organizations: dict[str, str], rounds: int) -> list[dict[str, Any]]:
+    """Every combination once per round, in an order shuffled anew each round, each a pair of reads
+    (small then large, or large then small: alternating by round) back to back. A combination's time
+    ratio is the median of its pairs' ratios: a burst of load from elsewhere falls on both reads of a
+    pair, and on every combination alike, instead of on one combination's block of rounds."""
     now_epoch = clock.epoch(clock.now())
-    results = []
-    for filters in COMBINATIONS:
-        samples: dict[str, list[float]] = {size: [] for size in organizations}
-        reads: dict[str, tuple[int, float, int]] = {}
-        for round_number in range(rounds):
-            order = list(organizations) if round_number % 2 == 0 else list(reversed(organizations))
+    small_size, large_size = organizations
+    numbers = range(len(COMBINATIONS))
+    samples: dict[int, dict[str, list[float]]] = {n: {size: [] for size in organizations} for n in numbers}
+    ratios: dict[int, list[float]] = {n: [] for n in numbers}
+    reads: dict[tuple[int, str], tuple[int, float, int]] = {}
+    rng = random.Random(SEED)
+    for round_number in range(rounds):
+        order = list(organizations) if round_number % 2 == 0 else list(reversed(organizations))
+        combinations = list(enumerate(COMBINATIONS))
+        rng.shuffle(combinations)
+        for number, filters in combinations:
+            pair: dict[str, float] = {}
             for size in order:
                 started = time.perf_counter()
                 items, _ = repository.list_tokens(organizations[size], PAGE, None, now_epoch=now_epoch, **filters)
-                samples[size].append(time.perf_counter() - started)
-                reads[size] = (repository.last_list_queries, repository.last_list_read_units, len(items))
+                pair[size] = time.perf_counter() - started
+                samples[number][size].append(pair[size])
+                reads[number, size] = (repository.last_list_queries, repository.last_list_read_units, len(items))
+            ratios[number].append(pair[large_size] / pair[small_size])
+    results = []
+    for number, filters in enumerate(COMBINATIONS):
         row: dict[str, Any] = {"filters": {k: ("(none)" if v == OWNERLESS else v) for k, v in filters.items()}}
         for size in organizations:
-            queries, units, listed = reads[size]
+            queries, units, listed = reads[number, size]
             row[size] = {
-                "median_ms": round(statistics.median(samples[size]) * 1000, 3),
+                "median_ms": round(statistics.median(samples[number][size]) * 1000, 3),
                 "queries": queries,
                 "read_units": units,
                 "items": listed,
             }
-        small, large = (row[size] for size in organizations)
-        row["time_ratio"] = round(large["median_ms"] / small["median_ms"], 3)
-        row["units_ratio"] = round(large["read_units"] / small["read_units"], 3)
+        row["time_ratio"] = round(statistics.median(ratios[number]), 3)
+        row["units_ratio"] = round(row[large_size]["read_units"] / row[small_size]["read_units"], 3)
         row["within_target"] = row["time_ratio"] <= TARGET_TIME_RATIO and row["units_ratio"] <= TARGET_UNITS_RATIO
         results.append(row)
         log(NAME, f"{describe(row['filters'])}: x{row['time_ratio']} time, x{row['units_ratio']} read units")
@@ -151,7 +168,8 @@ def describe(filters: dict[str, str]) -> str:
 def print_table(results: dict[str, Any]) -> None:
     sizes = results["parameters"]["sizes"]
     small, large = (f"{n:,}" for n in sizes.values())
-    print(f"\nOne page of {PAGE}, median of {results['parameters']['rounds']} (DynamoDB Local):\n")
+    rounds = results["parameters"]["rounds"]
+    print(f"\nOne page of {PAGE}, median of {rounds}; time ×: median of the {rounds} paired ratios (DynamoDB Local):\n")
     header = f"| filters | {small}: ms | {small}: RCU | {large}: ms | {large}: RCU | queries | time × | RCU × | ok |"
     print(header)
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -168,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.list", description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1000, help="tokens of the small organization (default 1,000)")
     parser.add_argument("--large", type=int, default=100_000, help="tokens of the large one (default 100,000)")
-    parser.add_argument("--rounds", type=int, default=30, help="pages read per combination and size (default 30)")
+    parser.add_argument("--rounds", type=int, default=60, help="pages read per combination and size (default 60)")
     parser.add_argument("--output", default=str(RESULTS / f"{NAME}.json"), help="the JSON results ('' = none)")
     args = parser.parse_args(argv)
 

@@ -61,6 +61,21 @@ def local_table() -> Iterator[LocalTable]:
                 _reset_caches()
 
 
+@contextlib.contextmanager
+def environ_set(**values: str) -> Iterator[None]:
+    """``values`` in this process's environment (the functions' settings read it), restored on exit."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _reset_caches() -> None:
     from tokensmith import settings
     from tokensmith.aws import clients
@@ -69,6 +84,7 @@ def _reset_caches() -> None:
     settings.get_settings.cache_clear()
     repository.default_repository.cache_clear()
     clients.client.cache_clear()
+    clients.shared_session.cache_clear()
 
 
 def mint_token(

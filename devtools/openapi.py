@@ -72,12 +72,21 @@ def _router_of(code_uri: str) -> Any:
 
 def powertools_router(router: Any) -> Any:
     """The same routes on a Powertools router, for its OpenAPI generator: each with the options it was
-    declared with, and its function's ``Body()``/``Query()`` markers as Powertools' own."""
+    declared with (an option, or an ``openapi_extensions`` value, given as a function is called for its
+    value: what only the document needs is not built on a cold start), and its function's
+    ``Body()``/``Query()`` markers as Powertools' own."""
     from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
     documented = APIGatewayHttpRouter()
     for route in router.routes:
-        documented.route(route.path, route.method, **route.options)(_with_powertools_markers(route.func))
+        # an option (or an extension's value) given as a function is built here, for the document only:
+        # the answers' models (tokensmith.http.app.Responses), the GitHub route's request body
+        options = {name: value() if callable(value) else value for name, value in route.options.items()}
+        if options.get("openapi_extensions"):
+            options["openapi_extensions"] = {
+                name: value() if callable(value) else value for name, value in options["openapi_extensions"].items()
+            }
+        documented.route(route.path, route.method, **options)(_with_powertools_markers(route.func))
     return documented
 
 

@@ -50,6 +50,7 @@ def clear_singletons() -> None:
     for cached in (
         settings.get_settings,
         clients.client,
+        clients.shared_session,
         token_repository.default_repository,
         token_counters.default_counters,
         organization_repository.default_policies,

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import token_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.tokens.admin import AdminTokenService, admin_token_service
-from tokensmith.tokens.models import AdminUpdateTokenRequest, Token
+from tokensmith.tokens.models import AdminUpdateTokenRequest
 
 router = create_router()
 
@@ -17,7 +18,7 @@ router = create_router()
     "/v1/admin/tokens/<token_id>",
     **operation(
         200,
-        Token,
+        "tokensmith.tokens.models:Token",
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
         AdminTokenService.admin_update_token,
         """Admin override of any organization's token: `status`, `expires_at`, `revoked`,

@@ -27,6 +27,7 @@ bare botocore function.
 
 import traceback
 
+import tokensmith.startup  # first: the garbage collector waits while the function starts
 from tokensmith import clock
 from tokensmith.log_line import log
 from tokensmith.settings import get_settings
@@ -46,6 +47,13 @@ def authorization(headers: dict | None) -> tuple[str, str]:
 
 
 def handler(event, context):
+    try:
+        return authorize(event, context)
+    finally:
+        tokensmith.startup.started()  # the first invocation: the garbage collector resumes (tokensmith.startup)
+
+
+def authorize(event, context):
     settings = get_settings()
     request_id = getattr(context, "aws_request_id", None)
     scheme, secret = authorization(event.get("headers"))

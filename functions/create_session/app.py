@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import bearer_of, request_meta
 from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint, count
 from tokensmith.sessions.cookies import set_cookie
-from tokensmith.sessions.models import CreateSessionRequest, Session
+from tokensmith.sessions.models import CreateSessionRequest
 from tokensmith.sessions.service import SessionService, refused, session_service
 
 router = create_router()
@@ -18,7 +19,7 @@ router = create_router()
     "/v1/sessions",
     **operation(
         201,
-        Session,
+        "tokensmith.sessions.models:Session",
         (400, 401, 413, 415, 422),
         SessionService.sign_in,
         """Sign in to the console: exchange a token that holds the `console` scope (or `admin`) for a

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import webhook_secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import CreateWebhookRequest, WebhookWithSecret
+from tokensmith.webhooks.models import CreateWebhookRequest
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -17,7 +18,7 @@ router = create_router()
     "/v1/webhooks",
     **operation(
         201,
-        WebhookWithSecret,
+        "tokensmith.webhooks.models:WebhookWithSecret",
         (400, 401, 403, 409, 413, 415, 422),
         WebhookService.create_webhook,
         """Register a webhook endpoint; the answer carries its `whsec_` signing secret, the only time it is shown.

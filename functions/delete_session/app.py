@@ -1,5 +1,6 @@
 """DELETE /v1/sessions/current — sign out of the console: the session is gone, the cookie expired."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of, request_meta, session_cookie_of
 from tokensmith.http.router import Response

@@ -1,5 +1,6 @@
 """DELETE /v1/webhooks/{webhook_id} — remove a webhook endpoint; pending retries are dropped."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.router import Response

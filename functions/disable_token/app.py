@@ -1,10 +1,10 @@
 """POST /v1/tokens/{token_id}/disable — stop a token from verifying until it is enabled again."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import token_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import Token
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -14,7 +14,7 @@ router = create_router()
     "/v1/tokens/<token_id>/disable",
     **operation(
         200,
-        Token,
+        "tokensmith.tokens.models:Token",
         (401, 403, 404, 409, 412),
         TokenService.disable_token,
         "Disable a token until it is enabled again; idempotent.",

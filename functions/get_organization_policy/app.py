@@ -1,11 +1,11 @@
 """GET /v1/organizations/{organization_id}/policy — the CIDRs every token of the organization must satisfy."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.organizations.service import OrganizationPolicyService, organization_policy_service
-from tokensmith.tokens.policies import OrganizationPolicy
 
 router = create_router()
 
@@ -14,7 +14,7 @@ router = create_router()
     "/v1/organizations/<organization_id>/policy",
     **operation(
         200,
-        OrganizationPolicy,
+        "tokensmith.tokens.policies:OrganizationPolicy",
         (401, 403, 404),
         OrganizationPolicyService.get_policy,
         """The organization's policy: `allowed_cidrs` that every token of the organization must also satisfy.

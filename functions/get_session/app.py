@@ -3,11 +3,11 @@
 No authorizer (template.yaml): the route checks the session cookie itself, because a reloaded page has
 the cookie but not yet the CSRF token every other route needs in ``Authorization: Session <csrf>``."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import request_meta, session_cookie_of
 from tokensmith.http.responses import session_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.sessions.models import Session
 from tokensmith.sessions.service import SessionService, session_service
 
 router = create_router()
@@ -17,7 +17,7 @@ router = create_router()
     "/v1/sessions/current",
     **operation(
         200,
-        Session,
+        "tokensmith.sessions.models:Session",
         (401,),
         SessionService.current,
         """The console session of this request: its CSRF token, its limits, its token, and the scope

@@ -1,10 +1,10 @@
 """GET /v1/tokens/{token_id}/usage — where the token's rate limits and credits stand now."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import TokenUsage
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -14,7 +14,7 @@ router = create_router()
     "/v1/tokens/<token_id>/usage",
     **operation(
         200,
-        TokenUsage,
+        "tokensmith.tokens.models:TokenUsage",
         (401, 403, 404),
         TokenService.get_usage,
         """Where the token's rate limits and credits stand now, spending nothing.

@@ -3,6 +3,7 @@
 The signature is checked over the raw body before anything else (secret_scanning/signature.py); the
 matches are labelled and the real, live tokens queued for revocation (secret_scanning/service.py)."""
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.binding import MAX_BODY_EXTENSION, raw_body
 from tokensmith.http.request import header, request_meta
@@ -11,7 +12,6 @@ from tokensmith.observability import api_entrypoint
 from tokensmith.secret_scanning.models import (
     MAX_BODY_BYTES,
     MAX_MATCHES,
-    SecretScanningLabels,
     SecretScanningMatch,
 )
 from tokensmith.secret_scanning.service import GitHubSecretScanning, github_secret_scanning
@@ -19,21 +19,24 @@ from tokensmith.secret_scanning.signature import IDENTIFIER_HEADER, SIGNATURE_HE
 
 router = create_router()
 
-# The body is read raw (the signature covers its bytes), so it is described here rather than bound.
-REQUEST_BODY = {
-    "required": True,
-    "description": "What GitHub found: a JSON array of matches, signed by GitHub.",
-    "content": {
-        "application/json": {
-            "schema": {"type": "array", "maxItems": MAX_MATCHES, "items": SecretScanningMatch.model_json_schema()}
-        }
-    },
-}
+
+def request_body() -> dict:
+    """The body is read raw (the signature covers its bytes), so it is described here rather than bound;
+    built for the OpenAPI document only (devtools/openapi.py), not on a cold start."""
+    return {
+        "required": True,
+        "description": "What GitHub found: a JSON array of matches, signed by GitHub.",
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "maxItems": MAX_MATCHES, "items": SecretScanningMatch.model_json_schema()}
+            }
+        },
+    }
 
 
 OPERATION = operation(
     200,
-    SecretScanningLabels,
+    "tokensmith.secret_scanning.models:SecretScanningLabels",
     (400, 401, 413, 422),
     GitHubSecretScanning.answer,
     """GitHub's secret scanning partner endpoint: revoke the tokens GitHub found in public.
@@ -51,15 +54,13 @@ where the token was found (`details: {reporter, url, source}`). The answer label
 GitHub's false-positive feedback: `token_hash` (hex SHA-256 of the match), `token_type` (its type) and
 `true_positive` when it is a secret this deployment issued, live or not, else `false_positive`.""",
     public=True,
-    openapi_extensions={MAX_BODY_EXTENSION: MAX_BODY_BYTES, "requestBody": REQUEST_BODY},
+    # This route's 401 is its own: no token is involved, GitHub's signature is.
+    own_refusals={
+        401: "GitHub's signature is missing or malformed, names a key GitHub does not publish, or does not match "
+        "the raw body"
+    },
+    openapi_extensions={MAX_BODY_EXTENSION: MAX_BODY_BYTES, "requestBody": request_body},
 )
-# This route's 401 is its own: no token is involved, GitHub's signature is.
-OPERATION["responses"][401]["description"] = (
-    "GitHub's signature is missing or malformed, names a key GitHub does not publish, or does not match the raw body"
-)
-OPERATION["responses"][401]["content"] = {
-    "application/problem+json": OPERATION["responses"][401]["content"]["application/problem+json"]
-}
 
 
 @router.post("/v1/secret-scanning/github", **OPERATION)

@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import event_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import TokenEventPage
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -17,7 +17,7 @@ router = create_router()
     "/v1/tokens/<token_id>/events",
     **operation(
         200,
-        TokenEventPage,
+        "tokensmith.tokens.models:TokenEventPage",
         (401, 403, 404, 422),
         TokenService.list_events,
         """The token's audit trail, newest first: who did what, when, from where.

@@ -2,12 +2,12 @@
 
 from typing import Annotated, Literal
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import token_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import TokenPage
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -17,7 +17,7 @@ router = create_router()
     "/v1/tokens",
     **operation(
         200,
-        TokenPage,
+        "tokensmith.tokens.models:TokenPage",
         (401, 403, 404, 422),
         TokenService.list_tokens,
         """List the organization's tokens, newest first, a page at a time.

@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import delivery_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import WebhookDeliveryPage
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -17,7 +17,7 @@ router = create_router()
     "/v1/webhooks/<webhook_id>/deliveries",
     **operation(
         200,
-        WebhookDeliveryPage,
+        "tokensmith.webhooks.models:WebhookDeliveryPage",
         (401, 403, 404, 422),
         WebhookService.list_deliveries,
         """The endpoint's delivery log, newest first: one entry per attempt.

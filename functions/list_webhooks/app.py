@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import webhook_list_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import WebhookPage
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -17,7 +17,7 @@ router = create_router()
     "/v1/webhooks",
     **operation(
         200,
-        WebhookPage,
+        "tokensmith.webhooks.models:WebhookPage",
         (401, 403, 404, 422),
         WebhookService.list_webhooks,
         """List the organization's webhook endpoints, newest first, a page at a time.

@@ -3,13 +3,14 @@ find non-compliant, and why, a page at a time."""
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body, Query
 from tokensmith.http.request import principal_of
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.organizations.service import OrganizationPolicyService, organization_policy_service
-from tokensmith.tokens.policies import OrganizationPolicyRequest, PolicyPreview
+from tokensmith.tokens.policies import OrganizationPolicyRequest
 
 router = create_router()
 
@@ -18,7 +19,7 @@ router = create_router()
     "/v1/organizations/<organization_id>/policy/preview",
     **operation(
         200,
-        PolicyPreview,
+        "tokensmith.tokens.policies:PolicyPreview",
         (400, 401, 403, 404, 413, 415, 422),
         OrganizationPolicyService.preview_policy,
         """The organization's live tokens that the candidate policy (a PUT body) would find non-compliant, and why.

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.organizations.service import OrganizationPolicyService, organization_policy_service
-from tokensmith.tokens.policies import OrganizationPolicy, PutOrganizationPolicyRequest
+from tokensmith.tokens.policies import PutOrganizationPolicyRequest
 
 router = create_router()
 
@@ -17,7 +18,7 @@ router = create_router()
     "/v1/organizations/<organization_id>/policy",
     **operation(
         200,
-        OrganizationPolicy,
+        "tokensmith.tokens.policies:OrganizationPolicy",
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
         OrganizationPolicyService.put_policy,
         """Replace the organization's policy (an omitted field takes its default).

@@ -4,6 +4,7 @@ The secrets' (id, digest) pairs are queued for functions/revoke_leaked_worker; n
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.binding import MAX_BODY_EXTENSION
 from tokensmith.http.params import Body
@@ -11,7 +12,7 @@ from tokensmith.http.request import request_meta
 from tokensmith.http.responses import json_response
 from tokensmith.observability import api_entrypoint
 from tokensmith.tokens.leaks import LeakReports, leak_reports, uniform_answer_time
-from tokensmith.tokens.models import RevokeLeakedRequest, RevokeLeakedResult
+from tokensmith.tokens.models import RevokeLeakedRequest
 
 router = create_router()
 
@@ -20,7 +21,7 @@ router = create_router()
     "/v1/tokens/revoke-leaked",
     **operation(
         202,
-        RevokeLeakedResult,
+        "tokensmith.tokens.models:RevokeLeakedResult",
         (400, 413, 415, 422),
         LeakReports.report,
         """Report up to 1,000 secrets found in the wild (a public repository, a paste, a log).

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.tokens.models import RotateTokenRequest, TokenWithSecret
+from tokensmith.tokens.models import RotateTokenRequest
 from tokensmith.tokens.service import TokenService, token_service
 
 router = create_router()
@@ -17,7 +18,7 @@ router = create_router()
     "/v1/tokens/<token_id>/rotate",
     **operation(
         200,
-        TokenWithSecret,
+        "tokensmith.tokens.models:TokenWithSecret",
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
         TokenService.rotate_token,
         """Issue a new secret, shown this once; the old one keeps working for `grace_period_seconds`.

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import webhook_secret_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import RotateWebhookSecretRequest, WebhookWithSecret
+from tokensmith.webhooks.models import RotateWebhookSecretRequest
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -17,7 +18,7 @@ router = create_router()
     "/v1/webhooks/<webhook_id>/rotate-secret",
     **operation(
         200,
-        WebhookWithSecret,
+        "tokensmith.webhooks.models:WebhookWithSecret",
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
         WebhookService.rotate_secret,
         """Replace the endpoint's signing secret; the answer carries the new one, the only time it is shown.

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
+import tokensmith.startup  # noqa: F401  first: the garbage collector waits while the function starts
 from tokensmith.http.app import create_app, create_router, operation
 from tokensmith.http.params import Body
 from tokensmith.http.request import principal_of, request_meta
 from tokensmith.http.responses import webhook_response
 from tokensmith.observability import api_entrypoint
-from tokensmith.webhooks.models import UpdateWebhookRequest, Webhook
+from tokensmith.webhooks.models import UpdateWebhookRequest
 from tokensmith.webhooks.service import WebhookService, webhook_service
 
 router = create_router()
@@ -17,7 +18,7 @@ router = create_router()
     "/v1/webhooks/<webhook_id>",
     **operation(
         200,
-        Webhook,
+        "tokensmith.webhooks.models:Webhook",
         (400, 401, 403, 404, 409, 412, 413, 415, 422),
         WebhookService.update_webhook,
         """Change a webhook endpoint's `url`, `event_types`, `description` or `enabled`.

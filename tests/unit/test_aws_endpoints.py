@@ -84,3 +84,29 @@ def test_a_custom_data_path_gets_the_ordinary_loader(tmp_path, monkeypatch):
 
     assert not isinstance(aws_endpoints.session().get_component("data_loader"), aws_endpoints._CutEndpointsLoader)
     assert os.environ["AWS_DATA_PATH"] == str(tmp_path)
+
+
+@pytest.mark.parametrize("type_name", ["service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2", "nothing-1"])
+def test_the_session_lists_the_services_it_calls_as_botocore_lists_them(type_name):
+    full = botocore.session.get_session().get_component("data_loader").list_available_services(type_name)
+    listed = aws_endpoints.session().get_component("data_loader").list_available_services(type_name)
+
+    assert listed == [name for name in full if name in aws_endpoints.SERVICES]
+
+
+def test_the_sessions_clients_load_their_models_without_listing_every_service(monkeypatch):
+    # botocore's own listing opens every service's directory; the session's looks at its four only
+    opened = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: opened.append(path) or real_listdir(path))
+
+    aws_endpoints.session().create_client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+
+    assert opened and all(os.path.basename(path) in aws_endpoints.SERVICES for path in opened)
+
+
+def test_a_service_outside_the_list_is_unknown_to_the_session():
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
+        aws_endpoints.session().create_client("s3", region_name="us-east-1")

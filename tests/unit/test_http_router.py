@@ -152,3 +152,50 @@ print(json.dumps(culprits))
         [sys.executable, "-c", probe, str(ROOT), json.dumps(folders)], capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+def test_a_route_without_a_body_or_query_imports_no_pydantic():
+    """pydantic is about a fifth of a function's cold start (docs/performance.md): a route with no
+    ``Body()`` and no ``Query()`` parameter never needs it. Its answers' models are named in
+    ``operation(...)`` as text and imported only for the OpenAPI document; the services import their
+    request models for type checking only. Imported, then answering a request (here one without a
+    verified caller: a 401 problem, through the dispatcher, the binding and the problem mapping)."""
+    folders = sorted(
+        {
+            route.code_uri.rstrip("/")
+            for route in http_routes(load_template(str(ROOT / "template.yaml")))
+            if "api_entrypoint" in (text := (ROOT / route.code_uri / "app.py").read_text())
+            and "Body()" not in text
+            and "Query(" not in text
+            and "raw_body(" not in text
+        }
+    )
+    probe = """
+import importlib.util, json, sys
+sys.path.insert(0, sys.argv[1] + "/layers/common")
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "test", 128, "00000000-0000-4000-8000-000000000000"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+found = {}
+for folder, path, method in json.loads(sys.argv[2]):
+    spec = importlib.util.spec_from_file_location("app_" + folder.replace("/", "_"), f"{sys.argv[1]}/{folder}/app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    event = {"version": "2.0", "rawPath": path, "headers": {}, "requestContext": {"http": {"method": method}}}
+    answer = app.handler(event, Context())
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core"))
+    found[folder] = [answer["statusCode"], heavy[:3]]
+print(json.dumps(found))
+"""
+    routes = {
+        route.code_uri.rstrip("/"): (route.path.replace("{", "").replace("}", ""), route.method)
+        for route in http_routes(load_template(str(ROOT / "template.yaml")))
+    }
+    subjects = [(folder, *routes[folder]) for folder in folders]
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT), json.dumps(subjects)], capture_output=True, text=True, check=True
+    )
+    found = json.loads(result.stdout)
+
+    assert len(found) >= 10  # the reads, deletes, enable and disable, sessions and webhooks
+    assert {folder: answer for folder, answer in found.items() if answer != [401, []]} == {}

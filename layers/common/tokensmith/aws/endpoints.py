@@ -1,5 +1,5 @@
-"""botocore's endpoint data, cut down to the services Tokensmith calls: about 60-80 ms less on every
-cold start, for every client.
+"""botocore's endpoint data, cut down to the services Tokensmith calls, and its list of services, cut
+to the same: about 70-90 ms less on every cold start, for every client.
 
 Creating any botocore client loads ``botocore/data/endpoints.json``, 1.2 MB of JSON describing
 every AWS service in every region, to resolve one service's endpoint. A DynamoDB client reads only
@@ -18,6 +18,7 @@ a test fails while it is stale.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -40,23 +41,43 @@ def cut(endpoints: dict[str, Any], services: tuple[str, ...] = SERVICES) -> dict
 
 
 def session() -> Any:
-    """A new botocore session for a client of one of ``SERVICES``: the cut endpoint data when it applies."""
+    """A new botocore session for a client of one of ``SERVICES``: its loader lists only those services
+    (:func:`services_listed`), and answers ``endpoints`` from the cut data when that applies."""
     import botocore
     import botocore.session
 
     created = botocore.session.get_session()
+    loader = created.get_component("data_loader")
+    loader.list_available_services = functools.lru_cache(maxsize=None)(functools.partial(services_listed, loader))
     try:
         document = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return created
     if document.get("botocore") != botocore.__version__ or tuple(document.get("services", ())) != SERVICES:
         return created
-    loader = created.get_component("data_loader")
     builtin = _builtin_location(loader)
     if builtin is None:
         return created
     created.register_component("data_loader", _CutEndpointsLoader(loader, document["endpoints"], builtin))
     return created
+
+
+def services_listed(loader: Any, type_name: str) -> list[str]:
+    """botocore's ``Loader.list_available_services`` looking at ``SERVICES`` only: those of them that
+    have ``type_name`` data (``service-2``, ``endpoint-rule-set-1``…) on the loader's search path.
+
+    botocore calls it before it loads any model of a service, to refuse an unknown service name. Its own
+    version lists every directory of its data (about 430 services) and looks into each: about 6 ms a
+    call, twice per client, 12 ms of every cold start. A session of :func:`session` creates clients of
+    ``SERVICES`` only (``aws.clients``), so that is all it needs to know of."""
+    found = set()
+    for root in loader._potential_locations():
+        for name in SERVICES:
+            directory = os.path.join(root, name)
+            versions = os.listdir(directory) if os.path.isdir(directory) else []
+            if any(loader.file_loader.exists(os.path.join(directory, version, type_name)) for version in versions):
+                found.add(name)
+    return sorted(found)
 
 
 def _builtin_location(loader: Any) -> str | None:

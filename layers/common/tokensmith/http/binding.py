@@ -11,17 +11,17 @@ import json
 import sys
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
-
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from tokensmith.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from tokensmith.http.params import Body, Query
 from tokensmith.http.request import Routing, header
-from tokensmith.models import PATTERN_MESSAGES, READ_ONLY_FIELDS
 from tokensmith.settings import get_settings
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported where a body or a query is bound: a route without either needs none
+    from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound="BaseModel")
 ALIASES = (("description", "comment"), ("owner", "owner_email"))
 MAX_BODY_EXTENSION = "x-max-body-bytes"
 
@@ -73,6 +73,8 @@ def _binding_of(func: Callable[..., Any]) -> _Binding:
                 query_fields[name] = (constrained, default)
     query_model = None
     if query_fields:
+        from pydantic import ConfigDict, create_model
+
         config = ConfigDict(extra="forbid")
         query_model = create_model(f"{func.__name__}_query", __config__=config, **query_fields)
     return _Binding(body_name, body_model, body_required, query_model)
@@ -95,6 +97,8 @@ def marker_kind(marker: Any) -> str | None:
 
 
 def _parse_query(app: Routing, model: type[BaseModel]) -> dict[str, Any]:
+    from pydantic import ValidationError
+
     params = dict(app.current_event.query_string_parameters or {})
     try:
         return model.model_validate(params).model_dump()
@@ -128,6 +132,10 @@ def parse_body(app: Routing, model: type[Model], required: bool = True, max_byte
         raise BadRequest("the body is not acceptable JSON: a number too long or nesting too deep") from None
     if not isinstance(document, dict):
         raise ValidationFailed("the body must be a JSON object", [FieldError("body", "must be an object")])
+    from pydantic import ValidationError
+
+    from tokensmith.models import READ_ONLY_FIELDS
+
     read_only = sorted(set(document) & (READ_ONLY_FIELDS - set(model.model_fields)))
     if read_only:
         raise ValidationFailed(
@@ -163,6 +171,8 @@ def raw_body(app: Routing, max_bytes: int | None = None) -> bytes:
 
 
 def validation_failed(error: ValidationError, unknown: str = "unknown field") -> ValidationFailed:
+    from tokensmith.models import PATTERN_MESSAGES
+
     errors = []
     for item in error.errors(include_url=False, include_input=False):
         location = ".".join(str(part) for part in item["loc"]) or "body"

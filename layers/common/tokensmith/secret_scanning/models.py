@@ -1,4 +1,5 @@
-"""GitHub's secret scanning messages, as GitHub documents them for its partner program."""
+"""GitHub's secret scanning messages, as GitHub documents them for its partner program. Each model is
+built on its first use (``defer_build``): the labels only ever describe the answer in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class SecretScanningMatch(BaseModel):
     """One match GitHub found in public: the string, the type name we registered, where it was found.
     Fields GitHub may add later are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     token: str = Field(min_length=1, max_length=1024, description="The string that matched our token pattern")
     type: str = Field(min_length=1, max_length=256, description="The secret type name registered with GitHub")
@@ -27,11 +28,15 @@ class SecretScanningMatch(BaseModel):
 
 
 class SecretScanningMatches(RootModel[list[SecretScanningMatch]]):
+    model_config = ConfigDict(defer_build=True)
+
     root: list[SecretScanningMatch] = Field(max_length=MAX_MATCHES)
 
 
 class SecretScanningLabel(BaseModel):
     """GitHub's false-positive feedback for one match: never the token, its SHA-256."""
+
+    model_config = ConfigDict(defer_build=True)
 
     token_hash: str = Field(description="Hex SHA-256 of the matched string")
     token_type: str = Field(description="The match's type, as GitHub sent it")
@@ -41,4 +46,6 @@ class SecretScanningLabel(BaseModel):
 
 
 class SecretScanningLabels(RootModel[list[SecretScanningLabel]]):
+    model_config = ConfigDict(defer_build=True)
+
     root: list[SecretScanningLabel]

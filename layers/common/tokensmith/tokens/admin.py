@@ -15,7 +15,7 @@ from tokensmith.settings import get_settings
 from tokensmith.tokens import rules
 from tokensmith.tokens.changes import TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.models import AdminUpdateTokenRequest
-from tokensmith.tokens.policies import POLICY_FIELDS
+from tokensmith.tokens.policy_fields import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 
 

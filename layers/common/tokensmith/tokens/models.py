@@ -23,7 +23,6 @@ from tokensmith.models import (
 )
 from tokensmith.tokens.policies import (
     MAX_COST,
-    POLICY_FIELDS,
     AllowedCidrs,
     Credits,
     CreditsState,
@@ -31,6 +30,7 @@ from tokensmith.tokens.policies import (
     RateLimits,
     RateLimitState,
 )
+from tokensmith.tokens.policy_fields import POLICY_FIELDS
 
 
 class PolicyFields(RequestBody):

@@ -8,12 +8,12 @@ JSON text, so verification hands it on without parsing it); evaluated by ``token
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, StringConstraints
 
 from tokensmith.models import PATTERN_MESSAGES, RequestBody, ResponseBody, integral
+from tokensmith.tokens.policy_fields import meta_text
 
 MAX_RATELIMITS = 5
 MAX_LIMIT = 1_000_000
@@ -23,7 +23,6 @@ MAX_CIDRS = 50
 MAX_META_BYTES = 4096
 MAX_META_DEPTH = 5
 MAX_COST = 1000
-POLICY_FIELDS = ("ratelimits", "credits", "allowed_cidrs", "meta")
 
 # Strict integers (60.0 counts as 60, as JSON Schema says) with their bounds in the document as
 # minimum/maximum (a Field around an already validated type would print ge/le instead).
@@ -62,11 +61,6 @@ def _meta(value: dict[str, Any]) -> dict[str, Any]:
     if _depth(value) > MAX_META_DEPTH:
         raise ValueError(f"must nest at most {MAX_META_DEPTH} levels")
     return value
-
-
-def meta_text(meta: dict[str, Any]) -> str:
-    """``meta`` as stored and as the authorizer passes it on: compact JSON."""
-    return json.dumps(meta, separators=(",", ":"), ensure_ascii=False)
 
 
 # The pattern says in the OpenAPI document exactly what parses (so a client's schema-valid CIDR is
@@ -263,17 +257,3 @@ class OrganizationPolicy(ResponseBody):
     enforcement: PolicyEnforcement | None = Field(
         default=None, description="The latest PUT's `enforce` (null: none asked), and how far it got."
     )
-
-
-def stored_policy_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Request policy fields (validated, as plain values) → stored attributes: ``meta`` as its
-    JSON text, an empty list or object as absent (None)."""
-    values: dict[str, Any] = {}
-    for key in ("ratelimits", "allowed_cidrs"):
-        if key in fields:
-            values[key] = fields[key] or None
-    if "credits" in fields:
-        values["credits"] = fields["credits"]
-    if "meta" in fields:
-        values["meta"] = meta_text(fields["meta"]) if fields["meta"] else None
-    return values

@@ -13,7 +13,7 @@ from tokensmith.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from tokensmith.organizations.compliance import lifetime_ceiling, lifetime_problem
 from tokensmith.settings import Settings
 from tokensmith.tokens.lifecycle import LIVE_STATUSES, effective_status
-from tokensmith.tokens.policies import POLICY_FIELDS, stored_policy_fields
+from tokensmith.tokens.policy_fields import POLICY_FIELDS, stored_policy_fields
 from tokensmith.tokens.window_shards import shard_count
 
 

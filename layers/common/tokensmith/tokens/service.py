@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith import audit, clock, table
 from tokensmith.auth import (
@@ -36,12 +36,7 @@ from tokensmith.tokens import rules
 from tokensmith.tokens.changes import Planner, TokenChangePlan, TokenChanges, disable_plan
 from tokensmith.tokens.counters import default_counters
 from tokensmith.tokens.listing import OWNERLESS
-from tokensmith.tokens.models import (
-    CreateTokenRequest,
-    ReplaceTokenRequest,
-    UpdateTokenRequest,
-)
-from tokensmith.tokens.policies import POLICY_FIELDS
+from tokensmith.tokens.policy_fields import POLICY_FIELDS
 from tokensmith.tokens.repository import default_repository
 from tokensmith.tokens.rotation import GRACE_ATTRIBUTES, RETIRE_ON_FIRST_USE
 from tokensmith.tokens.usage_state import current_usage
@@ -54,6 +49,13 @@ from tokensmith.tokens.verification import (
     verify_secret,
 )
 from tokensmith.tokens.verification_cache import instance_verification_cache
+
+if TYPE_CHECKING:  # the request models: pydantic, imported by the routes that take a body
+    from tokensmith.tokens.models import (
+        CreateTokenRequest,
+        ReplaceTokenRequest,
+        UpdateTokenRequest,
+    )
 
 
 class TokenService(TokenChanges):

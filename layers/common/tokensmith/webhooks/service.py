@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith import clock, table
 from tokensmith.auth import (
@@ -34,8 +34,10 @@ from tokensmith.settings import Settings, get_settings
 from tokensmith.webhooks import egress, signing_keys
 from tokensmith.webhooks.endpoint_register import RegisterRefused, Retarget, endpoint_target
 from tokensmith.webhooks.event_types import EVENT_TYPES
-from tokensmith.webhooks.models import CreateWebhookRequest, UpdateWebhookRequest
 from tokensmith.webhooks.repository import WebhookRepository, default_webhook_repository
+
+if TYPE_CHECKING:  # the request models: pydantic, imported by the routes that take a body
+    from tokensmith.webhooks.models import CreateWebhookRequest, UpdateWebhookRequest
 
 
 class WebhookService:
