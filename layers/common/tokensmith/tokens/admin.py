@@ -49,9 +49,8 @@ class AdminTokenService(TokenChanges):
                 return self.revoke_plan(now, request.revoked_reason or "revoked by an administrator")
             editable = {k: v for k, v in fields.items() if k in ("expires_at", "owner", *POLICY_FIELDS)}
             values = rules.editable_values(self.settings, editable, now)
-            policy_check = self.check_expiry_change(
-                item, values, now
-            )  # the organization's lifetime rules bind admins too
+            # the organization's lifetime rules bind admins too
+            policy_check = self.check_expiry_change(item, values, now)
             rules.require_no_self_extension(principal, item, values)
             rules.require_may_loosen(principal, item, rules.loosened_policies(item, values, self.live_credits(item)))
             target = request.status or item["status"]
