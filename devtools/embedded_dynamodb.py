@@ -22,6 +22,7 @@ from devtools.embedded_dynamodb_costs import (
     roll_back_only_what_transactions_touch,
     stream_lock,
 )
+from devtools.embedded_dynamodb_items import pack_items_at_rest
 
 IDEMPOTENCY_WINDOW_SECONDS = 600  # DynamoDB's: a token is remembered for 10 minutes
 _patch_lock = threading.Lock()
@@ -88,6 +89,33 @@ def trim_records_read(streams_backend: Any, shard: Any) -> None:
         shard.starting_sequence_number += read
 
 
+DELETED_HANDLES_KEPT = 1000  # per queue: a repeated DeleteMessage of one of these still succeeds
+
+
+class RecentHandles:
+    """The latest `limit` receipt handles added, oldest forgotten first: moto's `Queue.deleted_messages`
+    (which it reads with `in` and writes with `update`) without its growth."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept: dict[Any, None] = {}  # insertion order: oldest first
+
+    def __contains__(self, handle: object) -> bool:
+        return handle in self.kept
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def update(self, handles: Any) -> None:
+        for handle in handles:
+            if handle is None:  # (moto lists a message's unset first handle too)
+                continue
+            self.kept.pop(handle, None)
+            self.kept[handle] = None
+        while len(self.kept) > self.limit:
+            del self.kept[next(iter(self.kept))]
+
+
 def keep_memory_flat() -> None:
     """Keep the local run's memory flat however long it runs (installed once per process, like
     `honour_client_request_tokens`).
@@ -104,11 +132,14 @@ def keep_memory_flat() -> None:
     records every iterator issued in the last 15 minutes has passed, but its latest
     `STREAM_RECORDS_KEPT` (so a reader that starts late at TRIM_HORIZON sees those, not 24 hours, and an
     iterator older than 15 minutes, expired in DynamoDB, reads on from the oldest record kept); and a
-    table's copy (still made by a backup, say) shares its stream shard instead of copying it."""
+    table's copy (still made by a backup, say) shares its stream shard instead of copying it. (5) An SQS
+    queue remembers the receipt handle of every message ever deleted (so that deleting one again
+    succeeds, as in SQS): here its latest `DELETED_HANDLES_KEPT`."""
     global _streams_patched
     from moto.core.common_models import BaseModel
     from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+    from moto.sqs.models import Queue
 
     with _patch_lock:
         if _streams_patched:
@@ -116,7 +147,7 @@ def keep_memory_flat() -> None:
         BaseModel.__new__ = lambda cls, *args, **kwargs: object.__new__(cls)  # type: ignore[method-assign]
         StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
         add, get, get_records = StreamShard.add, StreamShard.get, DynamoDBStreamsBackend.get_records
-        iterator_init = ShardIterator.__init__
+        iterator_init, queue_init = ShardIterator.__init__, Queue.__init__
 
         def add_under_lock(self: Any, old: Any, new: Any) -> None:
             with stream_lock:  # its sequence number is the shard's length plus its trim horizon
@@ -140,6 +171,11 @@ def keep_memory_flat() -> None:
                     with stream_lock:
                         trim_records_read(self, shard)
 
+        def queue_remembering_recent_deletes(self: Any, *args: Any, **kwargs: Any) -> None:
+            queue_init(self, *args, **kwargs)
+            self.deleted_messages = RecentHandles(DELETED_HANDLES_KEPT)
+
+        Queue.__init__ = queue_remembering_recent_deletes  # type: ignore[method-assign]
         StreamShard.add = add_under_lock  # type: ignore[method-assign]
         StreamShard.get = get_from_the_trim_horizon  # type: ignore[method-assign]
         ShardIterator.__init__ = iterator_with_its_issue_time  # type: ignore[method-assign]
@@ -156,6 +192,7 @@ def embedded_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     keep_memory_flat()
     roll_back_only_what_transactions_touch()
     make_queries_read_one_partition()
+    pack_items_at_rest()
     werkzeug_logger = logging.getLogger("werkzeug")
     if werkzeug_logger.level == logging.NOTSET:
         werkzeug_logger.setLevel(logging.WARNING)  # no access-log line per DynamoDB call
