@@ -4,8 +4,9 @@ Moto keeps its data in process-wide backends, so `moto.mock_aws` (or a moto rese
 wipes this server's tables too. It never deletes TTL-expired items; `devtools.dynamodb_local` is closer
 to the real service where that matters. Unlike plain moto, it honours TransactWriteItems'
 ClientRequestToken (`honour_client_request_tokens`), its memory does not grow with every write and every
-stream poll (`keep_memory_flat`), and a transaction or a query costs what it touches, not the size of
-its tables (`devtools.embedded_dynamodb_costs`).
+stream poll (`keep_memory_flat`), an item's attributes are packed between requests (about a tenth of
+moto's memory: `devtools.embedded_dynamodb_items`), and a transaction or a query costs what it touches,
+not the size of its tables (`devtools.embedded_dynamodb_costs`).
 """
 
 from __future__ import annotations
