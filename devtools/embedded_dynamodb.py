@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -99,7 +100,8 @@ class RecentHandles:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.kept: dict[Any, None] = {}  # insertion order: oldest first
+        self.kept: OrderedDict[Any, None] = OrderedDict()  # oldest first
+        self.lock = threading.Lock()  # SQS requests to moto run in parallel
 
     def __contains__(self, handle: object) -> bool:
         return handle in self.kept
@@ -108,13 +110,14 @@ class RecentHandles:
         return len(self.kept)
 
     def update(self, handles: Any) -> None:
-        for handle in handles:
-            if handle is None:  # (moto lists a message's unset first handle too)
-                continue
-            self.kept.pop(handle, None)
-            self.kept[handle] = None
-        while len(self.kept) > self.limit:
-            del self.kept[next(iter(self.kept))]
+        with self.lock:
+            for handle in handles:
+                if handle is None:  # (moto lists a message's unset first handle too)
+                    continue
+                self.kept[handle] = None
+                self.kept.move_to_end(handle)
+            while len(self.kept) > self.limit:
+                self.kept.popitem(last=False)
 
 
 def keep_memory_flat() -> None:
