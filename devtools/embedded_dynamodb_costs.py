@@ -27,7 +27,8 @@ _indexes_lock = threading.Lock()
 INDEX_ATTRIBUTE = "_tokensmith_key_index"  # where a table keeps its KeyIndex (copied with the table)
 
 
-def _install_once(name: str, install: Callable[[], None]) -> None:
+def install_once(name: str, install: Callable[[], None]) -> None:
+    """Run `install` (a patch of moto) the first time `name` is asked for in this process."""
     with _patch_lock:
         if name not in _installed:
             install()
@@ -119,7 +120,7 @@ def roll_back_only_what_transactions_touch() -> None:
     since it began are dropped (the cancelled transaction's records were never written). Transactions
     run one at a time, so a rollback cannot undo another transaction's write. When an operation's key
     cannot be read, moto's whole-table copy is used for that call."""
-    _install_once("transactions", _install_transactions)
+    install_once("transactions", _install_transactions)
 
 
 def _install_transactions() -> None:
@@ -251,7 +252,7 @@ def make_queries_read_one_partition() -> None:
     the only ways moto changes an item). moto then filters, sorts, pages and projects them exactly as
     before. A query it cannot narrow (several hash key attributes, no key condition) reads every item, as
     in moto. Like DynamoDB's, an index answer may miss a write made by another thread at that instant."""
-    _install_once("queries", _install_queries)
+    install_once("queries", _install_queries)
 
 
 def _install_queries() -> None:

@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from devtools.embedded_dynamodb_costs import install_once
+
 request_lock = threading.RLock()  # one DynamoDB request at a time, while it runs and packs
 _request = threading.local()  # .unpacked: weak references to the items this thread's request unpacked or made
-_patch_lock = threading.Lock()
-_installed = False
 
 
 def _note_unpacked(item: Any) -> None:
@@ -85,39 +85,37 @@ def _run_as_a_request(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def pack_items_at_rest() -> None:
     """Install the packing (once per process; idempotent): see the module's docstring."""
-    global _installed
+    install_once("packed items", _install_packing)
+
+
+def _install_packing() -> None:
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
     from moto.dynamodb.models.table_export import TableExport
     from moto.dynamodb.models.table_import import TableImport
     from moto.dynamodb.responses import DynamoHandler
 
-    with _patch_lock:
-        if _installed:
-            return
-
-        def attrs(self: Any) -> Any:
-            live = self._attrs
-            if live is None:
-                if self._packed is None:  # an item made before the install: its attributes, as moto set them
-                    live = self.__dict__.pop("attrs", None)
-                    if live is None:
-                        raise AttributeError("attrs")
-                    self._attrs = live
-                    return live
-                live = LimitedSizeDict.__new__(LimitedSizeDict)
-                dict.update(live, pickle.loads(zlib.decompress(self._packed)))  # noqa: S301 - what pack() wrote
-                self._attrs, self._packed = live, None
-                _note_unpacked(self)
-            return live
-
-        def set_attrs(self: Any, value: Any) -> None:
-            self._attrs, self._packed = value, None
+    def attrs(self: Any) -> Any:
+        live = self._attrs
+        if live is None:
+            if self._packed is None:  # an item made before the install: its attributes, as moto set them
+                live = self.__dict__.pop("attrs", None)
+                if live is None:
+                    raise AttributeError("attrs")
+                self._attrs = live
+                return live
+            live = LimitedSizeDict.__new__(LimitedSizeDict)
+            dict.update(live, pickle.loads(zlib.decompress(self._packed)))  # noqa: S301 - what pack() wrote
+            self._attrs, self._packed = live, None
             _note_unpacked(self)
+        return live
 
-        Item._attrs = Item._packed = None  # type: ignore[attr-defined]  # class defaults: instances stay compact
-        Item.attrs = property(attrs, set_attrs)  # type: ignore[assignment]
-        DynamoHandler.call_action = _run_as_a_request(DynamoHandler.call_action)  # type: ignore[method-assign]
-        # An export or an import reads or writes the items on a thread of its own: as a request too.
-        TableExport.run = _run_as_a_request(TableExport.run)  # type: ignore[method-assign]
-        TableImport.run = _run_as_a_request(TableImport.run)  # type: ignore[method-assign]
-        _installed = True
+    def set_attrs(self: Any, value: Any) -> None:
+        self._attrs, self._packed = value, None
+        _note_unpacked(self)
+
+    Item._attrs = Item._packed = None  # type: ignore[attr-defined]  # class defaults: instances stay compact
+    Item.attrs = property(attrs, set_attrs)  # type: ignore[assignment]
+    DynamoHandler.call_action = _run_as_a_request(DynamoHandler.call_action)  # type: ignore[method-assign]
+    # An export or an import reads or writes the items on a thread of its own: as a request too.
+    TableExport.run = _run_as_a_request(TableExport.run)  # type: ignore[method-assign]
+    TableImport.run = _run_as_a_request(TableImport.run)  # type: ignore[method-assign]

@@ -70,6 +70,11 @@ def _router_of(code_uri: str) -> Any:
     return getattr(module, "router", None)
 
 
+def _built(values: dict[str, Any]) -> dict[str, Any]:
+    """The values, each given as a function called for its value."""
+    return {name: value() if callable(value) else value for name, value in values.items()}
+
+
 def powertools_router(router: Any) -> Any:
     """The same routes on a Powertools router, for its OpenAPI generator: each with the options it was
     declared with (an option, or an ``openapi_extensions`` value, given as a function is called for its
@@ -81,11 +86,9 @@ def powertools_router(router: Any) -> Any:
     for route in router.routes:
         # an option (or an extension's value) given as a function is built here, for the document only:
         # the answers' models (tokensmith.http.app.Responses), the GitHub route's request body
-        options = {name: value() if callable(value) else value for name, value in route.options.items()}
+        options = _built(route.options)
         if options.get("openapi_extensions"):
-            options["openapi_extensions"] = {
-                name: value() if callable(value) else value for name, value in options["openapi_extensions"].items()
-            }
+            options["openapi_extensions"] = _built(options["openapi_extensions"])
         documented.route(route.path, route.method, **options)(_with_powertools_markers(route.func))
     return documented
 
